@@ -1,0 +1,242 @@
+//! The crate's error type: which call failed, on what, and why.
+
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+
+use crate::net::SockAddr;
+
+/// A specialised [`Result`](std::result::Result) whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a failed call acted on, printed after the call's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Subject {
+    /// Nothing worth naming (e.g. `socket` itself).
+    None,
+    /// A file descriptor.
+    Fd(RawFd),
+    /// A socket address.
+    Addr(SockAddr),
+    /// A host name, service name or path given by the caller.
+    Name(String),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::None => Ok(()),
+            Subject::Fd(fd) => write!(f, "fd {fd}"),
+            Subject::Addr(addr) => write!(f, "{addr}"),
+            Subject::Name(name) => write!(f, "{name:?}"),
+        }
+    }
+}
+
+impl Subject {
+    fn is_none(&self) -> bool {
+        matches!(self, Subject::None)
+    }
+}
+
+/// A `getaddrinfo(3)`/`getnameinfo(3)` error code (`EAI_*`).
+///
+/// `Debug` and `Display` print the constant's name, e.g. `EAI_NONAME`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EaiCode(pub i32);
+
+impl EaiCode {
+    /// The name of the `EAI_*` constant, or `None` for a code this platform
+    /// does not define.
+    pub fn name(self) -> Option<&'static str> {
+        crate::sys::resolve::eai_name(self.0)
+    }
+
+    /// The `io::ErrorKind` this code maps to.
+    ///
+    /// "No such name" codes are [`NotFound`](io::ErrorKind::NotFound), bad
+    /// arguments are [`InvalidInput`](io::ErrorKind::InvalidInput), memory
+    /// exhaustion is [`OutOfMemory`](io::ErrorKind::OutOfMemory), anything
+    /// else is [`Other`](io::ErrorKind::Other). (`EAI_SYSTEM` uses errno's
+    /// kind instead; see [`Error::kind`].)
+    pub fn kind(self) -> io::ErrorKind {
+        crate::sys::resolve::eai_kind(self.0)
+    }
+}
+
+impl fmt::Debug for EaiCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "EAI({})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for EaiCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// The details of a failed name resolution (boxed inside [`Error::Resolve`]
+/// so that `Error` stays small on the hot path).
+#[derive(Debug)]
+pub struct ResolveError {
+    /// `"getaddrinfo"` or `"getnameinfo"`.
+    pub call: &'static str,
+    /// What was looked up: `host:service`, or the address for `getnameinfo`.
+    pub query: String,
+    /// The `EAI_*` code.
+    pub code: EaiCode,
+    /// The text of `gai_strerror(code)`.
+    pub message: String,
+    /// errno, when `code` is `EAI_SYSTEM`.
+    pub errno: Option<io::Error>,
+}
+
+/// The error of every fallible call in sockpoll.
+///
+/// Each variant's message names the call, what it acted on and the cause,
+/// e.g. `bind 127.0.0.1:80: Permission denied (os error 13)`.
+///
+/// [`kind`](Error::kind) gives the `io::ErrorKind`, which survives the
+/// conversion into `io::Error` and back: `WouldBlock` stays `WouldBlock`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A system call failed with an OS error.
+    #[error("{call}{sep}{subject}: {source}", sep = if subject.is_none() { "" } else { " " })]
+    Os {
+        /// The call, named as in its man page (`bind`, `epoll_ctl`, …).
+        call: &'static str,
+        /// What it acted on.
+        subject: Subject,
+        /// The OS error (`raw_os_error()` gives errno).
+        #[source]
+        source: io::Error,
+    },
+    /// Name resolution failed (`getaddrinfo`/`getnameinfo`).
+    #[error("{} {}: {} ({})", .0.call, .0.query, .0.message, .0.code)]
+    Resolve(Box<ResolveError>),
+    /// An argument was rejected before any system call was made: an interior
+    /// NUL, a Unix path longer than `sun_path`, an unparsable port, …
+    #[error("{call}{sep}{subject}: {reason}", sep = if subject.is_none() { "" } else { " " })]
+    InvalidInput {
+        /// The call that would have been made.
+        call: &'static str,
+        /// The offending argument.
+        subject: Subject,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// The selector backend lacks a mode or feature (e.g. edge-triggered
+    /// readiness on `poll`). Its kind is [`Unsupported`](io::ErrorKind::Unsupported).
+    #[error("{backend}: {what} is not supported by this backend")]
+    Unsupported {
+        /// The backend's [`name`](crate::event::Selector::name).
+        backend: &'static str,
+        /// What was asked for.
+        what: &'static str,
+    },
+    /// A file descriptor at or above what the backend can watch (e.g.
+    /// `FD_SETSIZE` for `select` where its sets cannot grow). Its kind is
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput).
+    #[error("{backend}: fd {fd} is at or above the limit of {limit} descriptors")]
+    FdLimit {
+        /// The backend's name.
+        backend: &'static str,
+        /// The descriptor that was refused.
+        fd: RawFd,
+        /// The first descriptor number the backend cannot watch.
+        limit: usize,
+    },
+}
+
+impl Error {
+    /// An OS error from `call` acting on `subject`.
+    pub(crate) fn os(call: &'static str, subject: Subject, source: io::Error) -> Error {
+        Error::Os {
+            call,
+            subject,
+            source,
+        }
+    }
+
+    /// An OS error from errno code `errno` (used where a backend reproduces
+    /// a kernel error, such as `EEXIST` for a second registration).
+    pub(crate) fn errno(call: &'static str, subject: Subject, errno: i32) -> Error {
+        Error::os(call, subject, io::Error::from_raw_os_error(errno))
+    }
+
+    /// The `io::ErrorKind` of this error.
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Os { source, .. } => source.kind(),
+            Error::Resolve(r) => match &r.errno {
+                Some(errno) => errno.kind(),
+                None => r.code.kind(),
+            },
+            Error::InvalidInput { .. } | Error::FdLimit { .. } => io::ErrorKind::InvalidInput,
+            Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+        }
+    }
+
+    /// The OS error number (errno), if this error carries one.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Os { source, .. } => source.raw_os_error(),
+            Error::Resolve(r) => r.errno.as_ref().and_then(io::Error::raw_os_error),
+            _ => None,
+        }
+    }
+
+    /// The name of the call that failed (`"bind"`, `"getaddrinfo"`, …).
+    pub fn call(&self) -> &'static str {
+        match self {
+            Error::Os { call, .. } | Error::InvalidInput { call, .. } => call,
+            Error::Resolve(r) => r.call,
+            Error::Unsupported { .. } => "register",
+            Error::FdLimit { .. } => "register",
+        }
+    }
+
+    /// True when the error is [`WouldBlock`](io::ErrorKind::WouldBlock)
+    /// (`EAGAIN`/`EWOULDBLOCK`): retry once the socket is ready.
+    pub fn is_would_block(&self) -> bool {
+        self.kind() == io::ErrorKind::WouldBlock
+    }
+}
+
+impl From<Error> for io::Error {
+    /// Keeps the kind; the `sockpoll::Error` stays reachable through
+    /// `io::Error::get_ref` / `into_inner` and comes back whole through
+    /// `Error::from(io::Error)`.
+    fn from(err: Error) -> io::Error {
+        io::Error::new(err.kind(), err)
+    }
+}
+
+impl From<io::Error> for Error {
+    /// Unwraps an `io::Error` that carries a `sockpoll::Error`; any other
+    /// becomes [`Error::Os`] with the call `"io"`.
+    fn from(err: io::Error) -> Error {
+        if err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            if let Some(inner) = err.into_inner() {
+                if let Ok(ours) = inner.downcast::<Error>() {
+                    return *ours;
+                }
+            }
+            unreachable_kind()
+        } else {
+            Error::os("io", Subject::None, err)
+        }
+    }
+}
+
+// `into_inner` cannot fail after `get_ref` returned `Some` of our type; this
+// keeps the conversion total without a panic path.
+fn unreachable_kind() -> Error {
+    Error::os("io", Subject::None, io::Error::other("lost sockpoll::Error"))
+}

@@ -1,0 +1,78 @@
+//! The only module with `unsafe` and raw libc calls.
+//!
+//! Each raw call is wrapped once, here, in a small safe function: it retries
+//! `EINTR` where that is safe (see the crate docs for the policy), turns `-1`
+//! into an [`Error`](crate::Error) carrying errno through [`check`], and
+//! keeps every `unsafe` block small with a `// SAFETY:` line. Files mirror
+//! `net/` and `event/`.
+#![allow(unsafe_code)]
+
+use std::io;
+
+use crate::error::{Error, Result, Subject};
+
+pub(crate) mod addr;
+pub(crate) mod resolve;
+pub(crate) mod socket;
+
+/// Return values of raw calls whose failure is `-1` with errno set.
+pub(crate) trait MinusOne: Copy {
+    fn is_minus_one(self) -> bool;
+}
+
+macro_rules! impl_minus_one {
+    ($($t:ty)*) => {$(
+        impl MinusOne for $t {
+            #[inline]
+            fn is_minus_one(self) -> bool {
+                self == -1
+            }
+        }
+    )*};
+}
+impl_minus_one!(i32 isize i64);
+
+/// The one converter from a raw return value to a `Result`: `-1` becomes
+/// [`Error::Os`] naming `call`, the subject (computed only on failure) and
+/// errno.
+#[inline]
+pub(crate) fn check<T: MinusOne>(
+    ret: T,
+    call: &'static str,
+    subject: impl FnOnce() -> Subject,
+) -> Result<T> {
+    if ret.is_minus_one() {
+        Err(Error::os(call, subject(), io::Error::last_os_error()))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Like [`check`], but repeats the call while it fails with `EINTR`. Only for
+/// calls that are safe to restart as they are (no timeout to recompute, no
+/// partial progress lost).
+#[inline]
+pub(crate) fn check_retry<T: MinusOne>(
+    mut f: impl FnMut() -> T,
+    call: &'static str,
+    subject: impl FnOnce() -> Subject,
+) -> Result<T> {
+    loop {
+        let ret = f();
+        if ret.is_minus_one() {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Error::os(call, subject(), err));
+        }
+        return Ok(ret);
+    }
+}
+
+/// Converts a `nix` error into ours, with the same call/subject context.
+#[inline]
+#[allow(dead_code)]
+pub(crate) fn from_nix(call: &'static str, subject: Subject, errno: nix::errno::Errno) -> Error {
+    Error::os(call, subject, io::Error::from(errno))
+}

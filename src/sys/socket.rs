@@ -1,0 +1,1 @@
+//! Raw socket calls.
