@@ -202,6 +202,20 @@ impl Error {
         }
     }
 
+    /// True for a non-blocking `connect` that has started but not finished
+    /// (`EINPROGRESS`): wait for writability, then ask
+    /// [`Socket::take_error`](crate::Socket::take_error).
+    pub fn is_in_progress(&self) -> bool {
+        self.raw_os_error() == Some(libc::EINPROGRESS)
+    }
+
+    /// True when the process (`EMFILE`) or the system (`ENFILE`) has run out
+    /// of file descriptors. On `accept` the connection stays queued, so a
+    /// level-triggered listener stays ready: stop watching it for a moment.
+    pub fn is_fd_exhausted(&self) -> bool {
+        matches!(self.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+    }
+
     /// True when the error is [`WouldBlock`](io::ErrorKind::WouldBlock)
     /// (`EAGAIN`/`EWOULDBLOCK`): retry once the socket is ready.
     pub fn is_would_block(&self) -> bool {
@@ -238,5 +252,9 @@ impl From<io::Error> for Error {
 // `into_inner` cannot fail after `get_ref` returned `Some` of our type; this
 // keeps the conversion total without a panic path.
 fn unreachable_kind() -> Error {
-    Error::os("io", Subject::None, io::Error::other("lost sockpoll::Error"))
+    Error::os(
+        "io",
+        Subject::None,
+        io::Error::other("lost sockpoll::Error"),
+    )
 }

@@ -1,5 +1,58 @@
 //! sockpoll: safe, thin types over the POSIX socket calls, and three
-//! readiness backends (`select`, `poll`, `epoll`) behind one trait.
+//! readiness backends — `select`, `poll` and `epoll` — behind one trait.
+//!
+//! The crate root holds the socket layer: [`Socket`] (one owned descriptor
+//! and the calls made on it), the typed wrappers [`TcpListener`],
+//! [`TcpStream`], [`UdpSocket`], [`UnixListener`], [`UnixStream`] and
+//! [`UnixDatagram`], addresses ([`SockAddr`]) and name resolution
+//! ([`resolve`], over `getaddrinfo`). Every failure is an [`Error`] that
+//! names the call, what it acted on and the OS error, e.g.
+//! `bind 127.0.0.1:80: Permission denied (os error 13)`.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use sockpoll::{TcpListener, TcpStream};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let mut client = TcpStream::connect(listener.local_addr()?)?;
+//! let (mut server, peer) = listener.accept()?;
+//! assert_eq!(peer, client.local_addr()?);
+//!
+//! client.write_all(b"hello")?;
+//! let mut buf = [0; 5];
+//! server.read_exact(&mut buf)?;
+//! assert_eq!(&buf, b"hello");
+//!
+//! // A busy port is a typed error naming the address.
+//! let err = TcpListener::bind(listener.local_addr()?).unwrap_err();
+//! assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+//! # Ok(()) }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - **Close-on-exec, always**: `socket`/`socketpair` with `SOCK_CLOEXEC`,
+//!   `accept4(SOCK_CLOEXEC)`.
+//! - **No `SIGPIPE`**: every send uses `MSG_NOSIGNAL`; a send to a closed
+//!   peer is a [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) error.
+//! - **No double close**: descriptors are `OwnedFd`; [`Socket::close`]
+//!   consumes the socket and reports the error `Drop` must swallow.
+//! - **No panics on bad input or OS errors**: an over-long Unix path, a NUL
+//!   in a host name, a port over 65535 are [`InvalidInput`](std::io::ErrorKind::InvalidInput)
+//!   errors; resolution failures keep their `EAI_*` code ([`EaiCode`]).
+//! - **`unsafe` lives in one private module**, every block with its reason.
+//!
+//! # EINTR policy
+//!
+//! One rule, everywhere: a call interrupted by a signal before it made
+//! progress is restarted (`accept`, `send`, `recv` and their variants,
+//! `getaddrinfo` does its own). A readiness `wait` is restarted with the
+//! *remaining* time — its deadline does not move — and a `Waker` still ends
+//! it. An interrupted blocking `connect` goes on in the kernel, so
+//! [`Socket::connect`] waits for it to finish and reports its outcome.
+//! `close` is never retried: Linux has released the descriptor even when it
+//! reports `EINTR`.
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(rust_2018_idioms)]
 
@@ -8,4 +61,8 @@ pub mod net;
 mod sys;
 
 pub use error::{EaiCode, Error, ResolveError, Result, Subject};
-pub use net::{Domain, Protocol, SockAddr, Type, UNIX_PATH_MAX};
+pub use net::{
+    getnameinfo, hostname, resolve, AddrInfo, Domain, Hints, NameInfoFlags, Protocol, Received,
+    SockAddr, Socket, TcpListener, TcpStream, ToSockAddrs, Type, UdpSocket, UnixDatagram,
+    UnixListener, UnixStream, DEFAULT_BACKLOG, MAX_UDP_PAYLOAD_V4, UNIX_PATH_MAX,
+};

@@ -154,11 +154,19 @@ impl TryFrom<SockAddr> for SocketAddr {
     ///
     /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) for a Unix address.
     fn try_from(addr: SockAddr) -> Result<SocketAddr> {
-        addr.as_socket().ok_or_else(|| Error::InvalidInput {
-            call: "as_socket",
+        inet(addr, "as_socket")
+    }
+}
+
+/// The IP address inside `addr`, or an error naming `call` for a Unix one.
+pub(crate) fn inet(addr: SockAddr, call: &'static str) -> Result<SocketAddr> {
+    match addr.0 {
+        Repr::Inet(ip) => Ok(ip),
+        _ => Err(Error::InvalidInput {
+            call,
             subject: Subject::Addr(addr),
             reason: "not an IPv4 or IPv6 address",
-        })
+        }),
     }
 }
 

@@ -1,5 +1,17 @@
-//! The socket layer: addresses, name resolution, `Socket` and its typed wrappers.
+//! The socket layer: addresses, name resolution, `Socket` and its typed
+//! wrappers. Everything here is re-exported at the crate root.
 
 pub(crate) mod addr;
+pub(crate) mod resolve;
+mod shell;
+pub(crate) mod socket;
+pub(crate) mod tcp;
+pub(crate) mod udp;
+pub(crate) mod unix;
 
 pub use addr::{Domain, Protocol, SockAddr, Type, UNIX_PATH_MAX};
+pub use resolve::{getnameinfo, hostname, resolve, AddrInfo, Hints, NameInfoFlags, ToSockAddrs};
+pub use socket::{Received, Socket};
+pub use tcp::{TcpListener, TcpStream, DEFAULT_BACKLOG};
+pub use udp::{UdpSocket, MAX_UDP_PAYLOAD_V4};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -77,7 +77,11 @@ impl RawAddr {
         const { assert!(mem::size_of::<T>() <= mem::size_of::<libc::sockaddr_storage>()) };
         // SAFETY: T is a sockaddr_* type no larger than sockaddr_storage (checked
         // at compile time above), and sockaddr_storage is aligned for every one.
-        unsafe { (&mut self.storage as *mut libc::sockaddr_storage).cast::<T>().write(value) };
+        unsafe {
+            (&mut self.storage as *mut libc::sockaddr_storage)
+                .cast::<T>()
+                .write(value)
+        };
         mem::size_of::<T>() as libc::socklen_t
     }
 
@@ -112,7 +116,9 @@ impl RawAddr {
             reason,
         };
         if len > mem::size_of::<libc::sockaddr_storage>() {
-            return Err(bad("the kernel returned an address longer than sockaddr_storage"));
+            return Err(bad(
+                "the kernel returned an address longer than sockaddr_storage",
+            ));
         }
         if len < mem::size_of::<libc::sa_family_t>() {
             // Linux reports an unnamed peer of a Unix socket with length 0 in

@@ -1,1 +1,342 @@
-//! Raw socket calls.
+//! Raw socket calls, one small safe wrapper each.
+//!
+//! EINTR: calls that made no progress when interrupted (accept, send, recv
+//! and friends) are restarted here; `connect` is not (an interrupted connect
+//! goes on in the background — the caller completes it); `close` is never
+//! retried (Linux releases the descriptor even when close reports EINTR).
+
+use std::io::{IoSlice, IoSliceMut};
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::ptr;
+
+use super::addr::RawAddr;
+use super::{check, check_retry};
+use crate::error::{Result, Subject};
+use crate::net::SockAddr;
+
+fn fd_subject(fd: BorrowedFd<'_>) -> impl FnOnce() -> Subject {
+    let raw = fd.as_raw_fd();
+    move || Subject::Fd(raw)
+}
+
+/// `socket(2)` with `SOCK_CLOEXEC` always set; `flags` may add `SOCK_NONBLOCK`.
+pub(crate) fn socket(domain: i32, ty: i32, protocol: i32) -> Result<OwnedFd> {
+    // SAFETY: plain integer arguments; the kernel validates them.
+    let fd = check(
+        unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) },
+        "socket",
+        || Subject::None,
+    )?;
+    // SAFETY: socket returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `socketpair(2)` with `SOCK_CLOEXEC` always set.
+pub(crate) fn socketpair(domain: i32, ty: i32, protocol: i32) -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1 as RawFd; 2];
+    check(
+        // SAFETY: fds is a valid array of two ints for the kernel to fill.
+        unsafe { libc::socketpair(domain, ty | libc::SOCK_CLOEXEC, protocol, fds.as_mut_ptr()) },
+        "socketpair",
+        || Subject::None,
+    )?;
+    // SAFETY: socketpair succeeded, so both are new descriptors we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `bind(2)`.
+pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &SockAddr) -> Result<()> {
+    let raw = RawAddr::from_addr(addr);
+    check(
+        // SAFETY: raw holds a valid sockaddr of raw.len bytes.
+        unsafe { libc::bind(fd.as_raw_fd(), raw.as_ptr(), raw.len) },
+        "bind",
+        || Subject::Addr(addr.clone()),
+    )
+    .map(drop)
+}
+
+/// `listen(2)`.
+pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: i32) -> Result<()> {
+    // SAFETY: plain integer arguments.
+    check(
+        unsafe { libc::listen(fd.as_raw_fd(), backlog) },
+        "listen",
+        fd_subject(fd),
+    )
+    .map(drop)
+}
+
+/// `accept4(2)` with `SOCK_CLOEXEC` (plus `flags`), retried on EINTR.
+pub(crate) fn accept4(fd: BorrowedFd<'_>, flags: i32) -> Result<(OwnedFd, SockAddr)> {
+    let mut raw = RawAddr::empty();
+    let new = check_retry(
+        || {
+            raw.len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            // SAFETY: raw is a writable sockaddr_storage and raw.len its size.
+            unsafe {
+                libc::accept4(
+                    fd.as_raw_fd(),
+                    raw.as_mut_ptr(),
+                    &mut raw.len,
+                    flags | libc::SOCK_CLOEXEC,
+                )
+            }
+        },
+        "accept4",
+        fd_subject(fd),
+    )?;
+    // SAFETY: accept4 succeeded: a new descriptor that nothing else owns.
+    let new = unsafe { OwnedFd::from_raw_fd(new) };
+    Ok((new, raw.to_addr("accept4")?))
+}
+
+/// `connect(2)`, not retried: EINTR/EINPROGRESS are the caller's to complete.
+pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &SockAddr) -> Result<()> {
+    let raw = RawAddr::from_addr(addr);
+    check(
+        // SAFETY: raw holds a valid sockaddr of raw.len bytes.
+        unsafe { libc::connect(fd.as_raw_fd(), raw.as_ptr(), raw.len) },
+        "connect",
+        || Subject::Addr(addr.clone()),
+    )
+    .map(drop)
+}
+
+/// `poll(2)` on one descriptor (used to complete a connect). Returns the
+/// `revents`, or 0 on timeout. Not retried: the caller keeps the deadline.
+pub(crate) fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout_ms: i32) -> Result<i16> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: pfd is one valid pollfd.
+    let n = check(
+        unsafe { libc::poll(&mut pfd, 1, timeout_ms) },
+        "poll",
+        fd_subject(fd),
+    )?;
+    Ok(if n == 0 { 0 } else { pfd.revents })
+}
+
+fn len_of(n: isize) -> usize {
+    // check() already turned -1 into an error, and no other negative value
+    // is defined for these calls; treat one as 0 rather than wrap.
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// `send(2)` with `MSG_NOSIGNAL` always added, retried on EINTR.
+pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8], flags: i32) -> Result<usize> {
+    check_retry(
+        // SAFETY: buf is valid for reads of buf.len() bytes.
+        || unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                flags | libc::MSG_NOSIGNAL,
+            )
+        },
+        "send",
+        fd_subject(fd),
+    )
+    .map(len_of)
+}
+
+/// `recv(2)`, retried on EINTR.
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> Result<usize> {
+    check_retry(
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        || unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) },
+        "recv",
+        fd_subject(fd),
+    )
+    .map(len_of)
+}
+
+/// `sendto(2)` with `MSG_NOSIGNAL`, retried on EINTR.
+pub(crate) fn send_to(
+    fd: BorrowedFd<'_>,
+    buf: &[u8],
+    addr: &SockAddr,
+    flags: i32,
+) -> Result<usize> {
+    let raw = RawAddr::from_addr(addr);
+    check_retry(
+        // SAFETY: buf is valid for reads of buf.len() bytes; raw is a valid
+        // sockaddr of raw.len bytes.
+        || unsafe {
+            libc::sendto(
+                fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                flags | libc::MSG_NOSIGNAL,
+                raw.as_ptr(),
+                raw.len,
+            )
+        },
+        "sendto",
+        || Subject::Addr(addr.clone()),
+    )
+    .map(len_of)
+}
+
+/// `recvfrom(2)`, retried on EINTR.
+pub(crate) fn recv_from(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    flags: i32,
+) -> Result<(usize, SockAddr)> {
+    let mut raw = RawAddr::empty();
+    let n = check_retry(
+        || {
+            raw.len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            // SAFETY: buf is valid for writes of buf.len() bytes; raw is a
+            // writable sockaddr_storage and raw.len its size.
+            unsafe {
+                libc::recvfrom(
+                    fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                    raw.as_mut_ptr(),
+                    &mut raw.len,
+                )
+            }
+        },
+        "recvfrom",
+        fd_subject(fd),
+    )?;
+    Ok((len_of(n), raw.to_addr("recvfrom")?))
+}
+
+/// `sendmsg(2)` of `bufs` (to `addr` if given) with `MSG_NOSIGNAL`.
+pub(crate) fn send_msg(
+    fd: BorrowedFd<'_>,
+    bufs: &[IoSlice<'_>],
+    addr: Option<&SockAddr>,
+    flags: i32,
+) -> Result<usize> {
+    let raw = addr.map(RawAddr::from_addr);
+    // SAFETY: msghdr is plain old data; all-zero is valid (no name, no control).
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    if let Some(raw) = &raw {
+        msg.msg_name = raw.as_ptr() as *mut libc::c_void;
+        msg.msg_namelen = raw.len;
+    }
+    // IoSlice is ABI-compatible with iovec on Unix (guaranteed by std).
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len() as _;
+    check_retry(
+        // SAFETY: msg points at live buffers (bufs, raw) for the whole call;
+        // sendmsg only reads through them.
+        || unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags | libc::MSG_NOSIGNAL) },
+        "sendmsg",
+        || match addr {
+            Some(addr) => Subject::Addr(addr.clone()),
+            None => Subject::Fd(fd.as_raw_fd()),
+        },
+    )
+    .map(len_of)
+}
+
+/// What `recvmsg(2)` returned.
+pub(crate) struct RecvMsg {
+    pub(crate) len: usize,
+    pub(crate) addr: SockAddr,
+    pub(crate) truncated: bool,
+}
+
+/// `recvmsg(2)` into `bufs`, reporting the sender and `MSG_TRUNC`.
+pub(crate) fn recv_msg(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+    flags: i32,
+) -> Result<RecvMsg> {
+    let mut raw = RawAddr::empty();
+    // SAFETY: msghdr is plain old data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    let n = check_retry(
+        || {
+            raw.len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            msg.msg_name = raw.as_mut_ptr().cast();
+            msg.msg_namelen = raw.len;
+            // IoSliceMut is ABI-compatible with iovec on Unix.
+            msg.msg_iov = bufs.as_mut_ptr().cast();
+            msg.msg_iovlen = bufs.len() as _;
+            msg.msg_control = ptr::null_mut();
+            msg.msg_controllen = 0;
+            msg.msg_flags = 0;
+            // SAFETY: msg points at live, writable buffers for the call.
+            unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) }
+        },
+        "recvmsg",
+        fd_subject(fd),
+    )?;
+    raw.len = msg.msg_namelen;
+    Ok(RecvMsg {
+        len: len_of(n),
+        addr: raw.to_addr("recvmsg")?,
+        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+    })
+}
+
+/// `shutdown(2)`.
+pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: i32) -> Result<()> {
+    // SAFETY: plain integer arguments.
+    check(
+        unsafe { libc::shutdown(fd.as_raw_fd(), how) },
+        "shutdown",
+        fd_subject(fd),
+    )
+    .map(drop)
+}
+
+/// `close(2)`, reporting its error. The descriptor is gone afterwards even on
+/// error (EINTR included, on Linux), so it is never retried.
+pub(crate) fn close(fd: OwnedFd) -> Result<()> {
+    let raw = fd.into_raw_fd();
+    // SAFETY: we owned raw (taken out of OwnedFd above) and close it once.
+    let ret = unsafe { libc::close(raw) };
+    match check(ret, "close", || Subject::Fd(raw)) {
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+        other => other.map(drop),
+    }
+}
+
+/// `getsockname(2)`.
+pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> Result<SockAddr> {
+    let mut raw = RawAddr::empty();
+    check(
+        // SAFETY: raw is a writable sockaddr_storage and raw.len its size.
+        unsafe { libc::getsockname(fd.as_raw_fd(), raw.as_mut_ptr(), &mut raw.len) },
+        "getsockname",
+        fd_subject(fd),
+    )?;
+    raw.to_addr("getsockname")
+}
+
+/// `getpeername(2)`.
+pub(crate) fn peer_addr(fd: BorrowedFd<'_>) -> Result<SockAddr> {
+    let mut raw = RawAddr::empty();
+    check(
+        // SAFETY: raw is a writable sockaddr_storage and raw.len its size.
+        unsafe { libc::getpeername(fd.as_raw_fd(), raw.as_mut_ptr(), &mut raw.len) },
+        "getpeername",
+        fd_subject(fd),
+    )?;
+    raw.to_addr("getpeername")
+}
+
+/// `fcntl(F_GETFD)`: whether close-on-exec is set.
+pub(crate) fn cloexec(fd: BorrowedFd<'_>) -> Result<bool> {
+    // SAFETY: F_GETFD takes no further argument.
+    let flags = check(
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) },
+        "fcntl",
+        fd_subject(fd),
+    )?;
+    Ok(flags & libc::FD_CLOEXEC != 0)
+}

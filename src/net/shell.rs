@@ -1,0 +1,144 @@
+//! What every typed wrapper shares: ownership of a `Socket`, descriptor
+//! traits, conversions and the calls that mean the same on every type.
+
+/// Implements the common surface of a typed wrapper `$name(Socket)`.
+macro_rules! shell {
+    ($name:ident, $std:ty) => {
+        impl $name {
+            /// The untyped [`Socket`](crate::Socket) inside, by value.
+            pub fn into_inner(self) -> crate::Socket {
+                self.0
+            }
+
+            /// The untyped [`Socket`](crate::Socket) inside: every option
+            /// and call of the socket layer is there.
+            pub fn as_socket(&self) -> &crate::Socket {
+                &self.0
+            }
+
+            /// Makes the socket non-blocking (or blocking again).
+            ///
+            /// # Errors
+            ///
+            /// The OS error of `ioctl(FIONBIO)`.
+            pub fn set_nonblocking(&self, nonblocking: bool) -> crate::Result<()> {
+                self.0.set_nonblocking(nonblocking)
+            }
+
+            /// Takes the pending socket error (`SO_ERROR`).
+            ///
+            /// # Errors
+            ///
+            /// The OS error of `getsockopt` itself.
+            pub fn take_error(&self) -> crate::Result<Option<std::io::Error>> {
+                self.0.take_error()
+            }
+
+            /// Closes the socket, reporting the error `Drop` would swallow;
+            /// see [`Socket::close`](crate::Socket::close).
+            ///
+            /// # Errors
+            ///
+            /// The OS error of `close`.
+            pub fn close(self) -> crate::Result<()> {
+                self.0.close()
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.0).finish()
+            }
+        }
+
+        impl std::os::fd::AsFd for $name {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.0.as_fd()
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $name {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.0.as_raw_fd()
+            }
+        }
+
+        impl From<std::os::fd::OwnedFd> for $name {
+            /// Takes ownership of `fd`, which should be a socket of this kind.
+            fn from(fd: std::os::fd::OwnedFd) -> $name {
+                $name(crate::Socket::from(fd))
+            }
+        }
+
+        impl From<$name> for std::os::fd::OwnedFd {
+            fn from(s: $name) -> std::os::fd::OwnedFd {
+                s.0.into()
+            }
+        }
+
+        impl From<$name> for crate::Socket {
+            fn from(s: $name) -> crate::Socket {
+                s.0
+            }
+        }
+
+        impl From<$std> for $name {
+            fn from(s: $std) -> $name {
+                $name(crate::Socket::from(s))
+            }
+        }
+
+        impl From<$name> for $std {
+            fn from(s: $name) -> $std {
+                s.0.into()
+            }
+        }
+    };
+}
+
+/// `io::Read`/`io::Write` for a stream wrapper and for a shared reference to it.
+macro_rules! stream_io {
+    ($name:ident) => {
+        impl std::io::Read for $name {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &self.0, buf)
+            }
+        }
+
+        impl std::io::Read for &$name {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &self.0, buf)
+            }
+        }
+
+        impl std::io::Write for $name {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &self.0, buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &self.0, bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl std::io::Write for &$name {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &self.0, buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &self.0, bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use {shell, stream_io};

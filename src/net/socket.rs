@@ -1,0 +1,772 @@
+//! `Socket`: an owned socket descriptor and the calls made on it.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use socket2::SockRef;
+
+use crate::error::{Error, Result, Subject};
+use crate::net::{Domain, Protocol, SockAddr, Type};
+use crate::sys;
+
+/// A Markdown link to a man7.org page, e.g. `man!("bind", 2)`.
+macro_rules! man {
+    ($name:literal, $section:literal) => {
+        concat!(
+            "[`",
+            $name,
+            "(",
+            $section,
+            ")`](https://man7.org/linux/man-pages/man",
+            $section,
+            "/",
+            $name,
+            ".",
+            $section,
+            ".html)"
+        )
+    };
+}
+pub(crate) use man;
+
+/// An owned socket: a file descriptor closed when the `Socket` drops.
+///
+/// `Socket` is the untyped layer: any domain, type and protocol. The typed
+/// wrappers ([`TcpStream`](crate::TcpStream), [`UdpSocket`](crate::UdpSocket),
+/// …) are thin shells over it and give it back through `into_inner`.
+///
+/// Every descriptor sockpoll creates is close-on-exec. Every send uses
+/// `MSG_NOSIGNAL`: a send to a closed peer returns
+/// [`BrokenPipe`](io::ErrorKind::BrokenPipe) instead of raising `SIGPIPE`.
+/// A `Socket` cannot be cloned; [`close`](Socket::close) consumes it, so a
+/// closed (and perhaps reused) descriptor number cannot be used again.
+///
+/// ```
+/// use sockpoll::{Domain, SockAddr, Socket, Type};
+/// # fn main() -> sockpoll::Result<()> {
+/// let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+/// listener.bind(&SockAddr::from("127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap()))?;
+/// listener.listen(16)?;
+/// let client = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+/// client.connect(&listener.local_addr()?)?;
+/// let (server, _peer) = listener.accept()?;
+/// client.send(b"ping")?;
+/// let mut buf = [0; 4];
+/// assert_eq!(server.recv(&mut buf)?, 4);
+/// # Ok(()) }
+/// ```
+pub struct Socket {
+    fd: OwnedFd,
+}
+
+/// What [`Socket::recv_from_vectored`] received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Received {
+    /// Bytes written into the buffers.
+    pub len: usize,
+    /// The sender's address.
+    pub addr: SockAddr,
+    /// True when the datagram was longer than the buffers and its tail was
+    /// discarded (`MSG_TRUNC` in `msg_flags`).
+    pub truncated: bool,
+}
+
+impl Socket {
+    /// Creates a socket (close-on-exec); `protocol` `None` lets the kernel
+    /// choose the default for the domain and type.
+    ///
+    #[doc = concat!("Corresponds to ", man!("socket", 2), " with `SOCK_CLOEXEC`.")]
+    ///
+    /// # Errors
+    ///
+    /// The OS error: e.g. `EAFNOSUPPORT`, `EMFILE` (see [`Error::is_fd_exhausted`]).
+    #[doc(alias = "socket")]
+    pub fn new(domain: Domain, ty: Type, protocol: Option<Protocol>) -> Result<Socket> {
+        Self::with_flags(domain, ty, protocol, 0)
+    }
+
+    /// Like [`new`](Socket::new), but the socket starts non-blocking
+    /// (`SOCK_NONBLOCK`), saving a system call.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Socket::new).
+    pub fn new_nonblocking(domain: Domain, ty: Type, protocol: Option<Protocol>) -> Result<Socket> {
+        Self::with_flags(domain, ty, protocol, libc::SOCK_NONBLOCK)
+    }
+
+    fn with_flags(
+        domain: Domain,
+        ty: Type,
+        protocol: Option<Protocol>,
+        flags: i32,
+    ) -> Result<Socket> {
+        let fd = sys::socket::socket(domain.0, ty.0 | flags, protocol.map_or(0, |p| p.0))?;
+        Ok(Socket { fd })
+    }
+
+    /// Creates a pair of connected sockets (close-on-exec), usually
+    /// `Domain::UNIX`.
+    ///
+    #[doc = concat!("Corresponds to ", man!("socketpair", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// The OS error, e.g. `EOPNOTSUPP` for a domain without pairs.
+    #[doc(alias = "socketpair")]
+    pub fn pair(domain: Domain, ty: Type, protocol: Option<Protocol>) -> Result<(Socket, Socket)> {
+        let (a, b) = sys::socket::socketpair(domain.0, ty.0, protocol.map_or(0, |p| p.0))?;
+        Ok((Socket { fd: a }, Socket { fd: b }))
+    }
+
+    /// Binds the socket to `addr`.
+    ///
+    #[doc = concat!("Corresponds to ", man!("bind", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// [`AddrInUse`](io::ErrorKind::AddrInUse) for a busy port,
+    /// [`PermissionDenied`](io::ErrorKind::PermissionDenied) for a privileged
+    /// one, [`AddrNotAvailable`](io::ErrorKind::AddrNotAvailable) for an
+    /// address not on this host. The message names the address.
+    pub fn bind(&self, addr: &SockAddr) -> Result<()> {
+        sys::socket::bind(self.as_fd(), addr)
+    }
+
+    /// Marks the socket as accepting connections, with room for `backlog`
+    /// pending ones (the kernel caps it at `net.core.somaxconn`).
+    ///
+    #[doc = concat!("Corresponds to ", man!("listen", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// The OS error, e.g. `EOPNOTSUPP` on a datagram socket.
+    pub fn listen(&self, backlog: i32) -> Result<()> {
+        sys::socket::listen(self.as_fd(), backlog)
+    }
+
+    /// Accepts a connection: the new socket (close-on-exec, blocking) and the
+    /// peer's address. Interrupted calls are restarted.
+    ///
+    #[doc = concat!("Corresponds to ", man!("accept4", 2), " with `SOCK_CLOEXEC`.")]
+    ///
+    /// # Errors
+    ///
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock) on a non-blocking listener
+    /// with nothing pending; `EMFILE`/`ENFILE` when the process or system is
+    /// out of descriptors ([`Error::is_fd_exhausted`]) — the connection stays
+    /// queued, so a level-triggered listener stays ready: back off.
+    #[doc(alias = "accept4")]
+    pub fn accept(&self) -> Result<(Socket, SockAddr)> {
+        let (fd, addr) = sys::socket::accept4(self.as_fd(), 0)?;
+        Ok((Socket { fd }, addr))
+    }
+
+    /// Like [`accept`](Socket::accept), but the new socket is non-blocking
+    /// (`SOCK_NONBLOCK`), saving a system call in event loops.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Socket::accept).
+    pub fn accept_nonblocking(&self) -> Result<(Socket, SockAddr)> {
+        let (fd, addr) = sys::socket::accept4(self.as_fd(), libc::SOCK_NONBLOCK)?;
+        Ok((Socket { fd }, addr))
+    }
+
+    /// Connects to `addr`.
+    ///
+    /// On a blocking socket this returns when the connection is made; if a
+    /// signal interrupts it, the connection goes on in the kernel and this
+    /// call waits for it and reports its outcome. On a non-blocking socket
+    /// an unfinished connection is an error for which
+    /// [`Error::is_in_progress`] is true: wait until the socket is writable,
+    /// then ask [`take_error`](Socket::take_error) whether it succeeded —
+    /// writable alone does not mean connected.
+    ///
+    #[doc = concat!("Corresponds to ", man!("connect", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused),
+    /// [`TimedOut`](io::ErrorKind::TimedOut), `EINPROGRESS` (non-blocking,
+    /// see above), … The message names the address.
+    pub fn connect(&self, addr: &SockAddr) -> Result<()> {
+        match sys::socket::connect(self.as_fd(), addr) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.finish_connect(addr, None),
+            other => other,
+        }
+    }
+
+    /// Connects to `addr`, giving up after `timeout`. The socket's blocking
+    /// mode is the same afterwards as before.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a zero timeout;
+    /// [`TimedOut`](io::ErrorKind::TimedOut) when it expires; otherwise as
+    /// [`connect`](Socket::connect).
+    pub fn connect_timeout(&self, addr: &SockAddr, timeout: Duration) -> Result<()> {
+        if timeout.is_zero() {
+            return Err(Error::InvalidInput {
+                call: "connect",
+                subject: Subject::Addr(addr.clone()),
+                reason: "a connect timeout cannot be zero",
+            });
+        }
+        let was_nonblocking = self.nonblocking()?;
+        if !was_nonblocking {
+            self.set_nonblocking(true)?;
+        }
+        let result = match sys::socket::connect(self.as_fd(), addr) {
+            Err(e) if e.is_in_progress() || e.kind() == io::ErrorKind::Interrupted => {
+                self.finish_connect(addr, Some(Instant::now() + timeout))
+            }
+            other => other,
+        };
+        if !was_nonblocking {
+            self.set_nonblocking(false)?;
+        }
+        result
+    }
+
+    /// Waits until a started connect completes (or `deadline` passes) and
+    /// reports its outcome through `SO_ERROR`.
+    fn finish_connect(&self, addr: &SockAddr, deadline: Option<Instant>) -> Result<()> {
+        loop {
+            let timeout_ms = match deadline {
+                None => -1,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::errno(
+                            "connect",
+                            Subject::Addr(addr.clone()),
+                            libc::ETIMEDOUT,
+                        ));
+                    }
+                    // Round up so that a sub-millisecond remainder is not 0.
+                    i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+                }
+            };
+            match sys::socket::poll_one(self.as_fd(), libc::POLLOUT, timeout_ms) {
+                Ok(0) => continue, // timed out: the deadline check above decides
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        match self.take_error()? {
+            None => Ok(()),
+            Some(err) => Err(Error::os("connect", Subject::Addr(addr.clone()), err)),
+        }
+    }
+
+    /// Sends `buf` on a connected socket; returns how many bytes were queued.
+    /// Always with `MSG_NOSIGNAL`.
+    ///
+    #[doc = concat!("Corresponds to ", man!("send", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenPipe`](io::ErrorKind::BrokenPipe) when the peer has closed,
+    /// [`ConnectionReset`](io::ErrorKind::ConnectionReset),
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock) on a full non-blocking socket.
+    pub fn send(&self, buf: &[u8]) -> Result<usize> {
+        sys::socket::send(self.as_fd(), buf, 0)
+    }
+
+    /// Receives into `buf`; 0 means the peer closed its side (for a stream)
+    /// or an empty datagram (for a datagram socket — not end of file).
+    ///
+    #[doc = concat!("Corresponds to ", man!("recv", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock) with nothing to read on a
+    /// non-blocking socket, [`ConnectionReset`](io::ErrorKind::ConnectionReset), …
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        sys::socket::recv(self.as_fd(), buf, 0)
+    }
+
+    /// Like [`recv`](Socket::recv), but leaves the data queued (`MSG_PEEK`).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Socket::recv).
+    pub fn peek(&self, buf: &mut [u8]) -> Result<usize> {
+        sys::socket::recv(self.as_fd(), buf, libc::MSG_PEEK)
+    }
+
+    /// Sends a datagram to `addr` (with `MSG_NOSIGNAL`).
+    ///
+    #[doc = concat!("Corresponds to ", man!("sendto", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// `EMSGSIZE` for a datagram over the protocol's maximum (65,507 bytes
+    /// for UDP over IPv4), [`WouldBlock`](io::ErrorKind::WouldBlock), …
+    #[doc(alias = "sendto")]
+    pub fn send_to(&self, buf: &[u8], addr: &SockAddr) -> Result<usize> {
+        sys::socket::send_to(self.as_fd(), buf, addr, 0)
+    }
+
+    /// Receives a datagram and its sender. A datagram longer than `buf` is
+    /// cut silently; use [`recv_from_vectored`](Socket::recv_from_vectored)
+    /// to learn that it was.
+    ///
+    #[doc = concat!("Corresponds to ", man!("recvfrom", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Socket::recv).
+    #[doc(alias = "recvfrom")]
+    pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddr)> {
+        sys::socket::recv_from(self.as_fd(), buf, 0)
+    }
+
+    /// Like [`recv_from`](Socket::recv_from), but leaves the datagram queued.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Socket::recv).
+    pub fn peek_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddr)> {
+        sys::socket::recv_from(self.as_fd(), buf, libc::MSG_PEEK)
+    }
+
+    /// Sends the concatenation of `bufs` (with `MSG_NOSIGNAL`).
+    ///
+    #[doc = concat!("Corresponds to ", man!("sendmsg", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Socket::send).
+    #[doc(alias = "sendmsg")]
+    pub fn send_vectored(&self, bufs: &[IoSlice<'_>]) -> Result<usize> {
+        sys::socket::send_msg(self.as_fd(), bufs, None, 0)
+    }
+
+    /// Receives into `bufs` in order.
+    ///
+    #[doc = concat!("Corresponds to ", man!("recvmsg", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Socket::recv).
+    #[doc(alias = "recvmsg")]
+    pub fn recv_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<usize> {
+        sys::socket::recv_msg(self.as_fd(), bufs, 0).map(|r| r.len)
+    }
+
+    /// Sends the concatenation of `bufs` as one datagram to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_to`](Socket::send_to).
+    pub fn send_to_vectored(&self, bufs: &[IoSlice<'_>], addr: &SockAddr) -> Result<usize> {
+        sys::socket::send_msg(self.as_fd(), bufs, Some(addr), 0)
+    }
+
+    /// Receives one datagram into `bufs`, with its sender and whether it was
+    /// truncated (`MSG_TRUNC`).
+    ///
+    /// ```
+    /// # use sockpoll::UdpSocket;
+    /// # fn main() -> sockpoll::Result<()> {
+    /// let a = UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = UdpSocket::bind("127.0.0.1:0")?;
+    /// a.send_to(b"too long", b.local_addr()?)?;
+    /// let mut small = [0u8; 3];
+    /// let got = b.as_socket().recv_from_vectored(&mut [std::io::IoSliceMut::new(&mut small)])?;
+    /// assert_eq!((got.len, got.truncated), (3, true));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Socket::recv).
+    pub fn recv_from_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> Result<Received> {
+        let r = sys::socket::recv_msg(self.as_fd(), bufs, 0)?;
+        Ok(Received {
+            len: r.len,
+            addr: r.addr,
+            truncated: r.truncated,
+        })
+    }
+
+    /// Shuts down the read side, the write side (sending FIN after queued
+    /// data), or both. `shutdown(Write)` then reading until 0 is the clean way
+    /// to end a stream without losing the peer's last bytes: closing with
+    /// unread data makes the kernel send a reset.
+    ///
+    #[doc = concat!("Corresponds to ", man!("shutdown", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// [`NotConnected`](io::ErrorKind::NotConnected) on an unconnected socket.
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        let how = match how {
+            Shutdown::Read => libc::SHUT_RD,
+            Shutdown::Write => libc::SHUT_WR,
+            Shutdown::Both => libc::SHUT_RDWR,
+        };
+        sys::socket::shutdown(self.as_fd(), how)
+    }
+
+    /// Closes the socket and reports the error that `Drop` has to swallow
+    /// (e.g. a deferred write error on some file systems/protocols). The
+    /// descriptor is released even when an error is returned; `close` is
+    /// never retried.
+    ///
+    #[doc = concat!("Corresponds to ", man!("close", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `close` (`EINTR` is not reported: Linux has closed the
+    /// descriptor by then).
+    pub fn close(self) -> Result<()> {
+        sys::socket::close(self.fd)
+    }
+
+    /// The address the socket is bound to.
+    ///
+    #[doc = concat!("Corresponds to ", man!("getsockname", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// The OS error (rare: `ENOBUFS`).
+    #[doc(alias = "getsockname")]
+    pub fn local_addr(&self) -> Result<SockAddr> {
+        sys::socket::local_addr(self.as_fd())
+    }
+
+    /// The address of the connected peer.
+    ///
+    #[doc = concat!("Corresponds to ", man!("getpeername", 2), ".")]
+    ///
+    /// # Errors
+    ///
+    /// [`NotConnected`](io::ErrorKind::NotConnected) when there is no peer.
+    #[doc(alias = "getpeername")]
+    pub fn peer_addr(&self) -> Result<SockAddr> {
+        sys::socket::peer_addr(self.as_fd())
+    }
+
+    /// Whether the descriptor is close-on-exec (`fcntl(F_GETFD)`); always true
+    /// for sockets sockpoll created.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `fcntl`.
+    pub fn is_cloexec(&self) -> Result<bool> {
+        sys::socket::cloexec(self.as_fd())
+    }
+
+    fn opt<T>(
+        &self,
+        call: &'static str,
+        f: impl FnOnce(&SockRef<'_>) -> io::Result<T>,
+    ) -> Result<T> {
+        f(&SockRef::from(self)).map_err(|e| Error::os(call, Subject::Fd(self.as_raw_fd()), e))
+    }
+}
+
+/// Generates an option getter/setter pair over `socket2::SockRef`.
+macro_rules! sockopt {
+    ($(#[$doc:meta])* $get:ident / $set:ident: $ty:ty => $s2get:ident / $s2set:ident, $name:literal) => {
+        $(#[$doc])*
+        #[doc = concat!("\n\nCorresponds to `getsockopt(", $name, ")`.\n\n# Errors\n\nThe OS error of ", man!("getsockopt", 2), ", e.g. `ENOPROTOOPT` on a socket of the wrong family.")]
+        pub fn $get(&self) -> Result<$ty> {
+            self.opt(concat!("getsockopt ", $name), |s| s.$s2get())
+        }
+
+        #[doc = concat!("Sets `", $name, "`; see [`", stringify!($get), "`](Socket::", stringify!($get), ").\n\n# Errors\n\nThe OS error of ", man!("setsockopt", 2), ".")]
+        pub fn $set(&self, value: $ty) -> Result<()> {
+            self.opt(concat!("setsockopt ", $name), |s| s.$s2set(value))
+        }
+    };
+}
+
+/// Socket-level options (`SOL_SOCKET`).
+impl Socket {
+    sockopt! {
+        /// Whether datagrams may be sent to broadcast addresses.
+        broadcast / set_broadcast: bool => broadcast / set_broadcast, "SO_BROADCAST"
+    }
+    sockopt! {
+        /// Whether TCP keep-alive probes are sent on an idle connection.
+        keepalive / set_keepalive: bool => keepalive / set_keepalive, "SO_KEEPALIVE"
+    }
+    sockopt! {
+        /// How long `close` lingers to send queued data; `Some(0)` makes close
+        /// send a reset instead of a FIN.
+        linger / set_linger: Option<Duration> => linger / set_linger, "SO_LINGER"
+    }
+    sockopt! {
+        /// Whether the socket is non-blocking (`O_NONBLOCK`; set through
+        /// `ioctl(FIONBIO)`).
+        nonblocking / set_nonblocking: bool => nonblocking / set_nonblocking, "O_NONBLOCK"
+    }
+    sockopt! {
+        /// The timeout of blocking receives; `None` blocks forever.
+        read_timeout / set_read_timeout: Option<Duration> => read_timeout / set_read_timeout, "SO_RCVTIMEO"
+    }
+    sockopt! {
+        /// The receive buffer size in bytes (Linux reports twice what was set).
+        recv_buffer_size / set_recv_buffer_size: usize => recv_buffer_size / set_recv_buffer_size, "SO_RCVBUF"
+    }
+    sockopt! {
+        /// Whether `bind` may reuse a local address in `TIME_WAIT`.
+        reuse_address / set_reuse_address: bool => reuse_address / set_reuse_address, "SO_REUSEADDR"
+    }
+    sockopt! {
+        /// Whether several sockets may bind the same address and port.
+        reuse_port / set_reuse_port: bool => reuse_port / set_reuse_port, "SO_REUSEPORT"
+    }
+    sockopt! {
+        /// The send buffer size in bytes (Linux reports twice what was set).
+        send_buffer_size / set_send_buffer_size: usize => send_buffer_size / set_send_buffer_size, "SO_SNDBUF"
+    }
+    sockopt! {
+        /// The timeout of blocking sends; `None` blocks forever.
+        write_timeout / set_write_timeout: Option<Duration> => write_timeout / set_write_timeout, "SO_SNDTIMEO"
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), clearing it: how a
+    /// non-blocking connect reports its outcome.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt` itself (not the pending error, which is
+    /// the `Ok(Some(_))` value).
+    pub fn take_error(&self) -> Result<Option<io::Error>> {
+        self.opt("getsockopt SO_ERROR", |s| s.take_error())
+    }
+
+    /// The socket's type (`SO_TYPE`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    pub fn socket_type(&self) -> Result<Type> {
+        self.opt("getsockopt SO_TYPE", |s| s.r#type())
+            .map(|t| Type(t.into()))
+    }
+
+    /// The socket's domain (`SO_DOMAIN`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    pub fn domain(&self) -> Result<Domain> {
+        self.opt("getsockopt SO_DOMAIN", |s| s.domain())
+            .map(|d| Domain(d.into()))
+    }
+}
+
+/// IPv4 options (`IPPROTO_IP`).
+impl Socket {
+    /// Joins the multicast group `group` on the interface with address
+    /// `interface` (`Ipv4Addr::UNSPECIFIED` lets the kernel choose).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt(IP_ADD_MEMBERSHIP)`.
+    pub fn join_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> Result<()> {
+        self.opt("setsockopt IP_ADD_MEMBERSHIP", |s| {
+            s.join_multicast_v4(&group, &interface)
+        })
+    }
+
+    /// Leaves a group joined with [`join_multicast_v4`](Socket::join_multicast_v4).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt(IP_DROP_MEMBERSHIP)`.
+    pub fn leave_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> Result<()> {
+        self.opt("setsockopt IP_DROP_MEMBERSHIP", |s| {
+            s.leave_multicast_v4(&group, &interface)
+        })
+    }
+
+    sockopt! {
+        /// Whether multicast datagrams sent come back to local listeners.
+        multicast_loop_v4 / set_multicast_loop_v4: bool => multicast_loop_v4 / set_multicast_loop_v4, "IP_MULTICAST_LOOP"
+    }
+    sockopt! {
+        /// The time-to-live of outgoing multicast datagrams.
+        multicast_ttl_v4 / set_multicast_ttl_v4: u32 => multicast_ttl_v4 / set_multicast_ttl_v4, "IP_MULTICAST_TTL"
+    }
+    sockopt! {
+        /// The time-to-live of outgoing unicast packets.
+        ttl / set_ttl: u32 => ttl_v4 / set_ttl_v4, "IP_TTL"
+    }
+}
+
+/// IPv6 options (`IPPROTO_IPV6`).
+impl Socket {
+    /// Joins the multicast group `group` on interface index `interface`
+    /// (0 lets the kernel choose).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt(IPV6_ADD_MEMBERSHIP)`.
+    pub fn join_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> Result<()> {
+        self.opt("setsockopt IPV6_ADD_MEMBERSHIP", |s| {
+            s.join_multicast_v6(&group, interface)
+        })
+    }
+
+    /// Leaves a group joined with [`join_multicast_v6`](Socket::join_multicast_v6).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt(IPV6_DROP_MEMBERSHIP)`.
+    pub fn leave_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> Result<()> {
+        self.opt("setsockopt IPV6_DROP_MEMBERSHIP", |s| {
+            s.leave_multicast_v6(&group, interface)
+        })
+    }
+
+    sockopt! {
+        /// Whether multicast datagrams sent come back to local listeners.
+        multicast_loop_v6 / set_multicast_loop_v6: bool => multicast_loop_v6 / set_multicast_loop_v6, "IPV6_MULTICAST_LOOP"
+    }
+    sockopt! {
+        /// Whether an IPv6 socket is restricted to IPv6 (no v4-mapped peers).
+        only_v6 / set_only_v6: bool => only_v6 / set_only_v6, "IPV6_V6ONLY"
+    }
+    sockopt! {
+        /// The hop limit of outgoing unicast packets.
+        unicast_hops_v6 / set_unicast_hops_v6: u32 => unicast_hops_v6 / set_unicast_hops_v6, "IPV6_UNICAST_HOPS"
+    }
+}
+
+/// TCP options (`IPPROTO_TCP`).
+impl Socket {
+    sockopt! {
+        /// Whether Nagle's algorithm is off (small writes go out at once).
+        nodelay / set_nodelay: bool => tcp_nodelay / set_tcp_nodelay, "TCP_NODELAY"
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Socket");
+        d.field("fd", &self.fd.as_raw_fd());
+        if let Ok(addr) = self.local_addr() {
+            d.field("local", &format_args!("{addr}"));
+        }
+        if let Ok(addr) = self.peer_addr() {
+            d.field("peer", &format_args!("{addr}"));
+        }
+        d.finish()
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for Socket {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+}
+
+impl From<OwnedFd> for Socket {
+    /// Takes ownership of `fd`, which must be a socket (calls on anything else
+    /// fail with `ENOTSOCK`; nothing unsound happens).
+    fn from(fd: OwnedFd) -> Socket {
+        Socket { fd }
+    }
+}
+
+impl From<Socket> for OwnedFd {
+    fn from(socket: Socket) -> OwnedFd {
+        socket.fd
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Read for &Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf).map_err(io::Error::from)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.recv_vectored(bufs).map_err(io::Error::from)
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf).map_err(io::Error::from)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.send_vectored(bufs).map_err(io::Error::from)
+    }
+
+    /// Sockets have no user-space buffer: nothing to flush.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Conversions to and from the standard library's socket types, by moving
+/// the descriptor (no system call).
+macro_rules! std_conversions {
+    ($($std:ty),*) => {$(
+        impl From<$std> for Socket {
+            fn from(s: $std) -> Socket {
+                Socket { fd: OwnedFd::from(s) }
+            }
+        }
+
+        impl From<Socket> for $std {
+            fn from(s: Socket) -> $std {
+                <$std>::from(s.fd)
+            }
+        }
+    )*};
+}
+
+std_conversions!(
+    std::net::TcpStream,
+    std::net::TcpListener,
+    std::net::UdpSocket,
+    std::os::unix::net::UnixStream,
+    std::os::unix::net::UnixListener,
+    std::os::unix::net::UnixDatagram
+);

@@ -1,0 +1,173 @@
+//! TCP: `TcpListener` and `TcpStream`, thin shells over `Socket`.
+
+use std::net::{Shutdown, SocketAddr};
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::net::addr::inet;
+use crate::net::resolve::{each_addr, ToSockAddrs};
+use crate::net::shell::{shell, stream_io};
+use crate::net::{SockAddr, Socket, Type};
+
+/// The listen backlog of [`TcpListener::bind`] (the kernel caps it at
+/// `net.core.somaxconn`).
+pub const DEFAULT_BACKLOG: i32 = 1024;
+
+/// A TCP socket listening for connections.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use sockpoll::{TcpListener, TcpStream};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let listener = TcpListener::bind("localhost:0")?;
+/// let mut client = TcpStream::connect(listener.local_addr()?)?;
+/// let (mut server, _) = listener.accept()?;
+/// client.write_all(b"hi")?;
+/// let mut buf = [0; 2];
+/// server.read_exact(&mut buf)?;
+/// assert_eq!(&buf, b"hi");
+/// # Ok(()) }
+/// ```
+pub struct TcpListener(Socket);
+
+shell!(TcpListener, std::net::TcpListener);
+
+impl TcpListener {
+    /// Creates a socket for each address of `addr` in turn, with
+    /// `SO_REUSEADDR` (a restart is not blocked by `TIME_WAIT`), binds and
+    /// listens with [`DEFAULT_BACKLOG`]. Port 0 picks a free port.
+    ///
+    /// # Errors
+    ///
+    /// The last address's error: [`AddrInUse`](std::io::ErrorKind::AddrInUse)
+    /// ("Address already in use", naming the address) for a busy port;
+    /// resolution errors for a bad name.
+    pub fn bind(addr: impl ToSockAddrs) -> Result<TcpListener> {
+        each_addr(&addr, |addr| {
+            let socket = Socket::new(addr.family(), Type::STREAM, None)?;
+            socket.set_reuse_address(true)?;
+            socket.bind(addr)?;
+            socket.listen(DEFAULT_BACKLOG)?;
+            Ok(TcpListener(socket))
+        })
+    }
+
+    /// Accepts a connection (blocking, close-on-exec) and its peer's address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::accept`].
+    pub fn accept(&self) -> Result<(TcpStream, SocketAddr)> {
+        let (socket, addr) = self.0.accept()?;
+        Ok((TcpStream(socket), inet(addr, "accept4")?))
+    }
+
+    /// Accepts a connection whose socket is already non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::accept`].
+    pub fn accept_nonblocking(&self) -> Result<(TcpStream, SocketAddr)> {
+        let (socket, addr) = self.0.accept_nonblocking()?;
+        Ok((TcpStream(socket), inet(addr, "accept4")?))
+    }
+
+    /// The bound address (the real port when bound to port 0).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::local_addr`].
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        inet(self.0.local_addr()?, "getsockname")
+    }
+}
+
+/// A connected TCP stream. Reads and writes go through `io::Read` and
+/// `io::Write` (also on `&TcpStream`); sends never raise `SIGPIPE`.
+pub struct TcpStream(Socket);
+
+shell!(TcpStream, std::net::TcpStream);
+stream_io!(TcpStream);
+
+impl TcpStream {
+    /// Connects to each address of `addr` in turn until one accepts.
+    ///
+    /// # Errors
+    ///
+    /// The last address's error (e.g.
+    /// [`ConnectionRefused`](std::io::ErrorKind::ConnectionRefused), naming
+    /// the address); resolution errors for a bad name.
+    pub fn connect(addr: impl ToSockAddrs) -> Result<TcpStream> {
+        each_addr(&addr, |addr| {
+            let socket = Socket::new(addr.family(), Type::STREAM, None)?;
+            socket.connect(addr)?;
+            Ok(TcpStream(socket))
+        })
+    }
+
+    /// Connects to `addr`, giving up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::connect_timeout`].
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> Result<TcpStream> {
+        let addr = SockAddr::from(*addr);
+        let socket = Socket::new(addr.family(), Type::STREAM, None)?;
+        socket.connect_timeout(&addr, timeout)?;
+        Ok(TcpStream(socket))
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::local_addr`].
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        inet(self.0.local_addr()?, "getsockname")
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::peer_addr`].
+    pub fn peer_addr(&self) -> Result<SocketAddr> {
+        inet(self.0.peer_addr()?, "getpeername")
+    }
+
+    /// Shuts down one or both directions; see [`Socket::shutdown`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::shutdown`].
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        self.0.shutdown(how)
+    }
+
+    /// Reads without consuming (`MSG_PEEK`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv`].
+    pub fn peek(&self, buf: &mut [u8]) -> Result<usize> {
+        self.0.peek(buf)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::nodelay`].
+    pub fn nodelay(&self) -> Result<bool> {
+        self.0.nodelay()
+    }
+
+    /// Sets `TCP_NODELAY` (send small writes at once).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::set_nodelay`].
+    pub fn set_nodelay(&self, nodelay: bool) -> Result<()> {
+        self.0.set_nodelay(nodelay)
+    }
+}

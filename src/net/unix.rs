@@ -1,0 +1,234 @@
+//! Unix-domain sockets: `UnixListener`, `UnixStream`, `UnixDatagram`.
+//!
+//! Each takes a path, or a [`SockAddr`] for Linux abstract names
+//! (`SockAddr::abstract_name`) through the `*_addr` constructors.
+
+use std::net::Shutdown;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::net::shell::{shell, stream_io};
+use crate::net::tcp::DEFAULT_BACKLOG;
+use crate::net::{Domain, SockAddr, Socket, Type};
+
+fn bound(ty: Type, addr: &SockAddr) -> Result<Socket> {
+    let socket = Socket::new(Domain::UNIX, ty, None)?;
+    socket.bind(addr)?;
+    Ok(socket)
+}
+
+/// A Unix-domain stream socket listening for connections.
+///
+/// The socket file stays after the listener drops (as with `bind(2)`);
+/// remove it yourself, or use an abstract name.
+pub struct UnixListener(Socket);
+
+shell!(UnixListener, std::os::unix::net::UnixListener);
+
+impl UnixListener {
+    /// Binds to `path` and listens.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) for a path over
+    /// 107 bytes or with a NUL; [`AddrInUse`](std::io::ErrorKind::AddrInUse)
+    /// when the file exists.
+    pub fn bind(path: impl AsRef<Path>) -> Result<UnixListener> {
+        Self::bind_addr(&SockAddr::unix(path)?)
+    }
+
+    /// Binds to `addr` (a path or an abstract name) and listens.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](UnixListener::bind).
+    pub fn bind_addr(addr: &SockAddr) -> Result<UnixListener> {
+        let socket = bound(Type::STREAM, addr)?;
+        socket.listen(DEFAULT_BACKLOG)?;
+        Ok(UnixListener(socket))
+    }
+
+    /// Accepts a connection and the peer's address (usually unnamed).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::accept`].
+    pub fn accept(&self) -> Result<(UnixStream, SockAddr)> {
+        let (socket, addr) = self.0.accept()?;
+        Ok((UnixStream(socket), addr))
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::local_addr`].
+    pub fn local_addr(&self) -> Result<SockAddr> {
+        self.0.local_addr()
+    }
+}
+
+/// A connected Unix-domain stream socket.
+pub struct UnixStream(Socket);
+
+shell!(UnixStream, std::os::unix::net::UnixStream);
+stream_io!(UnixStream);
+
+impl UnixStream {
+    /// Connects to the listener at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](std::io::ErrorKind::NotFound) when nothing is there,
+    /// [`ConnectionRefused`](std::io::ErrorKind::ConnectionRefused) when
+    /// nobody listens.
+    pub fn connect(path: impl AsRef<Path>) -> Result<UnixStream> {
+        Self::connect_addr(&SockAddr::unix(path)?)
+    }
+
+    /// Connects to `addr` (a path or an abstract name).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](UnixStream::connect).
+    pub fn connect_addr(addr: &SockAddr) -> Result<UnixStream> {
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        socket.connect(addr)?;
+        Ok(UnixStream(socket))
+    }
+
+    /// A pair of connected, unnamed stream sockets.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::pair`].
+    pub fn pair() -> Result<(UnixStream, UnixStream)> {
+        let (a, b) = Socket::pair(Domain::UNIX, Type::STREAM, None)?;
+        Ok((UnixStream(a), UnixStream(b)))
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::local_addr`].
+    pub fn local_addr(&self) -> Result<SockAddr> {
+        self.0.local_addr()
+    }
+
+    /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::peer_addr`].
+    pub fn peer_addr(&self) -> Result<SockAddr> {
+        self.0.peer_addr()
+    }
+
+    /// Shuts down one or both directions.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::shutdown`].
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        self.0.shutdown(how)
+    }
+}
+
+/// A Unix-domain datagram socket.
+pub struct UnixDatagram(Socket);
+
+shell!(UnixDatagram, std::os::unix::net::UnixDatagram);
+
+impl UnixDatagram {
+    /// A socket bound to `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`UnixListener::bind`].
+    pub fn bind(path: impl AsRef<Path>) -> Result<UnixDatagram> {
+        Self::bind_addr(&SockAddr::unix(path)?)
+    }
+
+    /// A socket bound to `addr` (a path or an abstract name).
+    ///
+    /// # Errors
+    ///
+    /// As [`UnixListener::bind`].
+    pub fn bind_addr(addr: &SockAddr) -> Result<UnixDatagram> {
+        Ok(UnixDatagram(bound(Type::DGRAM, addr)?))
+    }
+
+    /// An unbound socket (it can send, and receive replies only once connected).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::new`].
+    pub fn unbound() -> Result<UnixDatagram> {
+        Ok(UnixDatagram(Socket::new(Domain::UNIX, Type::DGRAM, None)?))
+    }
+
+    /// A pair of connected, unnamed datagram sockets.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::pair`].
+    pub fn pair() -> Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = Socket::pair(Domain::UNIX, Type::DGRAM, None)?;
+        Ok((UnixDatagram(a), UnixDatagram(b)))
+    }
+
+    /// Sets the default peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::connect`].
+    pub fn connect_addr(&self, addr: &SockAddr) -> Result<()> {
+        self.0.connect(addr)
+    }
+
+    /// Sends a datagram to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::send_to`].
+    pub fn send_to(&self, buf: &[u8], addr: &SockAddr) -> Result<usize> {
+        self.0.send_to(buf, addr)
+    }
+
+    /// Receives a datagram and its sender (unnamed if it never bound).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_from`].
+    pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddr)> {
+        self.0.recv_from(buf)
+    }
+
+    /// Sends to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::send`].
+    pub fn send(&self, buf: &[u8]) -> Result<usize> {
+        self.0.send(buf)
+    }
+
+    /// Receives from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv`].
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize> {
+        self.0.recv(buf)
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::local_addr`].
+    pub fn local_addr(&self) -> Result<SockAddr> {
+        self.0.local_addr()
+    }
+}
