@@ -41,7 +41,8 @@
 //! - **No panics on bad input or OS errors**: an over-long Unix path, a NUL
 //!   in a host name, a port over 65535 are [`InvalidInput`](std::io::ErrorKind::InvalidInput)
 //!   errors; resolution failures keep their `EAI_*` code ([`EaiCode`]).
-//! - **`unsafe` lives in one private module**, every block with its reason.
+//! - **Raw system calls live in one private module** (`sys`), each wrapped
+//!   once, every block of unchecked code with the reason it is sound.
 //!
 //! # EINTR policy
 //!
