@@ -259,6 +259,12 @@ impl ToSockAddrs for [SocketAddr] {
     }
 }
 
+impl ToSockAddrs for [SockAddr] {
+    fn to_sock_addrs(&self) -> Result<Vec<SockAddr>> {
+        Ok(self.to_vec())
+    }
+}
+
 impl ToSockAddrs for (&str, u16) {
     fn to_sock_addrs(&self) -> Result<Vec<SockAddr>> {
         resolve_host_port(self.0, self.1)
