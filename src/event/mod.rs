@@ -694,8 +694,8 @@ impl Waker {
     ///
     /// # Errors
     ///
-    /// The kernel's error: `EMFILE`/`ENFILE` (kind `Other`/`QuotaExceeded`
-    /// as std maps them) when out of descriptors.
+    /// The kernel's error, e.g. `EMFILE`/`ENFILE` when out of descriptors
+    /// (the kind is whatever std maps that errno to).
     #[doc(alias = "eventfd")]
     #[doc(alias = "pipe2")]
     pub fn new() -> Result<Waker> {
@@ -750,4 +750,73 @@ pub(crate) fn unsupported_mode(backend: &'static str) -> Error {
 /// The `EEXIST`/`ENOENT` errors shared by every backend's registry.
 pub(crate) fn registry_error(call: &'static str, fd: BorrowedFd<'_>, errno: i32) -> Error {
     Error::errno(call, Subject::Fd(fd.as_raw_fd()), errno)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_ms_rounds_up_and_clamps() {
+        assert_eq!(timeout_ms(None), -1);
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(100))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(1001))), 2);
+        assert_eq!(timeout_ms(Some(Duration::from_millis(50))), 50);
+        assert_eq!(timeout_ms(Some(Duration::MAX)), libc::c_int::MAX);
+        let just_over = Duration::from_millis(libc::c_int::MAX as u64 + 1);
+        assert_eq!(timeout_ms(Some(just_over)), libc::c_int::MAX);
+    }
+
+    #[test]
+    fn timeval_rounds_up_and_clamps() {
+        // time_t/suseconds_t are i64 here but narrower on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        let tv = |d| {
+            let t = timeout_timeval(d);
+            (t.tv_sec as i64, t.tv_usec as i64)
+        };
+        assert_eq!(tv(Duration::ZERO), (0, 0));
+        assert_eq!(tv(Duration::from_nanos(1)), (0, 1));
+        assert_eq!(tv(Duration::from_micros(100)), (0, 100));
+        assert_eq!(tv(Duration::new(1, 999_999_001)), (2, 0));
+        assert_eq!(tv(Duration::MAX), (i32::MAX as i64, 0));
+    }
+
+    #[test]
+    fn debug_names() {
+        assert_eq!(format!("{:?}", Interest::READABLE), "READABLE");
+        let e = Event::new(Token(3), flags::READABLE | flags::READ_CLOSED, 5, 1);
+        assert_eq!(
+            format!("{e:?}"),
+            "Event { token: Token(3), readiness: READABLE | READ_CLOSED }"
+        );
+        let none = Event::new(Token(0), 0, 5, 1);
+        assert!(format!("{none:?}").contains("(none)"));
+    }
+
+    #[test]
+    fn wait_loop_retries_eintr_and_never_returns_early() {
+        let mut calls = 0;
+        let start = Instant::now();
+        let n = wait_with_deadline(Some(Duration::from_millis(20)), |_| {
+            calls += 1;
+            if calls < 3 {
+                Err(Error::errno("poll", Subject::None, libc::EINTR))
+            } else {
+                Ok(0)
+            }
+        })
+        .unwrap();
+        assert_eq!(n, 0);
+        assert!(calls >= 3);
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        // Other errors end the wait.
+        let err = wait_with_deadline(None, |_| {
+            Err(Error::errno("poll", Subject::None, libc::ENOMEM))
+        })
+        .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOMEM));
+    }
 }
