@@ -533,6 +533,27 @@ fn udp_unix_and_pipes<S: Selector>(mut sel: S) {
     expect_event(&mut sel, &mut ev, Token(3), |e| e.is_read_closed(), SOON);
 }
 
+fn listener_is_readable_not_read_closed<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    sel.register(listener.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(1));
+    let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let e = expect_event(&mut sel, &mut ev, Token(1), readable, SOON);
+    // A pending connection is not end of file (select's FIONREAD check
+    // must not mistake a listener for a closed stream).
+    assert!(
+        !e.is_read_closed() && !e.is_error(),
+        "{}: {e:?}",
+        sel.name()
+    );
+    let (accepted, _) = listener.accept().unwrap();
+    drop(accepted);
+    expect_no_event(&mut sel, &mut ev, Token(1));
+}
+
 fn events_capacity_and_fairness<S: Selector>(mut sel: S) {
     let mut ev = Events::with_capacity(0);
     assert_eq!(ev.capacity(), 1);
@@ -680,6 +701,10 @@ macro_rules! backend_tests {
             #[test]
             fn udp_unix_and_pipes() {
                 super::udp_unix_and_pipes(new());
+            }
+            #[test]
+            fn listener_is_readable_not_read_closed() {
+                super::listener_is_readable_not_read_closed(new());
             }
             #[test]
             fn events_capacity_and_fairness() {
