@@ -5,7 +5,11 @@
 //! and the calls made on it), the typed wrappers [`TcpListener`],
 //! [`TcpStream`], [`UdpSocket`], [`UnixListener`], [`UnixStream`] and
 //! [`UnixDatagram`], addresses ([`SockAddr`]) and name resolution
-//! ([`resolve`], over `getaddrinfo`). Every failure is an [`Error`] that
+//! ([`resolve`], over `getaddrinfo`). Readiness lives in [`event`]: the
+//! [`Selector`](event::Selector) trait and its `select`, `poll` and `epoll`
+//! backends — see that module for the table of backends (cost per call as
+//! descriptors grow, limits, modes, timeout resolution, when to choose
+//! which) and a runnable readiness loop. Every failure is an [`Error`] that
 //! names the call, what it acted on and the OS error, e.g.
 //! `bind 127.0.0.1:80: Permission denied (os error 13)`.
 //!
@@ -58,6 +62,7 @@
 #![warn(rust_2018_idioms)]
 
 pub mod error;
+pub mod event;
 pub mod net;
 mod sys;
 
@@ -67,3 +72,8 @@ pub use net::{
     SockAddr, Socket, TcpListener, TcpStream, ToSockAddrs, Type, UdpSocket, UnixDatagram,
     UnixListener, UnixStream, DEFAULT_BACKLOG, MAX_UDP_PAYLOAD_V4, UNIX_PATH_MAX,
 };
+
+/// The README's example, compiled and run as a doctest so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,761 @@
+//! The conformance suite: one set of tests, generic over `Selector`, run
+//! against every backend (directly, through `AnySelector`, and boxed as
+//! `dyn Selector`). What passes here is the contract every backend shares.
+
+mod util;
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::UdpSocket;
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sockpoll::event::{
+    AnySelector, BackendKind, Event, Events, Interest, Mode, PollSelector, SelectSelector,
+    Selector, Token, Waker,
+};
+use sockpoll::Error;
+use util::*;
+
+fn uds_pair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().expect("socketpair");
+    a.set_nonblocking(true).expect("nonblocking");
+    b.set_nonblocking(true).expect("nonblocking");
+    (a, b)
+}
+
+/// Reads until WouldBlock or EOF (bounded).
+fn drain(r: &mut impl Read) {
+    let mut buf = [0u8; 4096];
+    for _ in 0..10_000 {
+        match r.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+fn readable(e: &Event) -> bool {
+    e.is_readable()
+}
+
+fn writable(e: &Event) -> bool {
+    e.is_writable()
+}
+
+fn names_and_modes<S: Selector>(sel: S) {
+    assert!(["select", "poll", "epoll"].contains(&sel.name()));
+    assert!(sel.supports(Mode::Level));
+    assert!(sel.supports(Mode::Oneshot));
+    assert_eq!(sel.supports(Mode::Edge), sel.name() == "epoll");
+    assert!(sel.timeout_resolution() > Duration::ZERO);
+    assert!(sel.timeout_resolution() <= Duration::from_millis(1));
+    if cfg!(target_os = "linux") {
+        assert_eq!(
+            sel.fd_limit(),
+            None,
+            "{}: no FD_SETSIZE on Linux",
+            sel.name()
+        );
+    }
+}
+
+fn level_refires_until_drained<S: Selector>(mut sel: S) {
+    let (mut a, mut b) = uds_pair();
+    let mut ev = Events::with_capacity(8);
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(1));
+    b.write_all(b"ping").unwrap();
+    for _ in 0..3 {
+        let e = expect_event(&mut sel, &mut ev, Token(1), readable, SOON);
+        assert!(
+            !e.is_read_closed() && !e.is_error() && !e.is_invalid(),
+            "{e:?}"
+        );
+    }
+    drain(&mut a);
+    expect_no_event(&mut sel, &mut ev, Token(1));
+    sel.deregister(a.as_fd()).unwrap();
+}
+
+fn writable_and_both<S: Selector>(mut sel: S) {
+    let (a, mut b) = uds_pair();
+    let mut ev = Events::with_capacity(8);
+    sel.register(a.as_fd(), Token(7), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    let e = expect_event(&mut sel, &mut ev, Token(7), writable, SOON);
+    assert!(!e.is_readable(), "not asked for: {e:?}");
+    b.write_all(b"x").unwrap();
+    sel.reregister(
+        a.as_fd(),
+        Token(8),
+        Interest::READABLE | Interest::WRITABLE,
+        Mode::Level,
+    )
+    .unwrap();
+    expect_event(
+        &mut sel,
+        &mut ev,
+        Token(8),
+        |e| readable(e) && writable(e),
+        SOON,
+    );
+}
+
+fn reregister_changes_token_and_interest<S: Selector>(mut sel: S) {
+    let (a, _b) = uds_pair();
+    let mut ev = Events::with_capacity(8);
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    sel.reregister(a.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    let got = collect(&mut sel, &mut ev, QUIET);
+    assert!(!got.is_empty(), "{}: writable expected", sel.name());
+    for e in &got {
+        assert_eq!(e.token(), Token(2), "{e:?}");
+        assert!(e.is_writable() && !e.is_readable(), "{e:?}");
+    }
+}
+
+fn oneshot_fires_once_then_rearms<S: Selector>(mut sel: S) {
+    let (_a, mut b) = uds_pair();
+    let (mut c, _d) = uds_pair();
+    let mut ev = Events::with_capacity(8);
+    // c stays readable: oneshot must still report it only once.
+    sel.register(_a.as_fd(), Token(3), Interest::READABLE, Mode::Oneshot)
+        .unwrap();
+    b.write_all(b"data").unwrap();
+    let got = collect(&mut sel, &mut ev, Duration::from_millis(100));
+    let ours = got.iter().filter(|e| e.token() == Token(3)).count();
+    assert_eq!(ours, 1, "{}: oneshot fired {ours} times", sel.name());
+    expect_no_event(&mut sel, &mut ev, Token(3));
+    sel.reregister(_a.as_fd(), Token(4), Interest::READABLE, Mode::Oneshot)
+        .unwrap();
+    expect_event(&mut sel, &mut ev, Token(4), readable, SOON);
+    expect_no_event(&mut sel, &mut ev, Token(4));
+    // Re-arm into level mode: fires repeatedly again.
+    sel.reregister(_a.as_fd(), Token(5), Interest::READABLE, Mode::Level)
+        .unwrap();
+    expect_event(&mut sel, &mut ev, Token(5), readable, SOON);
+    expect_event(&mut sel, &mut ev, Token(5), readable, SOON);
+    drain(&mut c);
+}
+
+fn edge_once_per_edge_or_unsupported<S: Selector>(mut sel: S) {
+    let (a, mut b) = uds_pair();
+    let mut ev = Events::with_capacity(8);
+    let res = sel.register(a.as_fd(), Token(9), Interest::READABLE, Mode::Edge);
+    if !sel.supports(Mode::Edge) {
+        let err = res.expect_err("edge must be refused, never faked");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        // Nothing was registered.
+        let err = sel.deregister(a.as_fd()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        // And reregister into Edge is refused the same way.
+        sel.register(a.as_fd(), Token(9), Interest::READABLE, Mode::Level)
+            .unwrap();
+        let err = sel
+            .reregister(a.as_fd(), Token(9), Interest::READABLE, Mode::Edge)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+        return;
+    }
+    res.unwrap();
+    b.write_all(b"1").unwrap();
+    let got = collect(&mut sel, &mut ev, Duration::from_millis(100));
+    assert_eq!(got.iter().filter(|e| e.token() == Token(9)).count(), 1);
+    // Not drained, no new edge: silence.
+    expect_no_event(&mut sel, &mut ev, Token(9));
+    b.write_all(b"2").unwrap();
+    expect_event(&mut sel, &mut ev, Token(9), readable, SOON);
+}
+
+fn already_exists_and_not_found<S: Selector>(mut sel: S) {
+    let (a, b) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    let err = sel
+        .register(a.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    assert_eq!(err.raw_os_error(), Some(libc_eexist()));
+    let err = sel.deregister(b.as_fd()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    let err = sel
+        .reregister(b.as_fd(), Token(3), Interest::READABLE, Mode::Level)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    sel.deregister(a.as_fd()).unwrap();
+    let err = sel.deregister(a.as_fd()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    // Registering again after deregister works.
+    sel.register(a.as_fd(), Token(4), Interest::READABLE, Mode::Level)
+        .unwrap();
+    // io::Error keeps the kind.
+    let io_err: io::Error = sel
+        .register(a.as_fd(), Token(4), Interest::READABLE, Mode::Level)
+        .unwrap_err()
+        .into();
+    assert_eq!(io_err.kind(), ErrorKind::AlreadyExists);
+}
+
+fn libc_eexist() -> i32 {
+    nix::errno::Errno::EEXIST as i32
+}
+
+fn peer_close_is_read_closed<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    // Unix stream: peer closes.
+    let (a, b) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    drop(b);
+    expect_event(
+        &mut sel,
+        &mut ev,
+        Token(1),
+        |e| e.is_readable() && e.is_read_closed(),
+        SOON,
+    );
+    // TCP: peer shuts down its write side only.
+    let (client, server) = tcp_pair();
+    sel.register(server.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(2));
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let e = expect_event(&mut sel, &mut ev, Token(2), |e| e.is_read_closed(), SOON);
+    assert!(e.is_readable() && !e.is_invalid(), "{e:?}");
+    // IPv6 loopback too, with data queued before the FIN.
+    if let Ok(l) = std::net::TcpListener::bind("[::1]:0") {
+        drop(l);
+        let (mut client, mut server) = tcp_pair_on("[::1]:0");
+        sel.register(server.as_fd(), Token(3), Interest::READABLE, Mode::Level)
+            .unwrap();
+        client.write_all(b"bye").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        expect_event(&mut sel, &mut ev, Token(3), readable, SOON);
+        drain(&mut server);
+        expect_event(&mut sel, &mut ev, Token(3), |e| e.is_read_closed(), SOON);
+    }
+}
+
+fn reset_is_error_or_read_closed<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let (client, server) = tcp_pair();
+    sel.register(server.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    socket2::SockRef::from(&client)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(client); // RST
+    let e = expect_event(
+        &mut sel,
+        &mut ev,
+        Token(1),
+        |e| e.is_readable() && (e.is_error() || e.is_read_closed()),
+        SOON,
+    );
+    assert!(!e.is_invalid(), "{e:?}");
+    // The common contract: read-closed on every backend.
+    assert!(e.is_read_closed(), "{}: {e:?}", sel.name());
+}
+
+fn closed_registered_fd_does_not_spin<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let (a, b) = uds_pair();
+    let (c, d) = uds_pair();
+    let number = a.as_fd().as_raw_fd_for_test();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    sel.register(c.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    drop(a); // closed while registered: the bug being survived
+    drop(b);
+    let start = Instant::now();
+    let mut invalid = 0;
+    let mut waits = 0;
+    while start.elapsed() < Duration::from_millis(300) && waits < 1000 {
+        waits += 1;
+        sel.wait(&mut ev, Some(Duration::from_millis(50))).unwrap();
+        while let Some(e) = sel.next_event(&mut ev) {
+            assert_eq!(e.token(), Token(1), "{e:?}");
+            assert!(e.is_invalid(), "{}: {e:?}", sel.name());
+            invalid += 1;
+        }
+    }
+    assert!(
+        invalid <= 1,
+        "{}: invalid reported {invalid} times",
+        sel.name()
+    );
+    // No spin: each quiet wait took its 50ms, so few waits in 300ms.
+    assert!(
+        waits <= 10,
+        "{}: {waits} waits in 300ms: spinning",
+        sel.name()
+    );
+    // The other registration still works.
+    drop(d);
+    expect_event(&mut sel, &mut ev, Token(2), |e| e.is_read_closed(), SOON);
+    // The number stays registered until deregister, which succeeds once we
+    // hold an fd with that number again (bounded attempts; other tests run in
+    // parallel and may take the number first).
+    let mut held = Vec::new();
+    for _ in 0..256 {
+        let (x, y) = uds_pair();
+        let hit = [&x, &y]
+            .into_iter()
+            .position(|s| s.as_fd().as_raw_fd_for_test() == number);
+        held.push((x, y));
+        if let Some(i) = hit {
+            let (x, y) = held.last().unwrap();
+            let fd = if i == 0 { x.as_fd() } else { y.as_fd() };
+            let err = sel
+                .register(fd, Token(3), Interest::READABLE, Mode::Level)
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+            sel.deregister(fd).unwrap();
+            sel.register(fd, Token(3), Interest::WRITABLE, Mode::Level)
+                .unwrap();
+            expect_event(&mut sel, &mut ev, Token(3), writable, SOON);
+            return;
+        }
+    }
+    eprintln!("{}: fd {number} was not reused in 256 tries", sel.name());
+}
+
+trait RawForTest {
+    fn as_raw_fd_for_test(&self) -> i32;
+}
+impl RawForTest for std::os::fd::BorrowedFd<'_> {
+    fn as_raw_fd_for_test(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.as_raw_fd()
+    }
+}
+
+fn stale_events_are_skipped<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let (a, mut a_peer) = uds_pair();
+    let (b, mut b_peer) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    sel.register(b.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    a_peer.write_all(b"a").unwrap();
+    b_peer.write_all(b"b").unwrap();
+    // Wait until one batch holds both.
+    let deadline = Instant::now() + SOON;
+    loop {
+        sel.wait(&mut ev, Some(Duration::from_millis(100))).unwrap();
+        if ev.len() >= 2 || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert_eq!(ev.len(), 2, "{}: {ev:?}", sel.name());
+    let first = sel.next_event(&mut ev).unwrap();
+    let other = if first.token() == Token(1) { &b } else { &a };
+    // Handling the first event deregisters the other, and registers the same
+    // fd number again with a new token: the old event must not come out.
+    sel.deregister(other.as_fd()).unwrap();
+    sel.register(other.as_fd(), Token(99), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    assert_eq!(sel.next_event(&mut ev), None, "{}: stale event", sel.name());
+    // The raw view still shows both.
+    assert_eq!(ev.iter().count(), 2);
+    // Same for reregister.
+    sel.wait(&mut ev, Some(SOON)).unwrap();
+    let n = ev.len();
+    assert!(n >= 1);
+    sel.reregister(other.as_fd(), Token(100), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    while let Some(e) = sel.next_event(&mut ev) {
+        assert_ne!(e.token(), Token(99), "{}: stale {e:?}", sel.name());
+    }
+    expect_event(&mut sel, &mut ev, Token(100), writable, SOON);
+}
+
+fn timeouts<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let (a, _b) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    // Some(0): at once.
+    let t = Instant::now();
+    assert_eq!(sel.wait(&mut ev, Some(Duration::ZERO)).unwrap(), 0);
+    assert!(t.elapsed() < Duration::from_secs(2));
+    // Never early.
+    for want in [
+        Duration::from_millis(50),
+        Duration::from_micros(100),
+        Duration::from_micros(1500),
+        Duration::from_nanos(1),
+    ] {
+        let t = Instant::now();
+        assert_eq!(sel.wait(&mut ev, Some(want)).unwrap(), 0);
+        let took = t.elapsed();
+        assert!(
+            took >= want,
+            "{}: asked {want:?}, took {took:?}",
+            sel.name()
+        );
+    }
+    // Huge timeouts do not overflow or panic when something is ready.
+    let (c, _d) = uds_pair();
+    sel.register(c.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    for huge in [
+        Duration::MAX,
+        Duration::from_secs(u64::MAX / 2),
+        Duration::from_secs(86_400 * 365 * 100),
+        Duration::new(i32::MAX as u64, 999_999_999),
+    ] {
+        let n = sel.wait(&mut ev, Some(huge)).unwrap();
+        assert!(n >= 1);
+    }
+    assert!(sel.wait(&mut ev, None).unwrap() >= 1);
+}
+
+fn waker_ends_infinite_wait<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let waker = Arc::new(Waker::new().unwrap());
+    sel.register(waker.as_fd(), Token(42), Interest::READABLE, Mode::Level)
+        .unwrap();
+    let remote = Arc::clone(&waker);
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        remote.wake().unwrap();
+    });
+    let start = Instant::now();
+    let n = sel.wait(&mut ev, None).unwrap();
+    assert!(n >= 1);
+    assert!(start.elapsed() >= Duration::from_millis(40));
+    let e = sel.next_event(&mut ev).unwrap();
+    assert_eq!(e.token(), Token(42));
+    assert!(e.is_readable());
+    t.join().unwrap();
+    waker.reset().unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(42));
+}
+
+fn wakes_coalesce<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let waker = Waker::new().unwrap();
+    sel.register(waker.as_fd(), Token(5), Interest::READABLE, Mode::Oneshot)
+        .unwrap();
+    for _ in 0..1000 {
+        waker.wake().unwrap();
+    }
+    let got = collect(&mut sel, &mut ev, Duration::from_millis(100));
+    assert_eq!(got.len(), 1, "{}: {got:?}", sel.name());
+    waker.reset().unwrap();
+    sel.reregister(waker.as_fd(), Token(5), Interest::READABLE, Mode::Level)
+        .unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(5));
+    // Works again after reset.
+    waker.wake().unwrap();
+    expect_event(&mut sel, &mut ev, Token(5), readable, SOON);
+}
+
+fn signals_do_not_end_the_wait<S: Selector>(mut sel: S) {
+    use nix::sys::pthread::{pthread_kill, pthread_self};
+    use nix::sys::signal::Signal;
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag)).unwrap();
+    let mut ev = Events::with_capacity(8);
+    let (a, _b) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    let me = pthread_self();
+    let done = Arc::new(AtomicBool::new(false));
+    let done2 = Arc::clone(&done);
+    let killer = std::thread::spawn(move || {
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(40));
+            if done2.load(Ordering::SeqCst) {
+                break;
+            }
+            pthread_kill(me, Signal::SIGUSR1).unwrap();
+        }
+    });
+    let want = Duration::from_millis(300);
+    let start = Instant::now();
+    let n = sel.wait(&mut ev, Some(want)).unwrap();
+    let took = start.elapsed();
+    done.store(true, Ordering::SeqCst);
+    killer.join().unwrap();
+    assert_eq!(n, 0, "{}: {ev:?}", sel.name());
+    assert!(took >= want, "{}: returned after {took:?}", sel.name());
+    assert!(flag.load(Ordering::SeqCst), "the signal was delivered");
+}
+
+fn udp_unix_and_pipes<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    // UDP, including an empty datagram (not EOF, not read-closed).
+    let u1 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let u2 = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u1.set_nonblocking(true).unwrap();
+    sel.register(u1.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    u2.send_to(b"", u1.local_addr().unwrap()).unwrap();
+    let e = expect_event(&mut sel, &mut ev, Token(1), readable, SOON);
+    assert!(
+        !e.is_read_closed(),
+        "{}: empty datagram is not EOF: {e:?}",
+        sel.name()
+    );
+    // Unix datagram.
+    let (d1, d2) = UnixDatagram::pair().unwrap();
+    sel.register(d1.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    d2.send(b"dgram").unwrap();
+    expect_event(&mut sel, &mut ev, Token(2), readable, SOON);
+    // Pipe: read end readable, then read-closed when the writer goes away.
+    let (mut r, mut w) = pipe();
+    sel.register(r.as_fd(), Token(3), Interest::READABLE, Mode::Level)
+        .unwrap();
+    sel.register(w.as_fd(), Token(4), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    expect_event(&mut sel, &mut ev, Token(4), writable, SOON);
+    w.write_all(b"pipe").unwrap();
+    let e = expect_event(&mut sel, &mut ev, Token(3), readable, SOON);
+    assert!(!e.is_read_closed(), "{e:?}");
+    drain(&mut r);
+    sel.deregister(w.as_fd()).unwrap();
+    drop(w);
+    expect_event(&mut sel, &mut ev, Token(3), |e| e.is_read_closed(), SOON);
+}
+
+fn listener_is_readable_not_read_closed<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    sel.register(listener.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(1));
+    let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let e = expect_event(&mut sel, &mut ev, Token(1), readable, SOON);
+    // A pending connection is not end of file (select's FIONREAD check
+    // must not mistake a listener for a closed stream).
+    assert!(
+        !e.is_read_closed() && !e.is_error(),
+        "{}: {e:?}",
+        sel.name()
+    );
+    let (accepted, _) = listener.accept().unwrap();
+    drop(accepted);
+    expect_no_event(&mut sel, &mut ev, Token(1));
+}
+
+fn events_capacity_and_fairness<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(0);
+    assert_eq!(ev.capacity(), 1);
+    let pairs: Vec<_> = (0..3).map(|_| uds_pair()).collect();
+    for (i, (a, _)) in pairs.iter().enumerate() {
+        sel.register(a.as_fd(), Token(i), Interest::WRITABLE, Mode::Level)
+            .unwrap();
+    }
+    let mut seen = [0usize; 3];
+    for _ in 0..30 {
+        let n = sel.wait(&mut ev, Some(SOON)).unwrap();
+        assert_eq!(n, 1, "maxevents is the capacity");
+        assert_eq!(ev.len(), 1);
+        while let Some(e) = sel.next_event(&mut ev) {
+            seen[e.token().0] += 1;
+        }
+    }
+    assert!(
+        seen.iter().all(|&s| s > 0),
+        "{}: starved: {seen:?}",
+        sel.name()
+    );
+    ev.clear();
+    assert!(ev.is_empty());
+    assert_eq!(sel.next_event(&mut ev), None);
+}
+
+fn debug_output<S: Selector>(mut sel: S) {
+    assert_eq!(
+        format!("{:?}", Interest::READABLE | Interest::WRITABLE),
+        "READABLE | WRITABLE"
+    );
+    assert_eq!(format!("{:?}", Interest::WRITABLE), "WRITABLE");
+    let (a, b) = uds_pair();
+    let mut ev = Events::with_capacity(4);
+    sel.register(a.as_fd(), Token(6), Interest::READABLE, Mode::Level)
+        .unwrap();
+    drop(b);
+    let e = expect_event(&mut sel, &mut ev, Token(6), |e| e.is_read_closed(), SOON);
+    let s = format!("{e:?}");
+    assert!(s.contains("Token(6)") && s.contains("READABLE | "), "{s}");
+    assert!(s.contains("READ_CLOSED"), "{s}");
+}
+
+/// 10,000 registered fds (select included: numbers far above 1024), the
+/// highest one reported. Serialised with the other big-fd tests.
+fn ten_thousand_fds<S: Selector>(mut sel: S) {
+    let _guard = big_fd_lock();
+    let limit = raise_fd_limit(20_000);
+    assert!(limit >= 10_500, "hard limit too low: {limit}");
+    let mut pairs = Vec::with_capacity(5_000);
+    for _ in 0..5_000 {
+        pairs.push(uds_pair());
+    }
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        sel.register(a.as_fd(), Token(2 * i), Interest::READABLE, Mode::Level)
+            .unwrap();
+        sel.register(b.as_fd(), Token(2 * i + 1), Interest::READABLE, Mode::Level)
+            .unwrap();
+    }
+    let mut ev = Events::with_capacity(64);
+    assert_eq!(sel.wait(&mut ev, Some(Duration::ZERO)).unwrap(), 0);
+    // Wake the last (highest-numbered) and the first.
+    let last = pairs.len() - 1;
+    (&pairs[last].0).write_all(b"x").unwrap();
+    (&pairs[0].1).write_all(b"y").unwrap();
+    expect_event(&mut sel, &mut ev, Token(2 * last + 1), readable, SOON);
+    expect_event(&mut sel, &mut ev, Token(0), readable, SOON);
+    for (a, b) in &pairs {
+        sel.deregister(a.as_fd()).unwrap();
+        sel.deregister(b.as_fd()).unwrap();
+    }
+    assert_eq!(sel.wait(&mut ev, Some(Duration::ZERO)).unwrap(), 0);
+}
+
+macro_rules! backend_tests {
+    ($name:ident, $new:expr) => {
+        mod $name {
+            use super::*;
+
+            fn new() -> impl Selector {
+                ($new)().expect("selector")
+            }
+
+            #[test]
+            fn names_and_modes() {
+                super::names_and_modes(new());
+            }
+            #[test]
+            fn level_refires_until_drained() {
+                super::level_refires_until_drained(new());
+            }
+            #[test]
+            fn writable_and_both() {
+                super::writable_and_both(new());
+            }
+            #[test]
+            fn reregister_changes_token_and_interest() {
+                super::reregister_changes_token_and_interest(new());
+            }
+            #[test]
+            fn oneshot_fires_once_then_rearms() {
+                super::oneshot_fires_once_then_rearms(new());
+            }
+            #[test]
+            fn edge_once_per_edge_or_unsupported() {
+                super::edge_once_per_edge_or_unsupported(new());
+            }
+            #[test]
+            fn already_exists_and_not_found() {
+                super::already_exists_and_not_found(new());
+            }
+            #[test]
+            fn peer_close_is_read_closed() {
+                super::peer_close_is_read_closed(new());
+            }
+            #[test]
+            fn reset_is_error_or_read_closed() {
+                super::reset_is_error_or_read_closed(new());
+            }
+            #[test]
+            fn closed_registered_fd_does_not_spin() {
+                super::closed_registered_fd_does_not_spin(new());
+            }
+            #[test]
+            fn stale_events_are_skipped() {
+                super::stale_events_are_skipped(new());
+            }
+            #[test]
+            fn timeouts() {
+                super::timeouts(new());
+            }
+            #[test]
+            fn waker_ends_infinite_wait() {
+                super::waker_ends_infinite_wait(new());
+            }
+            #[test]
+            fn wakes_coalesce() {
+                super::wakes_coalesce(new());
+            }
+            #[test]
+            fn signals_do_not_end_the_wait() {
+                super::signals_do_not_end_the_wait(new());
+            }
+            #[test]
+            fn udp_unix_and_pipes() {
+                super::udp_unix_and_pipes(new());
+            }
+            #[test]
+            fn listener_is_readable_not_read_closed() {
+                super::listener_is_readable_not_read_closed(new());
+            }
+            #[test]
+            fn events_capacity_and_fairness() {
+                super::events_capacity_and_fairness(new());
+            }
+            #[test]
+            fn debug_output() {
+                super::debug_output(new());
+            }
+            #[test]
+            fn ten_thousand_fds() {
+                super::ten_thousand_fds(new());
+            }
+        }
+    };
+}
+
+backend_tests!(select, SelectSelector::new);
+backend_tests!(poll, PollSelector::new);
+#[cfg(target_os = "linux")]
+backend_tests!(epoll, sockpoll::event::EpollSelector::new);
+backend_tests!(any_select, || AnySelector::new(BackendKind::Select));
+backend_tests!(any_poll, || AnySelector::new(BackendKind::Poll));
+#[cfg(target_os = "linux")]
+backend_tests!(any_epoll, || AnySelector::new(BackendKind::Epoll));
+backend_tests!(boxed, || -> sockpoll::Result<Box<dyn Selector>> {
+    Ok(Box::new(sockpoll::event::DefaultSelector::new()?))
+});
+backend_tests!(boxed_select, || -> sockpoll::Result<Box<dyn Selector>> {
+    Ok(Box::new(SelectSelector::new()?))
+});
+
+#[test]
+fn backend_kind_parses_displays_and_lists() {
+    for &kind in BackendKind::ALL {
+        assert_eq!(kind.to_string().parse::<BackendKind>().unwrap(), kind);
+        assert_eq!(AnySelector::new(kind).unwrap().kind(), kind);
+    }
+    assert_eq!(
+        BackendKind::from_env_value(None).unwrap(),
+        BackendKind::platform_default()
+    );
+    assert_eq!(
+        BackendKind::from_env_value(Some("POLL")).unwrap(),
+        BackendKind::Poll
+    );
+    let err = BackendKind::from_env_value(Some("kqueue")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let msg = err.to_string();
+    for &kind in BackendKind::ALL {
+        assert!(msg.contains(kind.name()), "{msg}");
+    }
+    assert!(msg.contains("kqueue"), "{msg}");
+}

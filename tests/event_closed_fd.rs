@@ -1,0 +1,74 @@
+//! An fd closed while registered, then its number reused: deterministic
+//! here because this binary holds a single test (the kernel hands out the
+//! lowest free number, and nothing else opens fds meanwhile).
+
+mod util;
+
+use std::io::ErrorKind;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use sockpoll::event::{AnySelector, BackendKind, Events, Interest, Mode, Selector, Token};
+use util::*;
+
+#[test]
+fn closed_then_reused_number_on_every_backend() {
+    for &kind in BackendKind::ALL {
+        let mut sel = AnySelector::new(kind).unwrap();
+        let mut ev = Events::with_capacity(8);
+        let (a, b) = UnixStream::pair().unwrap();
+        let number = a.as_raw_fd();
+        sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+            .unwrap();
+        drop(a);
+        drop(b);
+        // No spin, at most one invalid event.
+        let start = Instant::now();
+        let (mut waits, mut invalid) = (0, 0);
+        while start.elapsed() < Duration::from_millis(200) && waits < 1000 {
+            waits += 1;
+            sel.wait(&mut ev, Some(Duration::from_millis(40))).unwrap();
+            while let Some(e) = sel.next_event(&mut ev) {
+                assert!(e.is_invalid() && e.token() == Token(1), "{kind}: {e:?}");
+                invalid += 1;
+            }
+        }
+        assert!(invalid <= 1, "{kind}: {invalid} invalid events");
+        if kind != BackendKind::Epoll {
+            assert_eq!(invalid, 1, "{kind}: a closed fd is reported invalid once");
+        }
+        assert!(waits <= 8, "{kind}: {waits} waits: spinning");
+        // The number comes back for the next fd.
+        let (c, d) = UnixStream::pair().unwrap();
+        assert_eq!(c.as_raw_fd(), number, "{kind}: lowest free number");
+        // Still registered (the registry is the truth on every backend)...
+        let err = sel
+            .register(c.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{kind}: {err}");
+        // ...until deregister, which succeeds, once.
+        sel.deregister(c.as_fd()).unwrap();
+        assert_eq!(
+            sel.deregister(c.as_fd()).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        // The new file under the old number works, with its own token only.
+        sel.register(c.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
+            .unwrap();
+        let e = expect_event(&mut sel, &mut ev, Token(2), |e| e.is_writable(), SOON);
+        assert!(!e.is_invalid(), "{kind}: {e:?}");
+        let stray: Vec<_> = collect(&mut sel, &mut ev, QUIET)
+            .into_iter()
+            .filter(|e| e.token() != Token(2))
+            .collect();
+        assert!(stray.is_empty(), "{kind}: {stray:?}");
+
+        // reregister of a closed-and-reused number re-arms the new file.
+        sel.reregister(c.as_fd(), Token(3), Interest::READABLE, Mode::Level)
+            .unwrap();
+        drop(d);
+        expect_event(&mut sel, &mut ev, Token(3), |e| e.is_read_closed(), SOON);
+        sel.deregister(c.as_fd()).unwrap();
+    }
+}
