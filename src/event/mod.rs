@@ -1,13 +1,13 @@
 //! Readiness: one [`Selector`] trait, three backends that behave the same.
 //!
-//! Anything that implements [`AsFd`](std::os::fd::AsFd) can be registered:
+//! Anything that implements [`AsFd`] can be registered:
 //! std sockets and pipes, sockpoll's own sockets, a [`Waker`], an eventfd….
 //!
 //! # Backends
 //!
 //! | backend | call | cost per `wait` as fds grow | fd limit | modes | timeout resolution | choose it when |
 //! |---|---|---|---|---|---|---|
-//! | [`SelectSelector`] | [`select(2)`](https://man7.org/linux/man-pages/man2/select.2.html) | O(highest fd): sets rebuilt and scanned each call | Linux: none but the process limit (sets sized to the highest fd); elsewhere `FD_SETSIZE` ([`Error::FdLimit`](crate::Error::FdLimit) at `register`) | Level, Oneshot (emulated) | 1 µs | portability to the oldest systems; a handful of fds |
+//! | [`SelectSelector`] | [`select(2)`](https://man7.org/linux/man-pages/man2/select.2.html) | O(highest fd): sets rebuilt and scanned each call | Linux: none but the process limit (sets sized to the highest fd); elsewhere `FD_SETSIZE` ([`Error::FdLimit`] at `register`) | Level, Oneshot (emulated) | 1 µs | portability to the oldest systems; a handful of fds |
 //! | [`PollSelector`] | [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html) | O(registered fds): the whole array is copied in and scanned | process limit | Level, Oneshot (emulated) | 1 ms | portable, no fd-number limit, up to a few hundred fds |
 //! | [`EpollSelector`] | [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) | O(ready fds); registration is a syscall | process limit | Level, Edge, Oneshot | 1 ms | Linux, many fds (the [`DefaultSelector`] there) |
 //!
@@ -25,7 +25,7 @@
 //!   emulated on `poll` and `select` by disarming the fd after one event;
 //!   [`Selector::reregister`] re-arms it). [`Mode::Edge`] exists only on
 //!   `epoll`; elsewhere `register` fails with
-//!   [`Error::Unsupported`](crate::Error::Unsupported) rather than faking it.
+//!   [`Error::Unsupported`] rather than faking it.
 //! - A peer that closes (or shuts down its write side) makes a stream socket
 //!   [readable](Event::is_readable) and [read-closed](Event::is_read_closed).
 //!   A reset connection is readable and read-closed; `epoll` and `poll` also
@@ -210,7 +210,7 @@ pub enum Mode {
     Level,
     /// Reported once per change of readiness (`EPOLLET`); drain to
     /// `WouldBlock`. `epoll` only: elsewhere `register` fails with
-    /// [`Error::Unsupported`](crate::Error::Unsupported).
+    /// [`Error::Unsupported`].
     Edge,
     /// Reported once, then disarmed until [`Selector::reregister`]
     /// (`EPOLLONESHOT`; emulated on `poll` and `select`). Every backend.
