@@ -178,8 +178,9 @@ impl std::ops::BitOr for NameInfoFlags {
 ///
 /// # Errors
 ///
-/// [`Error::Resolve`] (e.g. `EAI_NONAME` with `NAME_REQUIRED` and no name);
-/// `EAI_FAMILY` for a Unix address.
+/// [`Error::Resolve`] (e.g. `EAI_NONAME` with `NAME_REQUIRED` and no name).
+/// A Unix address is `EAI_FAMILY` on most libcs; glibc instead answers
+/// `("localhost", path)`.
 pub fn getnameinfo(addr: &SockAddr, flags: NameInfoFlags) -> Result<(String, String)> {
     sys::resolve::getnameinfo(addr, flags.0)
 }

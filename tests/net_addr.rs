@@ -1,0 +1,262 @@
+//! `SockAddr` and the `Domain`/`Type`/`Protocol` newtypes: construction
+//! limits (RELIABILITY row 15), conversions, Display/Debug, and property
+//! tests of the round trips through std types and through the kernel.
+
+mod net_common;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::path::Path;
+
+use net_common::*;
+use proptest::prelude::*;
+use sockpoll::{Domain, Protocol, SockAddr, Socket, Type, UNIX_PATH_MAX};
+
+#[test]
+fn display_strings() {
+    let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
+    assert_eq!(SockAddr::from(v4).to_string(), "127.0.0.1:80");
+    let v6: SocketAddr = "[::1]:80".parse().unwrap();
+    assert_eq!(SockAddr::from(v6).to_string(), "[::1]:80");
+    let scoped = SocketAddrV6::new("fe80::1".parse().unwrap(), 80, 0, 2);
+    assert_eq!(SockAddr::from(scoped).to_string(), "[fe80::1%2]:80");
+    assert_eq!(
+        SockAddr::unix("/run/x.sock").unwrap().to_string(),
+        "/run/x.sock"
+    );
+    assert_eq!(
+        SockAddr::abstract_name("name").unwrap().to_string(),
+        "@name"
+    );
+    assert_eq!(SockAddr::unnamed().to_string(), "(unnamed)");
+}
+
+#[test]
+fn debug_strings_name_the_constants() {
+    let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
+    assert_eq!(
+        format!("{:?}", SockAddr::from(v4)),
+        "SockAddr(AF_INET, 127.0.0.1:80)"
+    );
+    let v6: SocketAddr = "[::1]:80".parse().unwrap();
+    assert_eq!(
+        format!("{:?}", SockAddr::from(v6)),
+        "SockAddr(AF_INET6, [::1]:80)"
+    );
+    assert_eq!(
+        format!("{:?}", SockAddr::abstract_name("n").unwrap()),
+        "SockAddr(AF_UNIX, @n)"
+    );
+    assert_eq!(format!("{:?}", Domain::IPV4), "AF_INET");
+    assert_eq!(format!("{:?}", Domain::IPV6), "AF_INET6");
+    assert_eq!(format!("{:?}", Domain::UNIX), "AF_UNIX");
+    assert_eq!(format!("{:?}", Domain::UNSPEC), "AF_UNSPEC");
+    assert_eq!(format!("{:?}", Type::STREAM), "SOCK_STREAM");
+    assert_eq!(format!("{:?}", Type::DGRAM), "SOCK_DGRAM");
+    assert_eq!(format!("{:?}", Type::SEQPACKET), "SOCK_SEQPACKET");
+    assert_eq!(format!("{:?}", Type::RAW), "SOCK_RAW");
+    assert_eq!(format!("{:?}", Protocol::TCP), "IPPROTO_TCP");
+    assert_eq!(format!("{:?}", Protocol::UDP), "IPPROTO_UDP");
+    assert_eq!(format!("{:?}", Protocol::ICMPV4), "IPPROTO_ICMP");
+    assert_eq!(format!("{:?}", Protocol::ICMPV6), "IPPROTO_ICMPV6");
+    // Unknown values print the number instead of a made-up name.
+    assert_eq!(format!("{:?}", Domain(12345)), "Domain(12345)");
+    assert_eq!(Domain(12345).name(), None);
+    assert_eq!(Type::STREAM.name(), Some("SOCK_STREAM"));
+    assert_eq!(i32::from(Protocol::from(6)), 6);
+    assert_eq!(Protocol::from(6), Protocol::TCP);
+}
+
+#[test]
+fn family_and_accessors() {
+    let v4 = SockAddr::from(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
+    assert_eq!(v4.family(), Domain::IPV4);
+    assert_eq!(v4.as_unix_path(), None);
+    assert_eq!(v4.as_abstract_name(), None);
+    assert!(!v4.is_unnamed());
+    let v6 = SockAddr::from(SocketAddrV6::new(Ipv6Addr::LOCALHOST, 1, 0, 0));
+    assert_eq!(v6.family(), Domain::IPV6);
+    let p = SockAddr::unix("/tmp/a").unwrap();
+    assert_eq!(p.family(), Domain::UNIX);
+    assert_eq!(p.as_unix_path(), Some(Path::new("/tmp/a")));
+    assert_eq!(p.as_socket(), None);
+    let a = SockAddr::abstract_name(b"x\0y").unwrap();
+    assert_eq!(a.as_abstract_name(), Some(&b"x\0y"[..]));
+    assert_eq!(SockAddr::unnamed().family(), Domain::UNIX);
+    assert_eq!(
+        Domain::for_address("[::1]:1".parse().unwrap()),
+        Domain::IPV6
+    );
+}
+
+#[test]
+fn try_from_a_unix_address_into_socket_addr_is_invalid_input() {
+    let err = SocketAddr::try_from(SockAddr::unix("/tmp/x").unwrap()).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("/tmp/x"), "{err}");
+    let ok = SocketAddr::try_from(SockAddr::from(SocketAddr::from(([127, 0, 0, 1], 9)))).unwrap();
+    assert_eq!(ok, SocketAddr::from(([127, 0, 0, 1], 9)));
+}
+
+/// RELIABILITY row 15: the longest path binds and reads back whole.
+#[test]
+fn unix_path_of_107_bytes_binds_and_round_trips() {
+    let dir = TempDir::new("unix107");
+    let base = dir.path().as_os_str().len() + 1;
+    assert!(base < UNIX_PATH_MAX, "temp dir too deep for this test");
+    let path = dir.join(&"p".repeat(UNIX_PATH_MAX - base));
+    assert_eq!(path.as_os_str().len(), 107);
+    assert_eq!(UNIX_PATH_MAX, 107);
+    let addr = SockAddr::unix(&path).unwrap();
+    let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    s.bind(&addr).unwrap();
+    assert_eq!(s.local_addr().unwrap(), addr);
+    assert_eq!(s.local_addr().unwrap().as_unix_path(), Some(path.as_path()));
+    s.listen(1).unwrap();
+    let c = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    c.connect(&addr).unwrap();
+    assert_eq!(c.peer_addr().unwrap(), addr);
+}
+
+#[test]
+fn unix_path_of_108_bytes_is_invalid_input() {
+    let path = format!("/tmp/{}", "q".repeat(108 - 5));
+    assert_eq!(path.len(), 108);
+    let err = SockAddr::unix(&path).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("107"), "{err}");
+    // A very long one too, without a panic.
+    assert!(SockAddr::unix("x".repeat(10_000)).is_err());
+}
+
+#[test]
+fn empty_unix_path_and_nul_in_path_are_invalid_input() {
+    let err = SockAddr::unix("").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("empty"), "{err}");
+    let err = SockAddr::unix("/tmp/a\0b").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("NUL"), "{err}");
+}
+
+#[test]
+fn abstract_name_limits() {
+    assert!(SockAddr::abstract_name([b'a'; 107]).is_ok());
+    let err = SockAddr::abstract_name([b'a'; 108]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn abstract_names_bind_connect_and_round_trip() {
+    let name = unique_name("abstract_rt");
+    let addr = SockAddr::abstract_name(&name).unwrap();
+    let l = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    l.bind(&addr).unwrap();
+    l.listen(1).unwrap();
+    assert_eq!(l.local_addr().unwrap(), addr);
+    assert_eq!(l.local_addr().unwrap().to_string(), format!("@{name}"));
+    let c = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    c.connect(&addr).unwrap();
+    let (_s, peer) = l.accept().unwrap();
+    assert!(peer.is_unnamed(), "{peer:?}");
+    assert_eq!(c.peer_addr().unwrap(), addr);
+
+    // The longest abstract name works too.
+    let mut long = unique_name("abstract_long").into_bytes();
+    long.resize(107, b'z');
+    let addr = SockAddr::abstract_name(&long).unwrap();
+    let d = Socket::new(Domain::UNIX, Type::DGRAM, None).unwrap();
+    d.bind(&addr).unwrap();
+    assert_eq!(d.local_addr().unwrap().as_abstract_name(), Some(&long[..]));
+}
+
+#[test]
+fn link_local_v6_with_scope_id_and_flowinfo_round_trips_through_sock_addr() {
+    let ip: Ipv6Addr = "fe80::1234:5678".parse().unwrap();
+    let v6 = SocketAddrV6::new(ip, 4242, 0x000a_bcde, 7);
+    let addr = SockAddr::from(v6);
+    assert_eq!(addr.family(), Domain::IPV6);
+    let back = addr.as_socket().unwrap();
+    assert_eq!(back, SocketAddr::V6(v6));
+    let SocketAddr::V6(back) = back else {
+        unreachable!()
+    };
+    assert_eq!(back.scope_id(), 7);
+    assert_eq!(back.flowinfo(), 0x000a_bcde);
+    assert_eq!(SocketAddr::try_from(addr).unwrap(), SocketAddr::V6(v6));
+}
+
+#[test]
+fn v6_loopback_binds_with_scope_zero() {
+    let s = Socket::new(Domain::IPV6, Type::DGRAM, None).unwrap();
+    s.bind(&v6_any()).unwrap();
+    let SocketAddr::V6(local) = s.local_addr().unwrap().as_socket().unwrap() else {
+        panic!("not v6")
+    };
+    assert_eq!(*local.ip(), Ipv6Addr::LOCALHOST);
+    assert_eq!(local.scope_id(), 0);
+    assert_eq!(local.flowinfo(), 0);
+    assert_ne!(local.port(), 0);
+}
+
+fn any_v6() -> impl Strategy<Value = SocketAddrV6> {
+    (any::<u128>(), any::<u16>(), any::<u32>(), any::<u32>())
+        .prop_map(|(ip, port, flow, scope)| SocketAddrV6::new(ip.into(), port, flow, scope))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn v4_round_trips_through_from_as_socket_and_display(ip in any::<u32>(), port in any::<u16>()) {
+        let std = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port));
+        let addr = SockAddr::from(std);
+        prop_assert_eq!(addr.as_socket(), Some(std));
+        prop_assert_eq!(addr.family(), Domain::IPV4);
+        let parsed: SocketAddr = addr.to_string().parse().unwrap();
+        prop_assert_eq!(parsed, std);
+        prop_assert_eq!(SockAddr::from(parsed), addr);
+    }
+
+    #[test]
+    fn v6_round_trips_with_flowinfo_and_scope_id(v6 in any_v6()) {
+        let addr = SockAddr::from(v6);
+        prop_assert_eq!(addr.as_socket(), Some(SocketAddr::V6(v6)));
+        prop_assert_eq!(SocketAddr::try_from(addr.clone()).unwrap(), SocketAddr::V6(v6));
+        prop_assert_eq!(addr.family(), Domain::IPV6);
+        prop_assert_eq!(SockAddr::from(SocketAddr::V6(v6)), addr);
+    }
+
+    #[test]
+    fn ip_port_tuple_converts_like_std(ip in any::<u32>(), port in any::<u16>()) {
+        let std = SocketAddr::new(IpAddr::V4(ip.into()), port);
+        prop_assert_eq!(SockAddr::from(std).to_string(), std.to_string());
+    }
+}
+
+proptest! {
+    // Real sockets: a handful of cases is enough.
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The kernel's view of an address we bound (getsockname) and of a
+    /// sender (recvfrom) converts back to the same std address.
+    #[test]
+    fn kernel_round_trip_v4(payload in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let a = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        let b = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        a.bind(&v4_any()).unwrap();
+        b.bind(&v4_any()).unwrap();
+        b.set_read_timeout(Some(PATIENCE)).unwrap();
+        let a_std = a.local_addr().unwrap().as_socket().unwrap();
+        prop_assert_eq!(a_std.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        prop_assert_ne!(a_std.port(), 0);
+        // Send to an address rebuilt from its std form.
+        let b_std = b.local_addr().unwrap().as_socket().unwrap();
+        let to = SockAddr::from(b_std.to_string().parse::<SocketAddr>().unwrap());
+        prop_assert_eq!(a.send_to(&payload, &to).unwrap(), payload.len());
+        let mut buf = [0u8; 64];
+        let (n, from) = b.recv_from(&mut buf).unwrap();
+        prop_assert_eq!(&buf[..n], &payload[..]);
+        prop_assert_eq!(from.as_socket(), Some(a_std));
+    }
+}

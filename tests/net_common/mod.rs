@@ -1,0 +1,164 @@
+//! Helpers shared by the `tests/net_*.rs` files (each pulls them in with
+//! `mod net_common;`, so not every helper is used by every file).
+#![allow(dead_code)]
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sockpoll::{Domain, SockAddr, Socket, Type};
+
+/// `O_CLOEXEC` as `/proc/self/fdinfo/<fd>` prints it (octal `flags:` line).
+pub const O_CLOEXEC_OCTAL: u32 = 0o2000000;
+
+/// A generous bound for anything that should happen at once on loopback;
+/// only used as a safety net so that a broken test fails instead of hanging.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// `127.0.0.1:0`.
+pub fn v4_any() -> SockAddr {
+    SockAddr::from(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+}
+
+/// `[::1]:0`.
+pub fn v6_any() -> SockAddr {
+    SockAddr::from(SocketAddr::from((Ipv6Addr::LOCALHOST, 0)))
+}
+
+/// The loopback wildcard-port address of `domain` (IPv4 or IPv6).
+pub fn loopback(domain: Domain) -> SockAddr {
+    if domain == Domain::IPV6 {
+        v6_any()
+    } else {
+        v4_any()
+    }
+}
+
+/// A listening stream socket on loopback of `domain`, port chosen by the kernel.
+pub fn listener(domain: Domain) -> Socket {
+    let l = Socket::new(domain, Type::STREAM, None).expect("socket");
+    l.bind(&loopback(domain)).expect("bind");
+    l.listen(16).expect("listen");
+    l
+}
+
+/// A connected TCP pair over loopback of `domain`: (client, server).
+pub fn tcp_pair(domain: Domain) -> (Socket, Socket) {
+    let l = listener(domain);
+    let client = Socket::new(domain, Type::STREAM, None).expect("socket");
+    client
+        .connect(&l.local_addr().expect("local_addr"))
+        .expect("connect");
+    let (server, peer) = l.accept().expect("accept");
+    assert_eq!(peer, client.local_addr().expect("client local_addr"));
+    set_timeouts(&client);
+    set_timeouts(&server);
+    (client, server)
+}
+
+/// Read and write timeouts so that a blocking call in a broken test fails
+/// instead of hanging the suite.
+pub fn set_timeouts(s: &Socket) {
+    s.set_read_timeout(Some(PATIENCE)).expect("SO_RCVTIMEO");
+    s.set_write_timeout(Some(PATIENCE)).expect("SO_SNDTIMEO");
+}
+
+/// A TCP port on 127.0.0.1 that nobody listens on: bound to port 0 to get a
+/// free number, then released.
+pub fn closed_port_v4() -> SockAddr {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    s.bind(&v4_any()).expect("bind");
+    let addr = s.local_addr().expect("local_addr");
+    drop(s);
+    addr
+}
+
+/// The `flags:` field of `/proc/self/fdinfo/<fd>` (octal in the file).
+pub fn fdinfo_flags(fd: RawFd) -> u32 {
+    let text = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).expect("read fdinfo");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .expect("fdinfo has a flags: line");
+    u32::from_str_radix(line.trim(), 8).expect("flags are octal")
+}
+
+/// Asserts that `fd` is close-on-exec both as the kernel reports it in
+/// `/proc` and through `Socket::is_cloexec`.
+pub fn assert_cloexec(s: &Socket, what: &str) {
+    let flags = fdinfo_flags(s.as_raw_fd());
+    assert_ne!(
+        flags & O_CLOEXEC_OCTAL,
+        0,
+        "{what}: fd {} flags {flags:o} lack O_CLOEXEC",
+        s.as_raw_fd()
+    );
+    assert!(s.is_cloexec().expect("is_cloexec"), "{what}: is_cloexec");
+}
+
+/// A name unique to this process and test, for abstract sockets.
+pub fn unique_name(test: &str) -> String {
+    format!("sockpoll-{}-{test}", std::process::id())
+}
+
+/// A fresh directory under the system temp dir, removed (with its contents)
+/// on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(test: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(unique_name(test));
+        // A leftover from a crashed earlier run with the same pid.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Reads from `s` until EOF (bounded by `limit` bytes and the socket's read
+/// timeout), returning everything read.
+pub fn read_to_eof(s: &Socket, limit: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = s.recv(&mut buf).expect("recv before EOF");
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+        assert!(out.len() <= limit, "read more than {limit} bytes");
+    }
+}
+
+/// A deterministic pattern of `len` bytes.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + 7) as u8).collect()
+}
+
+/// Waits (at most 5 s) until `fd` is writable, through nix's safe epoll
+/// wrapper (the socket layer has no readiness call of its own). Returns the
+/// event flags seen, or `None` on timeout.
+pub fn wait_writable(fd: impl std::os::fd::AsFd) -> Option<nix::sys::epoll::EpollFlags> {
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+    let ep = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).expect("epoll_create1");
+    ep.add(&fd, EpollEvent::new(EpollFlags::EPOLLOUT, 1))
+        .expect("epoll_ctl");
+    let mut events = [EpollEvent::empty()];
+    let n = ep.wait(&mut events, 5000u16).expect("epoll_wait");
+    (n == 1).then(|| events[0].events())
+}

@@ -1,0 +1,266 @@
+//! `TcpListener` and `TcpStream` over IPv4 and IPv6 loopback.
+
+mod net_common;
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
+use std::time::Duration;
+
+use net_common::*;
+use sockpoll::{Domain, SockAddr, Socket, TcpListener, TcpStream, Type};
+
+fn stream_pair(listen: &str) -> (TcpListener, TcpStream, TcpStream) {
+    let l = TcpListener::bind(listen).unwrap();
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, peer) = l.accept().unwrap();
+    assert_eq!(peer, c.local_addr().unwrap());
+    for x in [&c, &s] {
+        set_timeouts(x.as_socket());
+    }
+    (l, c, s)
+}
+
+#[test]
+fn round_trip_v4_and_v6() {
+    for listen in ["127.0.0.1:0", "[::1]:0"] {
+        let (l, mut c, mut s) = stream_pair(listen);
+        let laddr = l.local_addr().unwrap();
+        assert!(laddr.ip().is_loopback());
+        assert_eq!(c.peer_addr().unwrap(), laddr);
+        assert_eq!(s.local_addr().unwrap(), laddr);
+        assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
+        c.write_all(b"ping").unwrap();
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+        (&s).write_all(b"pong").unwrap();
+        (&c).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"pong");
+    }
+}
+
+#[test]
+fn a_megabyte_arrives_byte_exact() {
+    let (_l, c, s) = stream_pair("[::1]:0");
+    let data = pattern(1 << 20);
+    let expect = data.clone();
+    let writer = std::thread::spawn(move || {
+        let mut c = c;
+        c.write_all(&data).unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+    });
+    let mut got = Vec::new();
+    (&s).read_to_end(&mut got).unwrap();
+    writer.join().unwrap();
+    assert_eq!(got.len(), expect.len());
+    assert!(got == expect, "the stream was corrupted");
+}
+
+/// RELIABILITY row 18.
+#[test]
+fn listener_sets_reuse_address() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert!(l.as_socket().reuse_address().unwrap());
+    let l6 = TcpListener::bind("[::1]:0").unwrap();
+    assert!(l6.as_socket().reuse_address().unwrap());
+}
+
+/// RELIABILITY row 18: the server closes first, so its side of the
+/// connection (on the listening port) sits in TIME_WAIT; a new listener
+/// binds the same port at once.
+#[test]
+fn listener_rebinds_its_port_while_a_connection_is_in_time_wait() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let c = TcpStream::connect(addr).unwrap();
+    set_timeouts(c.as_socket());
+    let (s, _) = l.accept().unwrap();
+    s.close().unwrap(); // active close on the server side
+    assert_eq!(c.as_socket().recv(&mut [0u8; 1]).unwrap(), 0);
+    c.close().unwrap(); // the server side moves from FIN_WAIT_2 to TIME_WAIT
+    drop(l);
+
+    // Control: without SO_REUSEADDR the port is still taken.
+    let plain = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let err = plain.bind(&SockAddr::from(addr)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err:?}");
+
+    let again = TcpListener::bind(addr).unwrap();
+    assert_eq!(again.local_addr().unwrap(), addr);
+    // And it really serves.
+    let c = TcpStream::connect(addr).unwrap();
+    let (_s, peer) = again.accept().unwrap();
+    assert_eq!(peer, c.local_addr().unwrap());
+}
+
+#[test]
+fn two_listeners_on_one_port_is_addr_in_use_even_with_reuse_address() {
+    let l = TcpListener::bind("[::1]:0").unwrap();
+    let err = TcpListener::bind(l.local_addr().unwrap()).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+}
+
+#[test]
+fn accept_gives_cloexec_streams() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, _) = l.accept().unwrap();
+    assert_cloexec(s.as_socket(), "TcpListener::accept");
+    assert_cloexec(l.as_socket(), "TcpListener::bind");
+    assert!(!s.as_socket().nonblocking().unwrap());
+    let _c2 = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s2, _) = l.accept_nonblocking().unwrap();
+    assert_cloexec(s2.as_socket(), "TcpListener::accept_nonblocking");
+    assert!(s2.as_socket().nonblocking().unwrap());
+}
+
+#[test]
+fn nonblocking_listener_would_block_then_accepts() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let err = l.accept().unwrap_err();
+    assert!(err.is_would_block(), "{err:?}");
+    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    // The connection is queued by the time connect returns on loopback, but
+    // allow a bounded number of tries.
+    let mut accepted = None;
+    for _ in 0..1000 {
+        match l.accept() {
+            Ok(x) => {
+                accepted = Some(x);
+                break;
+            }
+            Err(e) if e.is_would_block() => std::thread::sleep(Duration::from_millis(1)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let (_s, peer) = accepted.expect("never accepted");
+    assert_eq!(peer, c.local_addr().unwrap());
+}
+
+#[test]
+fn connect_timeout_v4_and_v6() {
+    for listen in ["127.0.0.1:0", "[::1]:0"] {
+        let l = TcpListener::bind(listen).unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        assert_eq!(c.peer_addr().unwrap(), addr);
+        assert!(!c.as_socket().nonblocking().unwrap());
+    }
+}
+
+#[test]
+fn connect_tries_each_address_in_turn() {
+    // The first address is refused, the second one listens.
+    let closed = closed_port_v4().as_socket().unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addrs = [closed, l.local_addr().unwrap()];
+    let c = TcpStream::connect(&addrs[..]).unwrap();
+    assert_eq!(c.peer_addr().unwrap(), l.local_addr().unwrap());
+    // All refused: the last error.
+    let err = TcpStream::connect(&[closed, closed][..]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+    // An empty list is InvalidInput, not a panic.
+    let err = TcpStream::connect(&[][..] as &[SocketAddr]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn connect_by_name_and_tuple() {
+    let l = TcpListener::bind((std::net::IpAddr::from(Ipv4Addr::LOCALHOST), 0u16)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    let c = TcpStream::connect(("localhost", port)).unwrap();
+    assert!(c.peer_addr().unwrap().ip().is_loopback());
+    let c = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    assert_eq!(c.peer_addr().unwrap().port(), port);
+    let l6 = TcpListener::bind((std::net::IpAddr::from(Ipv6Addr::LOCALHOST), 0u16)).unwrap();
+    let c6 = TcpStream::connect(l6.local_addr().unwrap()).unwrap();
+    assert_eq!(c6.peer_addr().unwrap().ip(), Ipv6Addr::LOCALHOST);
+}
+
+/// RELIABILITY row 17 through the typed API.
+#[test]
+fn shutdown_write_then_drain_keeps_every_byte() {
+    let (_l, c, s) = stream_pair("127.0.0.1:0");
+    let data = pattern(300_000);
+    let expect = data.clone();
+    let writer = std::thread::spawn(move || {
+        (&c).write_all(&data).unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        // Half-closed: still reads the server's reply, then its EOF.
+        let mut reply = Vec::new();
+        (&c).read_to_end(&mut reply).unwrap();
+        reply
+    });
+    let got = read_to_eof(s.as_socket(), 400_000);
+    assert!(got == expect, "lost or changed bytes ({} read)", got.len());
+    (&s).write_all(b"bye").unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(writer.join().unwrap(), b"bye");
+}
+
+#[test]
+fn peek_and_nodelay() {
+    let (_l, c, s) = stream_pair("[::1]:0");
+    assert!(!c.nodelay().unwrap());
+    c.set_nodelay(true).unwrap();
+    assert!(c.nodelay().unwrap());
+    (&c).write_all(b"look").unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(s.peek(&mut buf).unwrap(), 4);
+    assert_eq!(&buf, b"look");
+    let mut again = [0u8; 4];
+    (&s).read_exact(&mut again).unwrap();
+    assert_eq!(&again, b"look");
+}
+
+#[test]
+fn take_error_and_close_on_typed_streams() {
+    let (l, c, s) = stream_pair("127.0.0.1:0");
+    assert!(c.take_error().unwrap().is_none());
+    c.close().unwrap();
+    assert_eq!(s.as_socket().recv(&mut [0u8; 1]).unwrap(), 0);
+    s.close().unwrap();
+    l.close().unwrap();
+}
+
+#[test]
+fn conversions_with_std_and_socket() {
+    let (l, c, s) = stream_pair("127.0.0.1:0");
+    let laddr = l.local_addr().unwrap();
+    let std_l = std::net::TcpListener::from(l);
+    assert_eq!(std_l.local_addr().unwrap(), laddr);
+    let l = TcpListener::from(std_l);
+    assert_eq!(l.local_addr().unwrap(), laddr);
+
+    let caddr = c.local_addr().unwrap();
+    let mut std_c = std::net::TcpStream::from(c);
+    std_c.write_all(b"std").unwrap();
+    let mut s_sock: Socket = s.into();
+    let mut buf = [0u8; 3];
+    s_sock.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"std");
+    let c = TcpStream::from(std_c);
+    assert_eq!(c.local_addr().unwrap(), caddr);
+    let inner = c.into_inner();
+    assert_eq!(inner.local_addr().unwrap(), SockAddr::from(caddr));
+    let owned: std::os::fd::OwnedFd = TcpStream::from(std::net::TcpStream::from(inner)).into();
+    let c = TcpStream::from(owned);
+    assert_eq!(c.local_addr().unwrap(), caddr);
+    s_sock.write_all(b"!").unwrap();
+    let mut one = [0u8; 1];
+    (&c).read_exact(&mut one).unwrap();
+    assert_eq!(&one, b"!");
+}
+
+#[test]
+fn debug_names_the_type_and_addresses() {
+    let (l, c, _s) = stream_pair("127.0.0.1:0");
+    let text = format!("{c:?}");
+    assert!(text.starts_with("TcpStream(Socket {"), "{text}");
+    assert!(
+        text.contains(&l.local_addr().unwrap().to_string()),
+        "{text}"
+    );
+    assert!(format!("{l:?}").starts_with("TcpListener("));
+}
