@@ -58,7 +58,10 @@ impl RawAddr {
                 let sin6 = libc::sockaddr_in6 {
                     sin6_family: libc::AF_INET6 as libc::sa_family_t,
                     sin6_port: v6.port().to_be(),
-                    sin6_flowinfo: v6.flowinfo().to_be(),
+                    // Passed through as given, as std, socket2 and nix do
+                    // (rust-lang/rust#101605): the same SocketAddrV6 means
+                    // the same bits to the kernel through sockpoll or std.
+                    sin6_flowinfo: v6.flowinfo(),
                     sin6_addr: libc::in6_addr {
                         s6_addr: v6.ip().octets(),
                     },
@@ -147,7 +150,7 @@ impl RawAddr {
                 Ok(SocketAddrV6::new(
                     ip,
                     u16::from_be(sin6.sin6_port),
-                    u32::from_be(sin6.sin6_flowinfo),
+                    sin6.sin6_flowinfo,
                     sin6.sin6_scope_id,
                 )
                 .into())
@@ -175,6 +178,39 @@ fn unix_from_bytes(path: &[u8]) -> SockAddr {
             let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
             let path = std::ffi::OsStr::from_bytes(&path[..end]);
             SockAddr(Repr::Unix(PathBuf::from(path)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes the kernel would read for `addr`.
+    fn ours(addr: SocketAddr) -> Vec<u8> {
+        let raw = RawAddr::from_addr(&addr.into());
+        // SAFETY: raw.len bytes of the storage were written by from_addr.
+        unsafe { std::slice::from_raw_parts(raw.as_ptr().cast::<u8>(), raw.len as usize) }.to_vec()
+    }
+
+    /// The bytes socket2 (which follows std) hands the kernel for `addr`.
+    fn socket2s(addr: SocketAddr) -> Vec<u8> {
+        let s2 = socket2::SockAddr::from(addr);
+        // SAFETY: socket2 guarantees as_ptr() points at len() valid bytes.
+        unsafe { std::slice::from_raw_parts(s2.as_ptr().cast::<u8>(), s2.len() as usize) }.to_vec()
+    }
+
+    #[test]
+    fn inet_addresses_reach_the_kernel_exactly_as_through_std_and_socket2() {
+        let cases: [SocketAddr; 3] = [
+            "127.0.0.1:7007".parse().unwrap(),
+            SocketAddrV6::new("fe80::1".parse().unwrap(), 7007, 0x000a_bcde, 3).into(),
+            SocketAddrV6::new(Ipv6Addr::LOCALHOST, 1, 0x1234_5678, 0).into(),
+        ];
+        for addr in cases {
+            assert_eq!(ours(addr), socket2s(addr), "{addr}");
+            let back = RawAddr::from_addr(&addr.into()).to_addr("test").unwrap();
+            assert_eq!(back.as_socket(), Some(addr));
         }
     }
 }
