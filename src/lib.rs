@@ -58,10 +58,15 @@
 #![warn(rust_2018_idioms)]
 
 pub mod error;
+pub mod event;
 pub mod net;
 mod sys;
 
 pub use error::{EaiCode, Error, ResolveError, Result, Subject};
+pub use event::{
+    AnySelector, BackendKind, DefaultSelector, Event, Events, Interest, Mode, Selector, Token,
+    Waker,
+};
 pub use net::{
     getnameinfo, hostname, resolve, AddrInfo, Domain, Hints, NameInfoFlags, Protocol, Received,
     SockAddr, Socket, TcpListener, TcpStream, ToSockAddrs, Type, UdpSocket, UnixDatagram,

@@ -12,8 +12,13 @@ use std::io;
 use crate::error::{Error, Result, Subject};
 
 pub(crate) mod addr;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod epoll;
+pub(crate) mod poll;
 pub(crate) mod resolve;
+pub(crate) mod select;
 pub(crate) mod socket;
+pub(crate) mod waker;
 
 /// Return values of raw calls whose failure is `-1` with errno set.
 pub(crate) trait MinusOne: Copy {

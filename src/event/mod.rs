@@ -1,0 +1,753 @@
+//! Readiness: one [`Selector`] trait, three backends that behave the same.
+//!
+//! Anything that implements [`AsFd`](std::os::fd::AsFd) can be registered:
+//! std sockets and pipes, sockpoll's own sockets, a [`Waker`], an eventfd….
+//!
+//! # Backends
+//!
+//! | backend | call | cost per `wait` as fds grow | fd limit | modes | timeout resolution | choose it when |
+//! |---|---|---|---|---|---|---|
+//! | [`SelectSelector`] | [`select(2)`](https://man7.org/linux/man-pages/man2/select.2.html) | O(highest fd): sets rebuilt and scanned each call | Linux: none but the process limit (sets sized to the highest fd); elsewhere `FD_SETSIZE` ([`Error::FdLimit`](crate::Error::FdLimit) at `register`) | Level, Oneshot (emulated) | 1 µs | portability to the oldest systems; a handful of fds |
+//! | [`PollSelector`] | [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html) | O(registered fds): the whole array is copied in and scanned | process limit | Level, Oneshot (emulated) | 1 ms | portable, no fd-number limit, up to a few hundred fds |
+//! | [`EpollSelector`] | [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) | O(ready fds); registration is a syscall | process limit | Level, Edge, Oneshot | 1 ms | Linux, many fds (the [`DefaultSelector`] there) |
+//!
+//! [`AnySelector`] picks one at run time, e.g. from the `SOCKPOLL_BACKEND`
+//! environment variable.
+//!
+//! # One contract on every backend
+//!
+//! - Registering an fd number that is already registered fails with
+//!   [`AlreadyExists`](std::io::ErrorKind::AlreadyExists) (`EEXIST`);
+//!   `reregister`/`deregister` of a number that is not registered fail with
+//!   [`NotFound`](std::io::ErrorKind::NotFound) (`ENOENT`). Every backend
+//!   keeps its own fd-indexed registry, which is the single source of truth.
+//! - [`Mode::Level`] and [`Mode::Oneshot`] work everywhere (oneshot is
+//!   emulated on `poll` and `select` by disarming the fd after one event;
+//!   [`Selector::reregister`] re-arms it). [`Mode::Edge`] exists only on
+//!   `epoll`; elsewhere `register` fails with
+//!   [`Error::Unsupported`](crate::Error::Unsupported) rather than faking it.
+//! - A peer that closes (or shuts down its write side) makes a stream socket
+//!   [readable](Event::is_readable) and [read-closed](Event::is_read_closed).
+//!   A reset connection is readable and read-closed; `epoll` and `poll` also
+//!   set [error](Event::is_error) (see [`SelectSelector`] for what `select`
+//!   cannot see).
+//! - Events of a registration that was deregistered or re-registered after
+//!   the `wait` that collected them are never handed out by
+//!   [`Selector::next_event`] — not even to a new registration that reuses
+//!   the same fd number. See [`Selector`].
+//!
+//! # Timeouts and `EINTR`
+//!
+//! `wait(.., None)` blocks until an event arrives; `Some(Duration::ZERO)`
+//! polls and returns at once. Any other timeout is rounded *up* to the
+//! backend's resolution (a 100 µs timeout never becomes a busy 0) and
+//! clamped (huge durations never overflow). A `wait` that sees no event never
+//! returns before its timeout has elapsed.
+//!
+//! **EINTR policy:** a signal that interrupts the system call inside `wait`
+//! does not end the wait: the call is repeated with the *remaining* time
+//! (the deadline is fixed when `wait` starts). To end a wait early — from
+//! another thread or from a signal handler — use a [`Waker`]: its wake is
+//! an ordinary readiness event.
+//!
+//! # Spurious readiness and draining
+//!
+//! An event is a hint, not a promise: the fd may turn out not to be ready
+//! (another thread read first, a datagram with a bad checksum was dropped…).
+//! Always use non-blocking fds and treat
+//! [`WouldBlock`](std::io::ErrorKind::WouldBlock) as "wait again".
+//!
+//! With [`Mode::Edge`] an fd is reported once per change, so read (or write)
+//! until `WouldBlock`, or the fd may never be reported again. To keep one
+//! busy peer from starving the others, drain with a budget (say 16 reads);
+//! when the budget runs out before `WouldBlock`, remember the fd and come
+//! back to it after serving the other events (or switch it to
+//! [`Mode::Level`] with `reregister`).
+//!
+//! # Closing, dup and fork
+//!
+//! **Deregister before close.** `epoll` watches open file descriptions, not
+//! fd numbers: a closed fd whose description lives on in a `dup` keeps being
+//! reported, and nothing but the original fd number can remove it. If an fd
+//! is closed while registered anyway:
+//! - `poll` and `select` report one event with
+//!   [`is_invalid`](Event::is_invalid) set, then stop watching the number;
+//! - `epoll` silently forgets the closed description and reports nothing;
+//! - on all three the number stays registered (a new `register` of it is
+//!   `AlreadyExists`) until `deregister`, which then succeeds.
+//!
+//! **fork:** a child shares an `epoll` instance (and its registrations) with
+//! its parent. A child that wants readiness makes its own selector and
+//! registers what it needs; it must not use the parent's.
+//!
+//! # Example: a readiness loop
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::os::fd::AsFd;
+//! use std::os::unix::net::UnixStream;
+//! use std::time::Duration;
+//!
+//! use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (mut a, mut b) = UnixStream::pair()?;
+//! a.set_nonblocking(true)?;
+//!
+//! let mut selector = DefaultSelector::new()?;
+//! selector.register(a.as_fd(), Token(0), Interest::READABLE, Mode::Level)?;
+//! let mut events = Events::with_capacity(64);
+//!
+//! b.write_all(b"hello")?;
+//! let mut got = Vec::new();
+//! // Bounded: the data is already there, this takes one round.
+//! for _ in 0..10 {
+//!     selector.wait(&mut events, Some(Duration::from_secs(5)))?;
+//!     while let Some(event) = selector.next_event(&mut events) {
+//!         assert_eq!(event.token(), Token(0));
+//!         let mut buf = [0u8; 64];
+//!         loop {
+//!             match a.read(&mut buf) {
+//!                 Ok(0) => break,
+//!                 Ok(n) => got.extend_from_slice(&buf[..n]),
+//!                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+//!                 Err(e) => return Err(e.into()),
+//!             }
+//!         }
+//!     }
+//!     if got.len() == 5 {
+//!         break;
+//!     }
+//! }
+//! assert_eq!(got, b"hello");
+//! selector.deregister(a.as_fd())?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::ops::BitOr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result, Subject};
+
+mod any;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod epoll;
+mod poll;
+mod registry;
+mod select;
+
+pub use any::{AnySelector, BackendKind, BACKEND_ENV};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use epoll::EpollSelector;
+pub use poll::PollSelector;
+pub use select::SelectSelector;
+
+/// The best backend on this platform: [`EpollSelector`] on Linux.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub type DefaultSelector = EpollSelector;
+/// The best backend on this platform: [`PollSelector`] where there is no
+/// epoll.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub type DefaultSelector = PollSelector;
+
+/// A caller-chosen number identifying a registration; events carry it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Token(pub usize);
+
+/// What readiness to watch for: [`READABLE`](Interest::READABLE),
+/// [`WRITABLE`](Interest::WRITABLE) or both (`READABLE | WRITABLE`).
+///
+/// An empty interest cannot be constructed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Interest(u8);
+
+const R: u8 = 0b01;
+const W: u8 = 0b10;
+
+impl Interest {
+    /// Readable: `POLLIN`, `EPOLLIN`, the `select` read set.
+    pub const READABLE: Interest = Interest(R);
+    /// Writable: `POLLOUT`, `EPOLLOUT`, the `select` write set.
+    pub const WRITABLE: Interest = Interest(W);
+
+    /// Whether this interest includes [`READABLE`](Interest::READABLE).
+    pub const fn is_readable(self) -> bool {
+        self.0 & R != 0
+    }
+
+    /// Whether this interest includes [`WRITABLE`](Interest::WRITABLE).
+    pub const fn is_writable(self) -> bool {
+        self.0 & W != 0
+    }
+}
+
+impl BitOr for Interest {
+    type Output = Interest;
+
+    fn bitor(self, rhs: Interest) -> Interest {
+        Interest(self.0 | rhs.0)
+    }
+}
+
+impl fmt::Debug for Interest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.is_readable(), self.is_writable()) {
+            (true, true) => f.write_str("READABLE | WRITABLE"),
+            (true, false) => f.write_str("READABLE"),
+            (false, true) => f.write_str("WRITABLE"),
+            (false, false) => f.write_str("(empty)"),
+        }
+    }
+}
+
+/// How readiness is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Reported on every `wait` while the fd is ready. Every backend.
+    Level,
+    /// Reported once per change of readiness (`EPOLLET`); drain to
+    /// `WouldBlock`. `epoll` only: elsewhere `register` fails with
+    /// [`Error::Unsupported`](crate::Error::Unsupported).
+    Edge,
+    /// Reported once, then disarmed until [`Selector::reregister`]
+    /// (`EPOLLONESHOT`; emulated on `poll` and `select`). Every backend.
+    Oneshot,
+}
+
+pub(crate) mod flags {
+    pub(crate) const READABLE: u8 = 1;
+    pub(crate) const WRITABLE: u8 = 1 << 1;
+    pub(crate) const ERROR: u8 = 1 << 2;
+    pub(crate) const READ_CLOSED: u8 = 1 << 3;
+    pub(crate) const WRITE_CLOSED: u8 = 1 << 4;
+    pub(crate) const INVALID: u8 = 1 << 5;
+    pub(crate) const NAMES: [(u8, &str); 6] = [
+        (READABLE, "READABLE"),
+        (WRITABLE, "WRITABLE"),
+        (ERROR, "ERROR"),
+        (READ_CLOSED, "READ_CLOSED"),
+        (WRITE_CLOSED, "WRITE_CLOSED"),
+        (INVALID, "INVALID"),
+    ];
+}
+
+/// One readiness event, as collected by [`Selector::wait`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    token: Token,
+    flags: u8,
+    fd: RawFd,
+    generation: u64,
+}
+
+impl Event {
+    pub(crate) fn new(token: Token, flags: u8, fd: RawFd, generation: u64) -> Event {
+        Event {
+            token,
+            flags,
+            fd,
+            generation,
+        }
+    }
+
+    /// The token given at registration.
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    /// A read would not block: data, end of file or an error is waiting
+    /// (only set for registrations with [`Interest::READABLE`]).
+    pub fn is_readable(&self) -> bool {
+        self.flags & flags::READABLE != 0
+    }
+
+    /// A write would not block (only set for registrations with
+    /// [`Interest::WRITABLE`]).
+    pub fn is_writable(&self) -> bool {
+        self.flags & flags::WRITABLE != 0
+    }
+
+    /// An error is pending on the fd (`POLLERR`/`EPOLLERR`); read it with
+    /// `SO_ERROR` or the next I/O call. Not reported by `select`.
+    pub fn is_error(&self) -> bool {
+        self.flags & flags::ERROR != 0
+    }
+
+    /// The read side is closed: the peer shut down its write side or closed
+    /// (`EPOLLRDHUP`, `POLLRDHUP`, `POLLHUP`; on `select`: readable with
+    /// nothing to read). Reads return end of file once drained.
+    pub fn is_read_closed(&self) -> bool {
+        self.flags & flags::READ_CLOSED != 0
+    }
+
+    /// Both directions are closed (hang-up, `POLLHUP`/`EPOLLHUP`). Not
+    /// reported by `select`.
+    pub fn is_write_closed(&self) -> bool {
+        self.flags & flags::WRITE_CLOSED != 0
+    }
+
+    /// The fd was closed while registered (`POLLNVAL`, `EBADF` from
+    /// `select`). Reported once; the backend then stops watching it. Never
+    /// reported by `epoll`, which silently forgets closed fds.
+    pub fn is_invalid(&self) -> bool {
+        self.flags & flags::INVALID != 0
+    }
+}
+
+struct Readiness(u8);
+
+impl fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (bit, name) in flags::NAMES {
+            if self.0 & bit != 0 {
+                if !first {
+                    f.write_str(" | ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("(none)")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("token", &self.token)
+            .field("readiness", &Readiness(self.flags))
+            .finish()
+    }
+}
+
+/// A reusable buffer of events, filled by [`Selector::wait`].
+///
+/// Its capacity bounds how many events one `wait` collects (`maxevents`);
+/// ready fds beyond it are reported by the next `wait`. Neither `wait` nor
+/// [`Selector::next_event`] allocates once the buffer exists.
+pub struct Events {
+    list: Vec<Event>,
+    cap: usize,
+    pos: usize,
+}
+
+impl Events {
+    /// A buffer for up to `capacity` events per `wait` (at least 1).
+    pub fn with_capacity(capacity: usize) -> Events {
+        let cap = capacity.max(1);
+        Events {
+            list: Vec::with_capacity(cap),
+            cap,
+            pos: 0,
+        }
+    }
+
+    /// How many events one `wait` can collect.
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// The events of the last `wait`, raw: including events that
+    /// [`Selector::next_event`] would skip as stale.
+    pub fn iter(&self) -> std::slice::Iter<'_, Event> {
+        self.list.iter()
+    }
+
+    /// How many events the last `wait` collected.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether the last `wait` collected no event.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Forgets all events (keeps the memory).
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.pos = 0;
+    }
+
+    /// Room left in this batch.
+    pub(crate) fn is_full(&self) -> bool {
+        self.list.len() >= self.cap
+    }
+
+    /// Adds an event; returns false (and drops it) when the batch is full.
+    pub(crate) fn push(&mut self, event: Event) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        self.list.push(event);
+        true
+    }
+
+    /// The next event for which `current(fd, generation)` holds, advancing
+    /// the cursor past it and past any stale event before it.
+    pub(crate) fn next_current(&mut self, current: impl Fn(RawFd, u64) -> bool) -> Option<Event> {
+        while let Some(ev) = self.list.get(self.pos).copied() {
+            self.pos += 1;
+            if current(ev.fd, ev.generation) {
+                return Some(ev);
+            }
+        }
+        None
+    }
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.list.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Events {
+    type Item = &'a Event;
+    type IntoIter = std::slice::Iter<'a, Event>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// A readiness backend: register fds, then `wait` for events.
+///
+/// Object safe: `Box<dyn Selector>` and `&mut dyn Selector` work, and
+/// `Box<S>` is itself a `Selector`.
+///
+/// # Stale events
+///
+/// Each registration gets a fresh generation number (every `register` and
+/// `reregister`), and each collected [`Event`] remembers the fd number and
+/// generation it came from. [`next_event`](Selector::next_event) hands out
+/// only events whose registration is still the current one, so this loop is
+/// safe even when handling one event deregisters, closes or re-registers
+/// another fd of the same batch, and even if a new fd gets the same number:
+///
+/// ```
+/// # use sockpoll::event::{Events, Selector};
+/// # fn run(selector: &mut dyn Selector, events: &mut Events) -> sockpoll::Result<()> {
+/// selector.wait(events, None)?;
+/// while let Some(event) = selector.next_event(events) {
+///     // handle `event`; may deregister other fds of this batch
+/// #   let _ = event;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`Events::iter`] is the raw view, without that check.
+pub trait Selector {
+    /// Starts watching `fd` for `interest`, reported with `token`.
+    ///
+    /// # Errors
+    ///
+    /// - [`AlreadyExists`](std::io::ErrorKind::AlreadyExists) if this fd
+    ///   number is already registered (until it is deregistered, even if it
+    ///   was closed meanwhile);
+    /// - [`Unsupported`](std::io::ErrorKind::Unsupported)
+    ///   ([`Error::Unsupported`]) for a mode the backend lacks
+    ///   ([`supports`](Selector::supports));
+    /// - [`InvalidInput`](std::io::ErrorKind::InvalidInput)
+    ///   ([`Error::FdLimit`]) for an fd at or above
+    ///   [`fd_limit`](Selector::fd_limit);
+    /// - the kernel's error otherwise (e.g. `EPERM` from `epoll_ctl` for a
+    ///   regular file).
+    fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()>;
+
+    /// Changes the token, interest and mode of a registered fd and re-arms a
+    /// [`Mode::Oneshot`] registration. Events collected before it are stale.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
+    /// registered; otherwise as [`register`](Selector::register).
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()>;
+
+    /// Stops watching `fd`. Call it before closing the fd.
+    ///
+    /// Succeeds for any registered number, even one whose fd was closed (and
+    /// perhaps reused) since it was registered.
+    ///
+    /// # Errors
+    ///
+    /// [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
+    /// registered.
+    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()>;
+
+    /// Waits until at least one registered fd is ready or `timeout` elapses
+    /// (`None`: forever), and fills `events` (cleared first) with at most
+    /// `events.capacity()` events. Returns how many.
+    ///
+    /// A wait with nothing ready never returns before `timeout`; `EINTR` is
+    /// retried with the remaining time (see the [module docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error from the wait call (e.g. `ENOMEM`); never
+    /// `Interrupted`.
+    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize>;
+
+    /// The next event of the last [`wait`](Selector::wait) whose
+    /// registration is still current (see [Stale events](Selector#stale-events)),
+    /// or `None` when the batch is exhausted.
+    fn next_event(&mut self, events: &mut Events) -> Option<Event>;
+
+    /// The backend's name, after its system call: `"select"`, `"poll"`,
+    /// `"epoll"`.
+    fn name(&self) -> &'static str;
+
+    /// Whether `register` accepts `mode`.
+    fn supports(&self, mode: Mode) -> bool;
+
+    /// One more than the highest fd number this backend can watch, or
+    /// `None` when only the process fd limit applies.
+    fn fd_limit(&self) -> Option<usize>;
+
+    /// The granularity timeouts are rounded up to.
+    fn timeout_resolution(&self) -> Duration;
+}
+
+impl<S: Selector + ?Sized> Selector for Box<S> {
+    fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()> {
+        (**self).register(fd, token, interest, mode)
+    }
+
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()> {
+        (**self).reregister(fd, token, interest, mode)
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
+        (**self).deregister(fd)
+    }
+
+    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        (**self).wait(events, timeout)
+    }
+
+    fn next_event(&mut self, events: &mut Events) -> Option<Event> {
+        (**self).next_event(events)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn supports(&self, mode: Mode) -> bool {
+        (**self).supports(mode)
+    }
+
+    fn fd_limit(&self) -> Option<usize> {
+        (**self).fd_limit()
+    }
+
+    fn timeout_resolution(&self) -> Duration {
+        (**self).timeout_resolution()
+    }
+}
+
+/// A timeout in whole milliseconds for `poll(2)`/`epoll_wait(2)`: rounded
+/// up, clamped to `c_int::MAX`, `None` → `-1` (forever).
+pub(crate) fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
+    let Some(t) = timeout else { return -1 };
+    let ms = t
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(t.subsec_nanos().div_ceil(1_000_000)));
+    libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+}
+
+/// A timeout as a `timeval` for `select(2)`: microseconds rounded up,
+/// seconds clamped (to `i32::MAX`, 68 years, which every `time_t` holds).
+pub(crate) fn timeout_timeval(t: Duration) -> libc::timeval {
+    let mut secs = t.as_secs();
+    let mut usec = t.subsec_nanos().div_ceil(1000);
+    if usec >= 1_000_000 {
+        secs = secs.saturating_add(1);
+        usec -= 1_000_000;
+    }
+    let max = u64::from(i32::MAX.unsigned_abs());
+    if secs >= max {
+        secs = max;
+        usec = 0;
+    }
+    // suseconds_t is i64 on some targets, i32 on others.
+    #[allow(clippy::unnecessary_fallible_conversions)]
+    libc::timeval {
+        // Both fit: secs <= i32::MAX, usec < 1_000_000.
+        tv_sec: libc::time_t::try_from(secs).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::try_from(usec).unwrap_or(0),
+    }
+}
+
+/// The wait loop every backend shares: a fixed deadline, `EINTR` retried
+/// with the remaining time, and no early return when nothing was ready.
+///
+/// `once(remaining)` makes one system call (`None` = forever) and returns
+/// how many events it collected.
+pub(crate) fn wait_with_deadline(
+    timeout: Option<Duration>,
+    mut once: impl FnMut(Option<Duration>) -> Result<usize>,
+) -> Result<usize> {
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    loop {
+        let remaining = match (timeout, deadline) {
+            (None, _) => None,
+            (Some(_), Some(d)) => Some(d.saturating_duration_since(Instant::now())),
+            // Too far away to represent: wait in clamped steps forever.
+            (Some(t), None) => Some(t),
+        };
+        match once(remaining) {
+            Ok(0) => {
+                if remaining == Some(Duration::ZERO) {
+                    return Ok(0);
+                }
+                // A kernel timer may fire a hair before our clock says so:
+                // go round again for the rest, so a wait is never short.
+                if let Some(d) = deadline {
+                    if Instant::now() >= d {
+                        return Ok(0);
+                    }
+                }
+            }
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Wakes a blocked [`Selector::wait`] from another thread or a signal
+/// handler.
+///
+/// An [`eventfd(2)`](https://man7.org/linux/man-pages/man2/eventfd.2.html)
+/// (`EFD_CLOEXEC | EFD_NONBLOCK`) on Linux, a
+/// [`pipe2(2)`](https://man7.org/linux/man-pages/man2/pipe2.2.html)
+/// (`O_CLOEXEC | O_NONBLOCK`) elsewhere. Register it like any fd — it
+/// implements [`AsFd`] — with [`Interest::READABLE`] on any backend; when
+/// its token comes back, call [`reset`](Waker::reset). Wakes coalesce: any
+/// number of [`wake`](Waker::wake) calls before a `reset` give one
+/// readiness.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use std::sync::Arc;
+/// use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token, Waker};
+///
+/// # fn main() -> sockpoll::Result<()> {
+/// let mut selector = DefaultSelector::new()?;
+/// let waker = Arc::new(Waker::new()?);
+/// selector.register(waker.as_fd(), Token(99), Interest::READABLE, Mode::Level)?;
+///
+/// let remote = Arc::clone(&waker);
+/// let thread = std::thread::spawn(move || remote.wake());
+///
+/// let mut events = Events::with_capacity(8);
+/// selector.wait(&mut events, None)?; // ends when the thread wakes it
+/// assert_eq!(selector.next_event(&mut events).map(|e| e.token()), Some(Token(99)));
+/// waker.reset()?;
+/// # thread.join().unwrap()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Waker {
+    read: OwnedFd,
+    write: Option<OwnedFd>,
+}
+
+impl Waker {
+    /// Creates a waker (`eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)` on Linux,
+    /// `pipe2(O_CLOEXEC | O_NONBLOCK)` elsewhere).
+    ///
+    /// # Errors
+    ///
+    /// The kernel's error: `EMFILE`/`ENFILE` (kind `Other`/`QuotaExceeded`
+    /// as std maps them) when out of descriptors.
+    #[doc(alias = "eventfd")]
+    #[doc(alias = "pipe2")]
+    pub fn new() -> Result<Waker> {
+        let (read, write) = crate::sys::waker::new()?;
+        Ok(Waker { read, write })
+    }
+
+    /// Makes the waker readable: one `write(2)`, no allocation, no lock, so
+    /// it is async-signal-safe and may be called from any thread.
+    ///
+    /// A full counter or pipe (`EAGAIN`) means a wake is already pending,
+    /// which is success.
+    ///
+    /// # Errors
+    ///
+    /// Only an unexpected error of `write(2)` (none is expected).
+    #[doc(alias = "write")]
+    pub fn wake(&self) -> Result<()> {
+        match &self.write {
+            Some(w) => crate::sys::waker::wake(w.as_fd(), false),
+            None => crate::sys::waker::wake(self.read.as_fd(), true),
+        }
+    }
+
+    /// Drains pending wakes with `read(2)`, so a level-triggered
+    /// registration stops reporting it.
+    ///
+    /// # Errors
+    ///
+    /// Only an unexpected error of `read(2)` (none is expected).
+    #[doc(alias = "read")]
+    pub fn reset(&self) -> Result<()> {
+        crate::sys::waker::reset(self.read.as_fd())
+    }
+}
+
+impl AsFd for Waker {
+    /// The readable side, to register.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.read.as_fd()
+    }
+}
+
+/// The error of a mode the backend lacks.
+pub(crate) fn unsupported_mode(backend: &'static str) -> Error {
+    Error::Unsupported {
+        backend,
+        what: "Mode::Edge",
+    }
+}
+
+/// The `EEXIST`/`ENOENT` errors shared by every backend's registry.
+pub(crate) fn registry_error(call: &'static str, fd: BorrowedFd<'_>, errno: i32) -> Error {
+    Error::errno(call, Subject::Fd(fd.as_raw_fd()), errno)
+}

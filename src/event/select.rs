@@ -1,0 +1,264 @@
+//! The `select(2)` backend.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+use super::registry::Registry;
+use super::{
+    flags, timeout_timeval, unsupported_mode, wait_with_deadline, Event, Events, Interest, Mode,
+    Selector, Token,
+};
+use crate::error::{Error, Result};
+use crate::sys::select::{self as sys, WORD_BITS};
+
+/// Readiness with [`select(2)`](https://man7.org/linux/man-pages/man2/select.2.html).
+///
+/// The read and write sets are bit arrays this selector allocates itself,
+/// sized to the highest registered fd and rebuilt from its registry before
+/// every call (`select` overwrites them, and the `timeval` too). `FD_SET` is
+/// never used. On Linux the kernel takes sets of any size, so there is no
+/// `FD_SETSIZE` limit ([`fd_limit`](Selector::fd_limit) is `None`);
+/// elsewhere an fd at or above `FD_SETSIZE` is refused at `register` with
+/// [`Error::FdLimit`](crate::Error::FdLimit). Cost per `wait` grows with the
+/// highest registered fd number. Timeouts have microsecond resolution,
+/// rounded up.
+///
+/// Modes: [`Mode::Level`] and [`Mode::Oneshot`] (emulated: the fd is left
+/// out of the sets after one event until `reregister`). [`Mode::Edge`] is
+/// [`Unsupported`](crate::Error::Unsupported).
+///
+/// # What `select` can and cannot report
+///
+/// `select` only says "a read (write) would not block". From that:
+/// - [`is_read_closed`](Event::is_read_closed): for stream sockets and pipes
+///   that are readable with nothing queued (`ioctl(FIONREAD)` = 0), which
+///   means end of file or a pending error (a reset connection looks like
+///   this too);
+/// - [`is_error`](Event::is_error) and [`is_write_closed`](Event::is_write_closed)
+///   are never set: learning about an error would consume it (`SO_ERROR`).
+///   A reset connection is therefore readable and read-closed, without the
+///   error flag `poll` and `epoll` add;
+/// - [`is_invalid`](Event::is_invalid): a registered fd that was closed
+///   makes `select` fail with `EBADF`; the selector then finds the closed
+///   fds (`fcntl(F_GETFD)`), reports each once as invalid, leaves them out
+///   of the sets (the number stays registered until `deregister`) and waits
+///   again for the remaining time.
+#[doc(alias = "select")]
+#[derive(Debug)]
+pub struct SelectSelector {
+    reg: Registry,
+    read: Vec<libc::c_ulong>,
+    write: Vec<libc::c_ulong>,
+    /// Where the next scan starts, so every ready fd gets its turn.
+    start: usize,
+}
+
+fn set_bit(set: &mut [libc::c_ulong], fd: usize) {
+    if let Some(w) = set.get_mut(fd / WORD_BITS) {
+        *w |= 1 << (fd % WORD_BITS);
+    }
+}
+
+fn has_bit(set: &[libc::c_ulong], fd: usize) -> bool {
+    set.get(fd / WORD_BITS)
+        .is_some_and(|w| w & (1 << (fd % WORD_BITS)) != 0)
+}
+
+impl SelectSelector {
+    /// Creates an empty selector. Makes no system call.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` keeps the signature the same as the other
+    /// backends'.
+    pub fn new() -> Result<SelectSelector> {
+        Ok(SelectSelector {
+            reg: Registry::default(),
+            read: Vec::new(),
+            write: Vec::new(),
+            start: 0,
+        })
+    }
+
+    /// Fills the sets from the registry; returns `nfds`.
+    fn build_sets(&mut self) -> usize {
+        let mut nfds = 0;
+        for &fd in self.reg.dense() {
+            if let (Some(e), Ok(i)) = (self.reg.get(fd), usize::try_from(fd)) {
+                if e.armed {
+                    nfds = nfds.max(i + 1);
+                }
+            }
+        }
+        let words = sys::words_for(nfds);
+        self.read.clear();
+        self.read.resize(words, 0);
+        self.write.clear();
+        self.write.resize(words, 0);
+        for &fd in self.reg.dense() {
+            if let (Some(e), Ok(i)) = (self.reg.get(fd), usize::try_from(fd)) {
+                if e.armed && e.interest.is_readable() {
+                    set_bit(&mut self.read, i);
+                }
+                if e.armed && e.interest.is_writable() {
+                    set_bit(&mut self.write, i);
+                }
+            }
+        }
+        nfds
+    }
+
+    /// After `EBADF`: reports every armed fd that is closed as invalid once
+    /// and disarms it. Returns how many were found.
+    fn collect_closed(&mut self, events: &mut Events) -> usize {
+        let mut found = 0;
+        for slot in 0..self.reg.dense().len() {
+            let fd = self.reg.dense()[slot];
+            let Some(e) = self.reg.get_mut(fd) else {
+                continue;
+            };
+            if !e.armed || sys::fd_is_open(fd) {
+                continue;
+            }
+            if !events.push(Event::new(e.token, flags::INVALID, fd, e.generation)) {
+                break;
+            }
+            e.armed = false;
+            found += 1;
+        }
+        found
+    }
+
+    fn collect_ready(&mut self, events: &mut Events) -> usize {
+        let len = self.reg.dense().len();
+        let first = if self.start < len { self.start } else { 0 };
+        for k in 0..len {
+            let slot = (first + k) % len;
+            let fd = self.reg.dense()[slot];
+            let Ok(i) = usize::try_from(fd) else { continue };
+            let (r, w) = (has_bit(&self.read, i), has_bit(&self.write, i));
+            let Some(e) = self.reg.get_mut(fd) else {
+                continue;
+            };
+            if !e.armed || !(r || w) {
+                continue;
+            }
+            let mut f = 0;
+            if r && e.interest.is_readable() {
+                f |= flags::READABLE;
+                if e.stream_like && sys::bytes_readable(fd) == Some(0) {
+                    f |= flags::READ_CLOSED;
+                }
+            }
+            if w && e.interest.is_writable() {
+                f |= flags::WRITABLE;
+            }
+            if !events.push(Event::new(e.token, f, fd, e.generation)) {
+                break;
+            }
+            if e.mode == Mode::Oneshot {
+                e.armed = false;
+            }
+            self.start = slot + 1;
+        }
+        events.len()
+    }
+}
+
+impl Selector for SelectSelector {
+    fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()> {
+        if !self.supports(mode) {
+            return Err(unsupported_mode(self.name()));
+        }
+        if let Some(limit) = self.fd_limit() {
+            let raw = fd.as_raw_fd();
+            if usize::try_from(raw).map_or(true, |i| i >= limit) {
+                return Err(Error::FdLimit {
+                    backend: self.name(),
+                    fd: raw,
+                    limit,
+                });
+            }
+        }
+        let stream_like = sys::fd_kind(fd) == sys::FdKind::StreamLike;
+        self.reg
+            .insert("register", fd, token, interest, mode)?
+            .stream_like = stream_like;
+        Ok(())
+    }
+
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()> {
+        if !self.supports(mode) {
+            return Err(unsupported_mode(self.name()));
+        }
+        self.reg.require("reregister", fd)?;
+        // The number may name another file by now (closed and reused).
+        let stream_like = sys::fd_kind(fd) == sys::FdKind::StreamLike;
+        self.reg
+            .update("reregister", fd, token, interest, mode)?
+            .stream_like = stream_like;
+        Ok(())
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
+        self.reg.remove("deregister", fd).map(drop)
+    }
+
+    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        events.clear();
+        wait_with_deadline(timeout, |remaining| {
+            let nfds = self.build_sets();
+            let mut tv = remaining.map(timeout_timeval);
+            match sys::select(nfds, &mut self.read, &mut self.write, tv.as_mut()) {
+                Ok(0) => Ok(0),
+                Ok(_) => Ok(self.collect_ready(events)),
+                Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+                    // Nothing closed found: not our doing; do not loop on it.
+                    match self.collect_closed(events) {
+                        0 => Err(e),
+                        n => Ok(n),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn next_event(&mut self, events: &mut Events) -> Option<Event> {
+        events.next_current(|fd, generation| self.reg.is_current(fd, generation))
+    }
+
+    fn name(&self) -> &'static str {
+        "select"
+    }
+
+    fn supports(&self, mode: Mode) -> bool {
+        mode != Mode::Edge
+    }
+
+    fn fd_limit(&self) -> Option<usize> {
+        if cfg!(any(target_os = "linux", target_os = "android")) {
+            None
+        } else {
+            // FD_SETSIZE is usize on some targets, c_int on others.
+            #[allow(clippy::useless_conversion)]
+            usize::try_from(libc::FD_SETSIZE).ok()
+        }
+    }
+
+    fn timeout_resolution(&self) -> Duration {
+        Duration::from_micros(1)
+    }
+}

@@ -1,0 +1,111 @@
+//! `select(2)` on caller-sized bit arrays, `fcntl(F_GETFD)` and
+//! `ioctl(FIONREAD)`.
+//!
+//! `FD_SET` and `fd_set` are never used: glibc's fortified `FD_SET` aborts
+//! for fd >= 1024, and on Linux the kernel accepts sets of any length as
+//! long as they hold `nfds` bits, so the sets are plain `c_ulong` words.
+
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+
+use super::check;
+use crate::error::{Error, Result, Subject};
+
+/// Bits in one word of an fd set.
+pub(crate) const WORD_BITS: usize = libc::c_ulong::BITS as usize;
+
+/// Words needed to hold `nfds` bits, rounded up; at least one `fd_set`
+/// worth so that libcs that read a whole `fd_set` stay in bounds.
+pub(crate) fn words_for(nfds: usize) -> usize {
+    let min = std::mem::size_of::<libc::fd_set>() / std::mem::size_of::<libc::c_ulong>();
+    nfds.div_ceil(WORD_BITS).max(min)
+}
+
+/// One `select(nfds, read, write, NULL, timeout)`. `EINTR` and `EBADF` are
+/// returned as errors for the caller to handle.
+pub(crate) fn select(
+    nfds: usize,
+    read: &mut [libc::c_ulong],
+    write: &mut [libc::c_ulong],
+    timeout: Option<&mut libc::timeval>,
+) -> Result<usize> {
+    let words = nfds.div_ceil(WORD_BITS);
+    let c_nfds = libc::c_int::try_from(nfds).ok();
+    let Some(c_nfds) = c_nfds.filter(|_| read.len() >= words && write.len() >= words) else {
+        return Err(Error::InvalidInput {
+            call: "select",
+            subject: Subject::None,
+            reason: "fd sets smaller than nfds",
+        });
+    };
+    let tv = timeout.map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
+    // SAFETY: both sets hold at least `nfds` bits (checked above), which is
+    // all the kernel reads or writes; `tv` is NULL or an exclusively
+    // borrowed timeval. fd_set is an array of longs on Linux, so the casts
+    // only reinterpret the same words.
+    let ret = unsafe {
+        libc::select(
+            c_nfds,
+            read.as_mut_ptr().cast::<libc::fd_set>(),
+            write.as_mut_ptr().cast::<libc::fd_set>(),
+            std::ptr::null_mut(),
+            tv,
+        )
+    };
+    let n = check(ret, "select", || Subject::None)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Whether `fd` is an open descriptor (`fcntl(fd, F_GETFD)` succeeds).
+/// Takes a raw fd on purpose: it is asked about fds that may be closed.
+pub(crate) fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor flags; an invalid fd yields
+    // -1/EBADF, never UB.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+/// `ioctl(fd, FIONREAD)`: bytes ready to read, or `None` if the descriptor
+/// does not support it (e.g. a listening socket).
+pub(crate) fn bytes_readable(fd: RawFd) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points
+    // to a live local; a closed or unsuitable fd yields -1, never UB.
+    let ret = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    check(ret, "ioctl", || Subject::Fd(fd))
+        .ok()
+        .and_then(|_| usize::try_from(n).ok())
+}
+
+/// What a descriptor is, as far as `select` post-processing cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FdKind {
+    /// A `SOCK_STREAM` socket or a pipe/FIFO: "readable with 0 bytes queued"
+    /// means end of file (or a pending error).
+    StreamLike,
+    /// Anything else (datagram sockets, listeners, eventfds, …).
+    Other,
+}
+
+/// Classifies `fd` with `fstat(2)` and `getsockopt(SO_TYPE)`.
+pub(crate) fn fd_kind(fd: BorrowedFd<'_>) -> FdKind {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fd is borrowed, so open; fstat writes one `stat` into the
+    // zero-initialised buffer.
+    let ret = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+    if check(ret, "fstat", || Subject::Fd(fd.as_raw_fd())).is_err() {
+        return FdKind::Other;
+    }
+    // SAFETY: fstat succeeded and initialised it (it was zeroed anyway).
+    let mode = unsafe { st.assume_init() }.st_mode & libc::S_IFMT;
+    if mode == libc::S_IFIFO {
+        return FdKind::StreamLike;
+    }
+    if mode == libc::S_IFSOCK {
+        let sock = socket2::SockRef::from(&fd);
+        // A listener is a stream socket too, but FIONREAD fails on it, and
+        // `bytes_readable` then says None: it is never taken for EOF.
+        if sock.r#type().ok() == Some(socket2::Type::STREAM) {
+            return FdKind::StreamLike;
+        }
+    }
+    FdKind::Other
+}
