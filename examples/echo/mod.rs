@@ -459,9 +459,12 @@ impl<S: Selector> Server<S> {
                             outcome = Err(e);
                             break;
                         }
-                        // A short read drained the socket for now; in level
-                        // mode the selector reports anything newer.
-                        if n < room {
+                        // A short read drained the socket for now: in level
+                        // and oneshot mode the selector reports anything
+                        // newer. An edge is not reported again for a FIN
+                        // that came with the data, so edge mode reads on
+                        // until WouldBlock or EOF.
+                        if n < room && mode != Mode::Edge {
                             break;
                         }
                     }
