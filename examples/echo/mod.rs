@@ -740,7 +740,12 @@ fn raise_fd_limit() -> Option<u64> {
     Some(hard)
 }
 
-const USAGE: &str = "usage: echo_BACKEND [--mode level|edge|oneshot] [-v] [ADDR]   (ADDR defaults to 127.0.0.1:7007)";
+/// The one-line usage of the program called `name`.
+fn usage(name: &str) -> String {
+    format!(
+        "usage: {name} [--mode level|edge|oneshot] [-v] [ADDR]   (ADDR defaults to 127.0.0.1:7007)"
+    )
+}
 
 /// The whole program of `echo_<backend>`: parse the command line, bind,
 /// print the `listening on` line, serve until SIGINT/SIGTERM.
@@ -755,7 +760,7 @@ pub fn main_for<S: Selector>(make: impl FnOnce() -> sockpoll::Result<S>) -> Exit
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => {
-                println!("{USAGE}");
+                println!("{}", usage(&name));
                 return ExitCode::SUCCESS;
             }
             "-v" | "--verbose" => opts.verbose = true,
@@ -764,18 +769,22 @@ pub fn main_for<S: Selector>(make: impl FnOnce() -> sockpoll::Result<S>) -> Exit
                     Some("level") => Mode::Level,
                     Some("edge") => Mode::Edge,
                     Some("oneshot") => Mode::Oneshot,
-                    other => {
+                    Some(other) => {
                         eprintln!("{name}: bad value for --mode: {other:?} (expected level, edge or oneshot)");
+                        return ExitCode::from(2);
+                    }
+                    None => {
+                        eprintln!("{name}: --mode needs a value: level, edge or oneshot");
                         return ExitCode::from(2);
                     }
                 }
             }
             s if s.starts_with('-') && s.len() > 1 && !s.starts_with("-[") => {
-                eprintln!("{name}: unknown option {s:?}\n{USAGE}");
+                eprintln!("{name}: unknown option {s:?} (try --help)");
                 return ExitCode::from(2);
             }
             _ if addr.is_some() => {
-                eprintln!("{name}: unexpected argument {arg:?}\n{USAGE}");
+                eprintln!("{name}: unexpected argument {arg:?}: only one ADDR (try --help)");
                 return ExitCode::from(2);
             }
             _ => addr = Some(arg),
