@@ -303,6 +303,18 @@ impl Server {
             .expect("VmRSS in /proc/PID/status")
     }
 
+    /// Voluntary context switches of the server: one each time it blocks,
+    /// so a sleeping loop adds none and a timer adds one a tick.
+    pub fn wakeups(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(self.proc_path("status")).expect("read /proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("voluntary_ctxt_switches in /proc/PID/status")
+    }
+
     /// Open descriptors of the server.
     pub fn fd_count(&self) -> usize {
         std::fs::read_dir(self.proc_path("fd"))
@@ -959,17 +971,20 @@ pub fn udp_burst(cfg: Cfg) {
     assert!(got >= N * 9 / 10, "only {got} of {N} datagrams came back");
 }
 
-/// Idle, the server sleeps: at most 2 clock ticks of CPU in a second.
+/// Idle, the server sleeps: at most 2 clock ticks of CPU in a second, and
+/// no timer waking it up (a few wake-ups of slack).
 pub fn idle_cpu(cfg: Cfg) {
     let mut server = cfg.start();
     let mut c = server.connect();
     roundtrip(&mut c, b"then nothing");
     udp_roundtrip(&server.udp(), b"then nothing");
     thread::sleep(Duration::from_millis(200));
-    let before = server.cpu_ticks();
+    let (ticks, wakeups) = (server.cpu_ticks(), server.wakeups());
     thread::sleep(Duration::from_secs(1));
-    let spent = server.cpu_ticks() - before;
+    let spent = server.cpu_ticks() - ticks;
+    let woke = server.wakeups() - wakeups;
     assert!(spent <= 2, "{spent} ticks of CPU in 1 s idle");
+    assert!(woke <= 5, "woke up {woke} times in 1 s idle");
     server.assert_alive();
 }
 
