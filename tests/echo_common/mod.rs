@@ -127,7 +127,7 @@ impl Server {
     pub fn start(backend: &'static str, args: &[String], nofile: Option<u64>) -> Server {
         let bin = binary(&format!("echo_{backend}"));
         let mut cmd = match nofile {
-            Some(n) if Path::new("/usr/bin/prlimit").exists() || which("prlimit") => {
+            Some(n) if which("prlimit") => {
                 let mut cmd = Command::new("prlimit");
                 cmd.arg(format!("--nofile={n}:{n}")).arg(&bin);
                 cmd
