@@ -1,0 +1,19 @@
+//! A single-threaded TCP + UDP echo server driven by the `poll` backend.
+//!
+//! ```text
+//! cargo run --release --example echo_poll [-- [--mode level|edge|oneshot] [-v] [ADDR]]
+//! ```
+//!
+//! ADDR defaults to `127.0.0.1:7007`; `host:port`, `[v6]:port` and host
+//! names work, port 0 picks a free port. Once bound it prints exactly one
+//! line to stdout, `listening on <ip:port> (tcp+udp, backend poll)`; logs go
+//! to stderr. SIGINT/SIGTERM stop it with exit code 0; a bad argument exits
+//! 2, a bind failure 1. The loop itself is in `echo/mod.rs`, shared by all
+//! three examples and the benches.
+
+#[path = "echo/mod.rs"]
+mod echo;
+
+fn main() -> std::process::ExitCode {
+    echo::main_for(sockpoll::event::PollSelector::new)
+}

@@ -1,0 +1,15 @@
+//! The `echo_epoll` example, black-box: command line, and behaviour under
+//! load and faults in every mode the backend supports (RELIABILITY.md, "The
+//! echo servers"). The test bodies are in `echo_common`.
+
+mod echo_common;
+
+echo_common::cli_tests!("epoll");
+echo_common::behaviour_tests!(level, "epoll", None);
+echo_common::behaviour_tests!(oneshot, "epoll", Some("oneshot"));
+echo_common::behaviour_tests!(edge, "epoll", Some("edge"));
+
+#[test]
+fn ten_thousand_connections() {
+    echo_common::ten_thousand(echo_common::Cfg::new("epoll", None));
+}

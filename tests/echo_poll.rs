@@ -1,0 +1,19 @@
+//! The `echo_poll` example, black-box: command line, and behaviour under
+//! load and faults in every mode the backend supports (RELIABILITY.md, "The
+//! echo servers"). The test bodies are in `echo_common`.
+
+mod echo_common;
+
+echo_common::cli_tests!("poll");
+echo_common::behaviour_tests!(level, "poll", None);
+echo_common::behaviour_tests!(oneshot, "poll", Some("oneshot"));
+
+#[test]
+fn edge_mode_is_refused() {
+    echo_common::assert_refused("poll", &["--mode", "edge", "127.0.0.1:0"], "edge", 2);
+}
+
+#[test]
+fn ten_thousand_connections() {
+    echo_common::ten_thousand(echo_common::Cfg::new("poll", None));
+}
