@@ -145,11 +145,11 @@ fn run_raw_poll(fds: &mut [PollFd<'_>], work: &Work<'_>) {
     while !run.done() {
         let ready = poll(fds, PollTimeout::ZERO).expect("poll");
         let mut left = usize::try_from(ready).unwrap_or(0);
-        for i in 0..fds.len() {
+        for (i, p) in fds.iter().enumerate() {
             if left == 0 {
                 break;
             }
-            if fds[i].any().unwrap_or(false) {
+            if p.any().unwrap_or(false) {
                 left -= 1;
                 run.on_readable(i);
             }
