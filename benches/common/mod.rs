@@ -13,13 +13,16 @@ pub fn quick() -> bool {
 }
 
 /// The Criterion every bench starts from: criterion's defaults, or the quick
-/// settings.
+/// settings (which also skip criterion's per-benchmark plots: drawing them
+/// with plotters costs seconds per benchmark; `benches/report.py` draws the
+/// scaling charts from the estimates either way).
 pub fn criterion() -> Criterion {
     let c = Criterion::default();
     let c = if quick() {
         c.sample_size(10)
             .measurement_time(Duration::from_secs(1))
             .warm_up_time(Duration::from_millis(200))
+            .without_plots()
     } else {
         c
     };
