@@ -280,10 +280,16 @@ fn raw_conn_ready(
         match nix::unistd::read(s.as_fd(), buf) {
             Ok(0) => return true,
             Ok(n) => {
-                out.extend_from_slice(&buf[..n]);
-                if raw_flush(s, out) {
-                    return true;
+                // Straight from the read buffer; only a remainder is queued.
+                let mut sent = 0;
+                while sent < n {
+                    match nix::unistd::write(s.as_fd(), &buf[sent..n]) {
+                        Ok(k) => sent += k,
+                        Err(Errno::EAGAIN) => break,
+                        Err(_) => return true,
+                    }
                 }
+                out.extend_from_slice(&buf[sent..n]);
             }
             Err(Errno::EAGAIN) => {}
             Err(_) => return true,
