@@ -29,7 +29,10 @@ def load(root):
             elems = (b.get("throughput") or {}).get("Elements", 1)
             med = e["median"]["point_estimate"] / elems
             param = b.get("value_str") or ""
-            out.setdefault(b["group_id"], {}).setdefault(b["function_id"], {})[param] = med
+            member = b.get("function_id")
+            if member is None:  # BenchmarkId::from_parameter: the value names the member
+                member, param = param, ""
+            out.setdefault(b["group_id"], {}).setdefault(member, {})[param] = med
     return out
 
 
