@@ -160,10 +160,19 @@ impl Selector for PollSelector {
             }
             let len = fds.len();
             let first = if *start < len { *start } else { 0 };
-            for k in 0..len {
-                let i = (first + k) % len;
+            // poll counted the entries with revents set: stop once they are
+            // all seen instead of scanning the whole array.
+            let mut unseen = ready;
+            for i in (first..len).chain(0..first) {
+                if unseen == 0 {
+                    break;
+                }
                 let p = &mut fds[i];
-                if p.revents == 0 || p.fd < 0 {
+                if p.revents == 0 {
+                    continue;
+                }
+                unseen -= 1;
+                if p.fd < 0 {
                     continue;
                 }
                 let Some(e) = reg.get_mut(p.fd) else { continue };
