@@ -246,17 +246,7 @@ fn backends(c: &mut Criterion) {
             bench_selector(&mut g, "epoll", EpollSelector::new().expect("epoll"), &work);
 
             {
-                let mut p = mio::Poll::new().expect("mio");
-                let raws: Vec<i32> = reads.iter().map(AsRawFd::as_raw_fd).collect();
-                for (i, fd) in raws.iter().enumerate() {
-                    p.registry()
-                        .register(
-                            &mut mio::unix::SourceFd(fd),
-                            mio::Token(i),
-                            mio::Interest::READABLE,
-                        )
-                        .expect("mio register");
-                }
+                let mut p = common::mio_poll_for(&reads);
                 let mut events = mio::Events::with_capacity(BATCH);
                 g.bench_function(BenchmarkId::new("mio", n), |b| {
                     b.iter_custom(|iters| timed(iters, || run_mio(&mut p, &mut events, &work)))

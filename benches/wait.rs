@@ -67,17 +67,7 @@ fn wait_group(c: &mut Criterion, ready: usize, ns: &[usize]) {
             &reads,
         );
         if ready == 0 {
-            let mut p = mio::Poll::new().expect("mio");
-            let raws: Vec<i32> = reads.iter().map(AsRawFd::as_raw_fd).collect();
-            for (i, fd) in raws.iter().enumerate() {
-                p.registry()
-                    .register(
-                        &mut mio::unix::SourceFd(fd),
-                        mio::Token(i),
-                        mio::Interest::READABLE,
-                    )
-                    .expect("mio register");
-            }
+            let mut p = common::mio_poll_for(&reads);
             let mut events = mio::Events::with_capacity(BATCH);
             g.bench_function(BenchmarkId::new("mio", n), |b| {
                 b.iter(|| p.poll(&mut events, Some(Duration::ZERO)).expect("mio poll"))
@@ -173,17 +163,7 @@ fn churn(c: &mut Criterion) {
             &extra,
         );
         {
-            let p = mio::Poll::new().expect("mio");
-            let raws: Vec<i32> = reads.iter().map(AsRawFd::as_raw_fd).collect();
-            for (i, fd) in raws.iter().enumerate() {
-                p.registry()
-                    .register(
-                        &mut mio::unix::SourceFd(fd),
-                        mio::Token(i),
-                        mio::Interest::READABLE,
-                    )
-                    .expect("mio register");
-            }
+            let p = common::mio_poll_for(&reads);
             let raw = extra.as_raw_fd();
             g.bench_function(BenchmarkId::new("mio", n), |b| {
                 b.iter(|| {

@@ -79,3 +79,20 @@ pub fn pin_to(cpu: usize) {
         let _ = sched_setaffinity(Pid::from_raw(0), &set);
     }
 }
+
+/// A mio `Poll` watching every fd of `reads` for readability, token = index:
+/// the baseline registration every readiness bench compares with.
+pub fn mio_poll_for(reads: &[UnixStream]) -> mio::Poll {
+    use std::os::fd::AsRawFd;
+    let poll = mio::Poll::new().expect("mio");
+    for (i, s) in reads.iter().enumerate() {
+        poll.registry()
+            .register(
+                &mut mio::unix::SourceFd(&s.as_raw_fd()),
+                mio::Token(i),
+                mio::Interest::READABLE,
+            )
+            .expect("mio register");
+    }
+    poll
+}
