@@ -615,7 +615,8 @@ fn owned_fd_conversions_keep_the_descriptor() {
     assert_eq!(s.as_fd().as_raw_fd(), fd_num);
     assert_eq!(s.local_addr().unwrap(), addr);
     // (IntoRawFd is not exercised: taking the number back into an owner
-    // needs unsafe, and a test must not leak the descriptor.)
+    // needs OwnedFd::from_raw_fd, which tests may not call, and a test must
+    // not leak the descriptor.)
 }
 
 #[test]
