@@ -236,25 +236,18 @@ impl From<io::Error> for Error {
     /// Unwraps an `io::Error` that carries a `sockpoll::Error`; any other
     /// becomes [`Error::Os`] with the call `"io"`.
     fn from(err: io::Error) -> Error {
-        if err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            if let Some(inner) = err.into_inner() {
-                if let Ok(ours) = inner.downcast::<Error>() {
-                    return *ours;
-                }
-            }
-            unreachable_kind()
-        } else {
-            Error::os("io", Subject::None, err)
+        if !err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::os("io", Subject::None, err);
+        }
+        match err.into_inner().map(|inner| inner.downcast::<Error>()) {
+            Some(Ok(ours)) => *ours,
+            // Not reached (get_ref just said the payload is ours); kept
+            // total so the conversion has no panic path.
+            _ => Error::os(
+                "io",
+                Subject::None,
+                io::Error::other("lost sockpoll::Error"),
+            ),
         }
     }
-}
-
-// `into_inner` cannot fail after `get_ref` returned `Some` of our type; this
-// keeps the conversion total without a panic path.
-fn unreachable_kind() -> Error {
-    Error::os(
-        "io",
-        Subject::None,
-        io::Error::other("lost sockpoll::Error"),
-    )
 }

@@ -21,7 +21,7 @@ pub const UNIX_PATH_MAX: usize = crate::sys::addr::SUN_PATH_LEN - 1;
 ///
 /// ```
 /// use sockpoll::SockAddr;
-/// let addr = SockAddr::from("127.0.0.1:7007".parse::<std::net::SocketAddr>().unwrap());
+/// let addr = SockAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], 7007)));
 /// assert_eq!(addr.to_string(), "127.0.0.1:7007");
 /// assert_eq!(addr.family(), sockpoll::Domain::IPV4);
 /// ```

@@ -48,7 +48,7 @@ pub(crate) use man;
 /// use sockpoll::{Domain, SockAddr, Socket, Type};
 /// # fn main() -> sockpoll::Result<()> {
 /// let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-/// listener.bind(&SockAddr::from("127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap()))?;
+/// listener.bind(&SockAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], 0))))?;
 /// listener.listen(16)?;
 /// let client = Socket::new(Domain::IPV4, Type::STREAM, None)?;
 /// client.connect(&listener.local_addr()?)?;
