@@ -118,8 +118,6 @@ struct Conn {
     peer_closed: bool,
     /// What the selector currently watches for this connection.
     registered: Interest,
-    /// Oneshot: disarmed until re-registered.
-    armed: bool,
 }
 
 impl Conn {
@@ -417,7 +415,6 @@ impl<S: Selector> Server<S> {
             sent: 0,
             peer_closed: false,
             registered: interest,
-            armed: true,
         });
     }
 
@@ -427,7 +424,6 @@ impl<S: Selector> Server<S> {
         let Some(Some(conn)) = self.conns.get_mut(id) else {
             return;
         };
-        conn.armed = mode != Mode::Oneshot;
         let mut outcome = Ok(());
         let mut budget_left = true;
         // Write first: room in the output buffer lets reading resume.
@@ -493,36 +489,24 @@ impl<S: Selector> Server<S> {
             self.again.push(id);
         }
         let want = wanted(conn, out_max);
-        match mode {
-            // Edge: registered for both directions once; a writable edge
-            // flushes and then resumes reading in the same turn.
-            Mode::Edge => {}
-            Mode::Level => {
-                if want != conn.registered {
-                    conn.registered = want;
-                    let token = Token(FIRST_CONN + id);
-                    if let Err(e) = self
-                        .selector
-                        .reregister(conn.stream.as_fd(), token, want, mode)
-                    {
-                        self.log(format_args!("{e}"));
-                        self.close(id, "");
-                    }
-                }
-            }
-            Mode::Oneshot => {
-                if !self.again.contains(&id) {
-                    conn.registered = want;
-                    conn.armed = true;
-                    let token = Token(FIRST_CONN + id);
-                    if let Err(e) = self
-                        .selector
-                        .reregister(conn.stream.as_fd(), token, want, mode)
-                    {
-                        self.log(format_args!("{e}"));
-                        self.close(id, "");
-                    }
-                }
+        // Edge: registered for both directions once; a writable edge flushes
+        // and then resumes reading in the same turn. Level: re-register only
+        // when the wanted interest changed (never per message). Oneshot:
+        // always re-arm, unless a leftover turn will do it.
+        let rearm = match mode {
+            Mode::Edge => false,
+            Mode::Level => want != conn.registered,
+            Mode::Oneshot => !self.again.contains(&id),
+        };
+        if rearm {
+            conn.registered = want;
+            let token = Token(FIRST_CONN + id);
+            if let Err(e) = self
+                .selector
+                .reregister(conn.stream.as_fd(), token, want, mode)
+            {
+                self.log(format_args!("{e}"));
+                self.close(id, "");
             }
         }
     }
