@@ -1,6 +1,14 @@
 //! `wait` and `next_event` allocate nothing in steady state, on every
-//! backend. A counting global allocator is per binary: this file holds a
-//! single test so nothing else allocates while it counts.
+//! backend.
+//!
+//! The counting allocator (stats_alloc) counts the whole process, so this
+//! binary runs without libtest (`harness = false` in Cargo.toml): under the
+//! harness, libtest's main thread allocates (4 blocks, 900 bytes: its
+//! bookkeeping for the running test) while the test thread measures, and
+//! the test failed about one run in six, more often under load. Here
+//! `main` is the only thread, so every allocation counted is one that
+//! `wait`/`next_event`/`reregister` made; an allocation added to `wait`
+//! still turns this red.
 
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -13,7 +21,13 @@ use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
-#[test]
+fn main() {
+    wait_allocates_nothing_in_steady_state();
+    // The closing line libtest would print, so a reader (and CI's log)
+    // sees the count.
+    println!("test result: ok. 1 passed; 0 failed");
+}
+
 fn wait_allocates_nothing_in_steady_state() {
     // The counter works: one Box is one allocation.
     let probe = Region::new(GLOBAL);
