@@ -120,6 +120,12 @@ pub enum Error {
     /// Name resolution failed (`getaddrinfo`/`getnameinfo`).
     #[error("{} {}: {} ({})", .0.call, .0.query, .0.message, .0.code)]
     Resolve(Box<ResolveError>),
+    /// An `io::Error` that did not come from sockpoll, converted with
+    /// `Error::from` (e.g. by `?` in code that mixes std and sockpoll
+    /// calls). Which call failed is not known; the message is the
+    /// `io::Error`'s own, and [`call`](Error::call) is `"unknown"`.
+    #[error(transparent)]
+    Io(io::Error),
     /// An argument was rejected before any system call was made: an interior
     /// NUL, a Unix path longer than `sun_path`, an unparsable port, …
     #[error("{call}{sep}{subject}: {reason}", sep = if subject.is_none() { "" } else { " " })]
@@ -173,7 +179,7 @@ impl Error {
     /// The `io::ErrorKind` of this error.
     pub fn kind(&self) -> io::ErrorKind {
         match self {
-            Error::Os { source, .. } => source.kind(),
+            Error::Os { source, .. } | Error::Io(source) => source.kind(),
             Error::Resolve(r) => match &r.errno {
                 Some(errno) => errno.kind(),
                 None => r.code.kind(),
@@ -186,7 +192,7 @@ impl Error {
     /// The OS error number (errno), if this error carries one.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
-            Error::Os { source, .. } => source.raw_os_error(),
+            Error::Os { source, .. } | Error::Io(source) => source.raw_os_error(),
             Error::Resolve(r) => r.errno.as_ref().and_then(io::Error::raw_os_error),
             _ => None,
         }
@@ -197,8 +203,20 @@ impl Error {
         match self {
             Error::Os { call, .. } | Error::InvalidInput { call, .. } => call,
             Error::Resolve(r) => r.call,
+            Error::Io(_) => "unknown",
             Error::Unsupported { .. } => "register",
             Error::FdLimit { .. } => "register",
+        }
+    }
+
+    /// This error as std's own socket types would report it: for an OS
+    /// error the bare `io::Error` (so [`raw_os_error`](io::Error::raw_os_error)
+    /// gives errno), dropping the call and subject; any other error through
+    /// `io::Error::from`. sockpoll's `io::Read`/`io::Write` impls use it.
+    pub fn into_std(self) -> io::Error {
+        match self {
+            Error::Os { source, .. } | Error::Io(source) => source,
+            other => io::Error::from(other),
         }
     }
 
@@ -234,20 +252,16 @@ impl From<Error> for io::Error {
 
 impl From<io::Error> for Error {
     /// Unwraps an `io::Error` that carries a `sockpoll::Error`; any other
-    /// becomes [`Error::Os`] with the call `"io"`.
+    /// becomes [`Error::Io`], which does not pretend to know the call.
     fn from(err: io::Error) -> Error {
         if !err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            return Error::os("io", Subject::None, err);
+            return Error::Io(err);
         }
         match err.into_inner().map(|inner| inner.downcast::<Error>()) {
             Some(Ok(ours)) => *ours,
             // Not reached (get_ref just said the payload is ours); kept
             // total so the conversion has no panic path.
-            _ => Error::os(
-                "io",
-                Subject::None,
-                io::Error::other("lost sockpoll::Error"),
-            ),
+            _ => Error::Io(io::Error::other("lost sockpoll::Error")),
         }
     }
 }

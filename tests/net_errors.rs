@@ -163,11 +163,25 @@ fn busy_port_error_names_the_address_and_survives_io_error() {
     );
 }
 
+// Reproduces: a foreign io::Error became `Error::Os` naming a call "io"
+// that was never made.
 #[test]
-fn a_plain_io_error_becomes_an_os_error_named_io() {
+fn a_plain_io_error_becomes_error_io_and_claims_no_call() {
     let e = Error::from(io::Error::from(io::ErrorKind::TimedOut));
-    assert_eq!(e.call(), "io");
+    assert!(matches!(e, Error::Io(_)), "{e:?}");
+    assert_eq!(e.call(), "unknown");
     assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+    let reset = io::Error::from_raw_os_error(nix::errno::Errno::ECONNRESET as i32);
+    let e = Error::from(io::Error::from_raw_os_error(
+        nix::errno::Errno::ECONNRESET as i32,
+    ));
+    assert_eq!(
+        e.to_string(),
+        reset.to_string(),
+        "the io::Error's own message"
+    );
+    assert_eq!(e.raw_os_error(), Some(nix::errno::Errno::ECONNRESET as i32));
+    assert_eq!(e.into_std().raw_os_error(), reset.raw_os_error());
     let e = Error::from(io::Error::from_raw_os_error(
         nix::errno::Errno::EAGAIN as i32,
     ));
@@ -232,4 +246,46 @@ fn error_is_send_sync_and_a_std_error() {
     let err = TcpListener::bind("localhost").unwrap_err();
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
     assert!(boxed.to_string().contains("localhost"));
+}
+
+// Reproduces: `io::Read`/`io::Write` on sockets returned
+// `io::Error::new(kind, sockpoll::Error)`, whose `raw_os_error()` is None,
+// so code ported from std that checks errno saw none on a reset.
+#[test]
+fn std_read_and_write_keep_errno_on_a_reset() {
+    use std::io::{Read, Write};
+    let reset = nix::errno::Errno::ECONNRESET as i32;
+    for typed in [false, true] {
+        let (c, s) = tcp_pair(Domain::IPV4);
+        set_timeouts(&s);
+        c.set_linger(Some(Duration::ZERO)).unwrap();
+        c.close().unwrap(); // RST
+        let mut buf = [0u8; 8];
+        let err = if typed {
+            let mut stream = TcpStream::from(std::os::fd::OwnedFd::from(s));
+            let err = stream.read(&mut buf).unwrap_err();
+            let werr = (0..100)
+                .find_map(|_| stream.write(b"x").err())
+                .expect("writes to a reset connection fail");
+            assert!(werr.raw_os_error().is_some(), "write: {werr:?}");
+            err
+        } else {
+            let err = (&s).read(&mut buf).unwrap_err();
+            let werr = (0..100)
+                .find_map(|_| (&s).write(b"x").err())
+                .expect("writes to a reset connection fail");
+            assert!(werr.raw_os_error().is_some(), "write: {werr:?}");
+            err
+        };
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(err.raw_os_error(), Some(reset), "typed={typed}: {err:?}");
+    }
+    // The crate's own methods say which call, and expose errno too.
+    let (c, s) = tcp_pair(Domain::IPV4);
+    set_timeouts(&s);
+    c.set_linger(Some(Duration::ZERO)).unwrap();
+    c.close().unwrap();
+    let err = s.recv(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(err.call(), "recv");
+    assert_eq!(err.raw_os_error(), Some(reset));
 }

@@ -357,3 +357,71 @@ fn multicast_join_and_leave_v4_on_loopback() {
         .leave_multicast_v4(group, std::net::Ipv4Addr::LOCALHOST)
         .is_err());
 }
+
+// Reproduces: socket2 truncates a linger to whole seconds, so
+// `set_linger(Some(500 ms))` stored l_linger = 0 and `close` reset the
+// connection (queued data lost, the peer read ECONNRESET instead of EOF).
+#[test]
+fn a_sub_second_linger_rounds_up_and_close_still_sends_a_fin() {
+    let (c, s) = net_common::tcp_pair(V4);
+    net_common::set_timeouts(&c);
+    s.set_linger(Some(Duration::from_millis(500))).unwrap();
+    assert_eq!(s.linger().unwrap(), Some(Duration::from_secs(1)));
+    s.set_linger(Some(Duration::from_millis(1001))).unwrap();
+    assert_eq!(s.linger().unwrap(), Some(Duration::from_secs(2)));
+    s.send(b"last words").unwrap();
+    s.close().unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    for _ in 0..100 {
+        match c.recv(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("the peer reset instead of closing: {e}"),
+        }
+    }
+    assert_eq!(got, b"last words");
+}
+
+// Reproduces: `Some(Duration::ZERO)` (and anything under 1 µs) was stored as
+// the timeval {0, 0}, which the kernel reads as "block forever"; the getter
+// then said `None`.
+#[test]
+fn a_zero_socket_timeout_is_refused_and_a_sub_microsecond_one_rounds_up() {
+    let (c, _s) = net_common::tcp_pair(V4);
+    for (name, set, get) in [
+        (
+            "read",
+            Socket::set_read_timeout as fn(&Socket, Option<Duration>) -> sockpoll::Result<()>,
+            Socket::read_timeout as fn(&Socket) -> sockpoll::Result<Option<Duration>>,
+        ),
+        ("write", Socket::set_write_timeout, Socket::write_timeout),
+    ] {
+        let before = get(&c).unwrap();
+        let err = set(&c, Some(Duration::ZERO)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{name}: {err}");
+        assert_eq!(
+            get(&c).unwrap(),
+            before,
+            "{name}: a refused value is not stored"
+        );
+        set(&c, Some(Duration::from_nanos(500))).unwrap();
+        let held = get(&c).unwrap();
+        assert!(
+            held.is_some_and(|d| d >= Duration::from_micros(1)),
+            "{name}: 500 ns must not become 'forever': {held:?}"
+        );
+        set(&c, None).unwrap();
+        assert_eq!(get(&c).unwrap(), None);
+    }
+    // The rounded-up timeout really ends a blocking read.
+    c.set_read_timeout(Some(Duration::from_nanos(500))).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(c.recv(&mut [0u8; 1]).map_err(|e| e.kind()));
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("recv with a 500 ns timeout blocked for 10 s");
+    assert_eq!(got, Err(io::ErrorKind::WouldBlock));
+}

@@ -264,3 +264,45 @@ fn debug_names_the_type_and_addresses() {
     );
     assert!(format!("{l:?}").starts_with("TcpListener("));
 }
+
+// Reproduces: the typed streams' `Read` did not forward `read_vectored`, so
+// std's default filled only the first buffer (4 of 10 bytes here).
+#[test]
+fn typed_streams_read_vectored_fills_every_buffer() {
+    use std::io::IoSliceMut;
+    let (mut a, mut b) = tcp_pair_typed();
+    a.write_all(b"0123456789").unwrap();
+    let mut peek = [0u8; 16];
+    for _ in 0..1000 {
+        if b.peek(&mut peek).unwrap() == 10 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (mut x, mut y) = ([0u8; 4], [0u8; 16]);
+    let n = b
+        .read_vectored(&mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)])
+        .unwrap();
+    assert_eq!(n, 10);
+    assert_eq!((&x[..], &y[..6]), (&b"0123"[..], &b"456789"[..]));
+    // And through a shared reference.
+    a.write_all(b"abcdef").unwrap();
+    for _ in 0..1000 {
+        if b.peek(&mut peek).unwrap() == 6 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (mut x, mut y) = ([0u8; 2], [0u8; 16]);
+    let n = (&b)
+        .read_vectored(&mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)])
+        .unwrap();
+    assert_eq!((n, &x[..], &y[..4]), (6, &b"ab"[..], &b"cdef"[..]));
+}
+
+fn tcp_pair_typed() -> (TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (b, _) = l.accept().unwrap();
+    (a, b)
+}

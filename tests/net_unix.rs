@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::net::Shutdown;
 
 use net_common::*;
-use sockpoll::{SockAddr, UnixDatagram, UnixListener, UnixStream};
+use sockpoll::{Domain, SockAddr, Socket, Type, UnixDatagram, UnixListener, UnixStream};
 
 #[test]
 fn stream_over_a_path() {
@@ -205,4 +205,172 @@ fn conversions_with_std() {
     let d = UnixDatagram::from(std_d);
     assert!(d.local_addr().unwrap().is_unnamed());
     d.close().unwrap();
+}
+
+/// A Unix stream listener at `path` whose backlog is already full: one
+/// connection is queued and never accepted (Linux queues backlog + 1).
+/// Returns the listener and the queued client, which must stay open.
+fn full_unix_listener(path: &std::path::Path) -> (Socket, Socket) {
+    let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    listener.bind(&SockAddr::unix(path).unwrap()).unwrap();
+    listener.listen(0).unwrap();
+    let filler = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    filler.connect(&SockAddr::unix(path).unwrap()).unwrap();
+    (listener, filler)
+}
+
+// Reproduces: a blocking AF_UNIX connect waiting for backlog room and
+// interrupted by a handled signal (SO_SNDTIMEO set, so SA_RESTART does not
+// restart it) is abandoned by the kernel; the old `connect` then polled the
+// socket, saw POLLOUT|POLLHUP and SO_ERROR 0, and returned Ok on a socket
+// that was not connected (peer_addr: ENOTCONN).
+#[test]
+fn an_interrupted_unix_connect_is_retried_and_never_reports_a_false_success() {
+    use nix::sys::pthread::{pthread_kill, pthread_self};
+    use nix::sys::signal::Signal;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
+
+    signal_hook::flag::register(
+        signal_hook::consts::SIGUSR2,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    let dir = TempDir::new("eintr_connect");
+    let path = dir.join("s.sock");
+    let (listener, _filler) = full_unix_listener(&path);
+
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    let target = SockAddr::unix(&path).unwrap();
+    let client = std::thread::spawn(move || {
+        let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+        tid_tx.send(pthread_self()).unwrap();
+        let result = s.connect(&target).map(|()| s.peer_addr());
+        done_tx.send(()).unwrap();
+        (result, s)
+    });
+    let tid = tid_rx.recv().unwrap();
+    // Interrupt the blocked connect many times (bounded: 30 × 10 ms). The
+    // old code returned at the first one.
+    let mut done = false;
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(10));
+        if done_rx.try_recv().is_ok() {
+            done = true;
+            break;
+        }
+        pthread_kill(tid, Signal::SIGUSR2).unwrap();
+    }
+    // Make room: the retried connect can now complete.
+    let (_first, _) = listener.accept().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done {
+        done = done_rx.try_recv().is_ok();
+        assert!(done || Instant::now() < deadline, "connect never completed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (result, s) = client.join().unwrap();
+    let peer = result
+        .expect("connect")
+        .expect("a connected socket has a peer");
+    assert_eq!(peer, SockAddr::unix(&path).unwrap());
+    s.send(b"x").unwrap();
+    let (second, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(second.recv(&mut buf).unwrap(), 1);
+}
+
+// Documents the kernel's convention: a non-blocking AF_UNIX connect to a
+// full backlog is EAGAIN (nothing started), never EINPROGRESS.
+#[test]
+fn a_nonblocking_unix_connect_to_a_full_backlog_would_block_and_is_not_in_progress() {
+    let dir = TempDir::new("full_backlog_nb");
+    let path = dir.join("s.sock");
+    let (_listener, _filler) = full_unix_listener(&path);
+    let s = Socket::new_nonblocking(Domain::UNIX, Type::STREAM, None).unwrap();
+    let err = s.connect(&SockAddr::unix(&path).unwrap()).unwrap_err();
+    assert!(err.is_would_block(), "{err}");
+    assert!(!err.is_in_progress(), "{err}");
+}
+
+// Reproduces: connect_timeout on a Unix socket to a full backlog returned
+// WouldBlock after microseconds instead of waiting for its timeout.
+#[test]
+fn unix_connect_timeout_waits_for_the_whole_timeout_then_times_out() {
+    use std::time::{Duration, Instant};
+    let dir = TempDir::new("full_backlog_timeout");
+    let path = dir.join("s.sock");
+    let (_listener, _filler) = full_unix_listener(&path);
+    let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    let timeout = Duration::from_millis(200);
+    let start = Instant::now();
+    let err = s
+        .connect_timeout(&SockAddr::unix(&path).unwrap(), timeout)
+        .unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(took >= timeout, "gave up early, after {took:?}");
+    assert!(err.to_string().contains("s.sock"), "{err}");
+    // The socket is as it was: blocking, no send timeout.
+    assert!(!s.nonblocking().unwrap());
+    assert_eq!(s.write_timeout().unwrap(), None);
+}
+
+// Reproduces the same bug from the other side: room appears while
+// connect_timeout waits, and the connect must then succeed.
+#[test]
+fn unix_connect_timeout_connects_once_the_backlog_has_room() {
+    use std::time::Duration;
+    let dir = TempDir::new("full_backlog_room");
+    let path = dir.join("s.sock");
+    let (listener, _filler) = full_unix_listener(&path);
+    let s = Socket::new_nonblocking(Domain::UNIX, Type::STREAM, None).unwrap();
+    let acceptor = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        let first = listener.accept().unwrap();
+        (listener, first)
+    });
+    s.connect_timeout(&SockAddr::unix(&path).unwrap(), Duration::from_secs(20))
+        .expect("connects once room frees");
+    assert_eq!(s.peer_addr().unwrap(), SockAddr::unix(&path).unwrap());
+    assert!(s.nonblocking().unwrap(), "non-blocking mode restored");
+    drop(acceptor.join().unwrap());
+}
+
+#[test]
+fn unix_datagram_connects_to_a_path_and_peeks() {
+    let dir = TempDir::new("dgram_connect_peek");
+    let server_path = dir.join("server.sock");
+    let server = UnixDatagram::bind(&server_path).unwrap();
+    let client = UnixDatagram::bind(dir.join("client.sock")).unwrap();
+    client.connect(&server_path).unwrap();
+    client.send(b"one").unwrap();
+    let mut buf = [0u8; 8];
+    let (n, from) = server.peek_from(&mut buf).unwrap();
+    assert_eq!(
+        (&buf[..n], from.as_unix_path()),
+        (&b"one"[..], Some(dir.join("client.sock").as_path()))
+    );
+    // Peeking left it queued.
+    let (n, _) = server.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"one");
+    server
+        .send_to(b"two", &client.local_addr().unwrap())
+        .unwrap();
+    assert_eq!(client.peek(&mut buf).unwrap(), 3);
+    assert_eq!(client.recv(&mut buf).unwrap(), 3);
+    assert_eq!(&buf[..3], b"two");
+    let err = client.connect(dir.join("nobody.sock")).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+    assert_eq!(
+        UnixDatagram::unbound()
+            .unwrap()
+            .connect("")
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::InvalidInput
+    );
 }

@@ -179,36 +179,68 @@ impl Socket {
 
     /// Connects to `addr`.
     ///
-    /// On a blocking socket this returns when the connection is made; if a
-    /// signal interrupts it, the connection goes on in the kernel and this
-    /// call waits for it and reports its outcome. On a non-blocking socket
-    /// an unfinished connection is an error for which
-    /// [`Error::is_in_progress`] is true: wait until the socket is writable,
-    /// then ask [`take_error`](Socket::take_error) whether it succeeded —
-    /// writable alone does not mean connected.
+    /// On a blocking socket this returns when the connection is made, and
+    /// never reports success for a socket that is not connected. If a
+    /// signal interrupts it, what happens next depends on the family: a TCP
+    /// connect goes on in the kernel, so this call waits for it and reports
+    /// its outcome; an `AF_UNIX` connect is abandoned by the kernel, so this
+    /// call starts it again.
+    ///
+    /// On a non-blocking socket an unfinished TCP connection is an error for
+    /// which [`Error::is_in_progress`] is true: wait until the socket is
+    /// writable, then ask [`take_error`](Socket::take_error) whether it
+    /// succeeded — writable alone does not mean connected. A non-blocking
+    /// `AF_UNIX` connect never is in progress: it succeeds at once, or fails
+    /// with [`WouldBlock`](io::ErrorKind::WouldBlock) (`EAGAIN`) when the
+    /// listener's backlog is full — nothing was started, so there is nothing
+    /// to wait for; try again later (or use [`connect_timeout`](Socket::connect_timeout),
+    /// which waits for room).
     ///
     #[doc = concat!("Corresponds to ", man!("connect", 2), ".")]
     ///
     /// # Errors
     ///
     /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused),
-    /// [`TimedOut`](io::ErrorKind::TimedOut), `EINPROGRESS` (non-blocking,
-    /// see above), … The message names the address.
+    /// [`TimedOut`](io::ErrorKind::TimedOut), `EINPROGRESS` (non-blocking
+    /// TCP, see above), `EAGAIN` (non-blocking Unix, full backlog; or a
+    /// blocking Unix connect whose `SO_SNDTIMEO` expired), … The message
+    /// names the address.
     pub fn connect(&self, addr: &SockAddr) -> Result<()> {
-        match sys::socket::connect(self.as_fd(), addr) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.finish_connect(addr, None),
-            other => other,
+        loop {
+            match sys::socket::connect(self.as_fd(), addr) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if addr.family() == Domain::UNIX {
+                        // Linux abandons an interrupted AF_UNIX connect (it
+                        // was waiting for backlog room and changed nothing):
+                        // polling it would see POLLOUT|POLLHUP and SO_ERROR 0
+                        // on a socket that is not connected.
+                        continue;
+                    }
+                    return self.finish_connect(addr, None);
+                }
+                other => return other,
+            }
         }
     }
 
     /// Connects to `addr`, giving up after `timeout`. The socket's blocking
-    /// mode is the same afterwards as before.
+    /// mode (and, for `AF_UNIX`, its `SO_SNDTIMEO`) is the same afterwards as
+    /// before.
+    ///
+    /// A TCP connect is started non-blocking and waited for with `poll`. An
+    /// `AF_UNIX` connect is never in progress (see [`connect`](Socket::connect)):
+    /// it waits in the kernel for room in the listener's backlog, so this
+    /// call makes a blocking connect with `SO_SNDTIMEO` set to the time left,
+    /// and repeats it until the deadline when a signal or the kernel's timer
+    /// ends it early.
     ///
     /// # Errors
     ///
     /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a zero timeout;
-    /// [`TimedOut`](io::ErrorKind::TimedOut) when it expires; otherwise as
-    /// [`connect`](Socket::connect).
+    /// [`TimedOut`](io::ErrorKind::TimedOut) when it expires (for a Unix
+    /// socket: the backlog stayed full); otherwise as [`connect`](Socket::connect).
+    /// When putting the socket back in its blocking mode fails after the
+    /// connect itself failed, the connect's error is the one returned.
     pub fn connect_timeout(&self, addr: &SockAddr, timeout: Duration) -> Result<()> {
         if timeout.is_zero() {
             return Err(Error::InvalidInput {
@@ -217,24 +249,60 @@ impl Socket {
                 reason: "a connect timeout cannot be zero",
             });
         }
+        let deadline = Instant::now() + timeout;
         let was_nonblocking = self.nonblocking()?;
-        if !was_nonblocking {
-            self.set_nonblocking(true)?;
+        let want_nonblocking = addr.family() != Domain::UNIX;
+        if was_nonblocking != want_nonblocking {
+            self.set_nonblocking(want_nonblocking)?;
         }
-        let result = match sys::socket::connect(self.as_fd(), addr) {
-            Err(e) if e.is_in_progress() || e.kind() == io::ErrorKind::Interrupted => {
-                self.finish_connect(addr, Some(Instant::now() + timeout))
+        let result = if want_nonblocking {
+            match sys::socket::connect(self.as_fd(), addr) {
+                Err(e) if e.is_in_progress() || e.kind() == io::ErrorKind::Interrupted => {
+                    self.finish_connect(addr, Some(deadline))
+                }
+                other => other,
             }
-            other => other,
+        } else {
+            self.connect_unix_until(addr, deadline)
         };
-        if !was_nonblocking {
-            self.set_nonblocking(false)?;
-        }
-        result
+        let restored = if was_nonblocking != want_nonblocking {
+            self.set_nonblocking(was_nonblocking)
+        } else {
+            Ok(())
+        };
+        // The connect's own failure matters most; a failed restore is
+        // reported only when the connect succeeded.
+        result.and(restored)
+    }
+
+    /// A blocking `AF_UNIX` connect bounded by `deadline` through
+    /// `SO_SNDTIMEO`, which the kernel uses while it waits for backlog room.
+    fn connect_unix_until(&self, addr: &SockAddr, deadline: Instant) -> Result<()> {
+        let saved = self.write_timeout()?;
+        let timed_out = || Error::errno("connect", Subject::Addr(addr.clone()), libc::ETIMEDOUT);
+        let result = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break Err(timed_out());
+            }
+            if let Err(e) = self.set_write_timeout(Some(left)) {
+                break Err(e);
+            }
+            match sys::socket::connect(self.as_fd(), addr) {
+                // EINTR: abandoned by the kernel, start again with the time
+                // left. EAGAIN: SO_SNDTIMEO ran out; the kernel counts in
+                // jiffies, so check the deadline ourselves (never early).
+                Err(e) if e.kind() == io::ErrorKind::Interrupted || e.is_would_block() => continue,
+                other => break other,
+            }
+        };
+        let restored = self.set_write_timeout(saved);
+        result.and(restored)
     }
 
     /// Waits until a started connect completes (or `deadline` passes) and
-    /// reports its outcome through `SO_ERROR`.
+    /// reports its outcome through `SO_ERROR`, confirmed by `getpeername`:
+    /// a socket that is not connected is never reported as connected.
     fn finish_connect(&self, addr: &SockAddr, deadline: Option<Instant>) -> Result<()> {
         loop {
             let timeout_ms = match deadline {
@@ -259,9 +327,17 @@ impl Socket {
                 Err(e) => return Err(e),
             }
         }
-        match self.take_error()? {
-            None => Ok(()),
-            Some(err) => Err(Error::os("connect", Subject::Addr(addr.clone()), err)),
+        if let Some(err) = self.take_error()? {
+            return Err(Error::os("connect", Subject::Addr(addr.clone()), err));
+        }
+        match self.peer_addr() {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Err(Error::errno(
+                "connect",
+                Subject::Addr(addr.clone()),
+                libc::ENOTCONN,
+            )),
+            Err(e) => Err(e),
         }
     }
 
@@ -501,20 +577,6 @@ impl Socket {
         keepalive / set_keepalive: bool => keepalive / set_keepalive, "SO_KEEPALIVE"
     }
     sockopt! {
-        /// How long `close` lingers to send queued data; `Some(0)` makes close
-        /// send a reset instead of a FIN.
-        linger / set_linger: Option<Duration> => linger / set_linger, "SO_LINGER"
-    }
-    sockopt! {
-        /// Whether the socket is non-blocking (`O_NONBLOCK`; set through
-        /// `ioctl(FIONBIO)`).
-        nonblocking / set_nonblocking: bool => nonblocking / set_nonblocking, "O_NONBLOCK"
-    }
-    sockopt! {
-        /// The timeout of blocking receives; `None` blocks forever.
-        read_timeout / set_read_timeout: Option<Duration> => read_timeout / set_read_timeout, "SO_RCVTIMEO"
-    }
-    sockopt! {
         /// The receive buffer size in bytes (Linux reports twice what was set).
         recv_buffer_size / set_recv_buffer_size: usize => recv_buffer_size / set_recv_buffer_size, "SO_RCVBUF"
     }
@@ -530,9 +592,103 @@ impl Socket {
         /// The send buffer size in bytes (Linux reports twice what was set).
         send_buffer_size / set_send_buffer_size: usize => send_buffer_size / set_send_buffer_size, "SO_SNDBUF"
     }
-    sockopt! {
-        /// The timeout of blocking sends; `None` blocks forever.
-        write_timeout / set_write_timeout: Option<Duration> => write_timeout / set_write_timeout, "SO_SNDTIMEO"
+
+    /// How long `close` lingers to send queued data (`SO_LINGER`), as the
+    /// kernel holds it: `None` when lingering is off, `Some(0)` when close
+    /// sends a reset, otherwise whole seconds.
+    ///
+    /// # Errors
+    ///
+    #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
+    pub fn linger(&self) -> Result<Option<Duration>> {
+        self.opt("getsockopt SO_LINGER", |s| s.linger())
+    }
+
+    /// Sets `SO_LINGER`. `Some(Duration::ZERO)` makes `close` discard queued
+    /// data and send a reset instead of a FIN; any other duration is rounded
+    /// **up** to whole seconds (the kernel's unit), so `Some(500 ms)`
+    /// lingers one second rather than becoming a reset; `None` turns
+    /// lingering off.
+    ///
+    /// # Errors
+    ///
+    #[doc = concat!("The OS error of ", man!("setsockopt", 2), ".")]
+    pub fn set_linger(&self, linger: Option<Duration>) -> Result<()> {
+        let linger = linger.map(|d| {
+            let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+            Duration::from_secs(secs.min(libc::c_int::MAX as u64))
+        });
+        self.opt("setsockopt SO_LINGER", |s| s.set_linger(linger))
+    }
+
+    /// Whether the socket is non-blocking (`O_NONBLOCK`, read with
+    /// `fcntl(F_GETFL)`).
+    ///
+    /// # Errors
+    ///
+    #[doc = concat!("The OS error of ", man!("fcntl", 2), ".")]
+    pub fn nonblocking(&self) -> Result<bool> {
+        self.opt("fcntl F_GETFL", |s| s.nonblocking())
+    }
+
+    /// Sets or clears `O_NONBLOCK` (`fcntl(F_GETFL)` then `fcntl(F_SETFL)`).
+    ///
+    /// # Errors
+    ///
+    #[doc = concat!("The OS error of ", man!("fcntl", 2), ".")]
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<()> {
+        self.opt("fcntl F_SETFL O_NONBLOCK", |s| {
+            s.set_nonblocking(nonblocking)
+        })
+    }
+
+    /// The timeout of blocking receives (`SO_RCVTIMEO`) as the kernel holds
+    /// it (Linux keeps it in scheduler ticks, so it reads back rounded up to
+    /// a tick); `None` blocks forever.
+    ///
+    /// # Errors
+    ///
+    #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
+    pub fn read_timeout(&self) -> Result<Option<Duration>> {
+        self.opt("getsockopt SO_RCVTIMEO", |s| s.read_timeout())
+    }
+
+    /// Sets `SO_RCVTIMEO`: a blocking receive that waits longer fails with
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock). `None` blocks forever. A
+    /// timeout is rounded **up** to whole microseconds (the `timeval` unit),
+    /// never down to the `{0, 0}` that means "forever".
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for `Some(Duration::ZERO)`
+    /// (as std: the kernel would read it as "no timeout"); the OS error of
+    #[doc = concat!(man!("setsockopt", 2), ".")]
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        let timeout = timeval_timeout("setsockopt SO_RCVTIMEO", self.as_raw_fd(), timeout)?;
+        self.opt("setsockopt SO_RCVTIMEO", |s| s.set_read_timeout(timeout))
+    }
+
+    /// The timeout of blocking sends (`SO_SNDTIMEO`), as for
+    /// [`read_timeout`](Socket::read_timeout).
+    ///
+    /// # Errors
+    ///
+    #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
+    pub fn write_timeout(&self) -> Result<Option<Duration>> {
+        self.opt("getsockopt SO_SNDTIMEO", |s| s.write_timeout())
+    }
+
+    /// Sets `SO_SNDTIMEO` (also the time a blocking `AF_UNIX` connect waits
+    /// for backlog room), with the rules of [`set_read_timeout`](Socket::set_read_timeout).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for `Some(Duration::ZERO)`;
+    /// the OS error of
+    #[doc = concat!(man!("setsockopt", 2), ".")]
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        let timeout = timeval_timeout("setsockopt SO_SNDTIMEO", self.as_raw_fd(), timeout)?;
+        self.opt("setsockopt SO_SNDTIMEO", |s| s.set_write_timeout(timeout))
     }
 
     /// Takes the pending socket error (`SO_ERROR`), clearing it: how a
@@ -699,19 +855,27 @@ impl From<Socket> for OwnedFd {
     }
 }
 
+/// `io::Read`/`io::Write` give the errors std's socket types give: the bare
+/// OS error, so `raw_os_error()` keeps errno (code ported from std checks
+/// it). The inherent methods ([`recv`](Socket::recv), [`send`](Socket::send),
+/// …) keep the context-rich [`Error`].
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
     }
 }
 
 impl Read for &Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.recv(buf).map_err(io::Error::from)
+        self.recv(buf).map_err(Error::into_std)
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.recv_vectored(bufs).map_err(io::Error::from)
+        self.recv_vectored(bufs).map_err(Error::into_std)
     }
 }
 
@@ -731,11 +895,11 @@ impl Write for Socket {
 
 impl Write for &Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.send(buf).map_err(io::Error::from)
+        self.send(buf).map_err(Error::into_std)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.send_vectored(bufs).map_err(io::Error::from)
+        self.send_vectored(bufs).map_err(Error::into_std)
     }
 
     /// Sockets have no user-space buffer: nothing to flush.
@@ -770,3 +934,28 @@ std_conversions!(
     std::os::unix::net::UnixListener,
     std::os::unix::net::UnixDatagram
 );
+
+/// A socket timeout as the `timeval` the kernel will hold: zero refused (it
+/// would mean "forever"), anything else rounded up to whole microseconds
+/// (socket2 truncates, which turns 500 ns into "forever" and 1.5 µs into 1).
+fn timeval_timeout(
+    call: &'static str,
+    fd: RawFd,
+    timeout: Option<Duration>,
+) -> Result<Option<Duration>> {
+    match timeout {
+        None => Ok(None),
+        Some(d) if d.is_zero() => Err(Error::InvalidInput {
+            call,
+            subject: Subject::Fd(fd),
+            reason: "a zero timeout would block forever; use None for that",
+        }),
+        Some(d) => {
+            let micros = d.as_nanos().div_ceil(1000);
+            let secs = u64::try_from(micros / 1_000_000).unwrap_or(u64::MAX);
+            // Whole microseconds below a second, so the nanoseconds fit.
+            let nanos = ((micros % 1_000_000) * 1000) as u32;
+            Ok(Some(Duration::new(secs, nanos)))
+        }
+    }
+}

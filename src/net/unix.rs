@@ -178,7 +178,19 @@ impl UnixDatagram {
         Ok((UnixDatagram(a), UnixDatagram(b)))
     }
 
-    /// Sets the default peer.
+    /// Sets the default peer to the socket at `path` (and receives only from
+    /// it).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) for a bad path (as
+    /// [`SockAddr::unix`]); otherwise as [`Socket::connect`], e.g.
+    /// [`NotFound`](std::io::ErrorKind::NotFound) when nothing is bound there.
+    pub fn connect(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.connect_addr(&SockAddr::unix(path)?)
+    }
+
+    /// Sets the default peer to `addr` (a path or an abstract name).
     ///
     /// # Errors
     ///
@@ -205,6 +217,16 @@ impl UnixDatagram {
         self.0.recv_from(buf)
     }
 
+    /// Receives a datagram and its sender without removing it from the
+    /// queue.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::peek_from`].
+    pub fn peek_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddr)> {
+        self.0.peek_from(buf)
+    }
+
     /// Sends to the connected peer.
     ///
     /// # Errors
@@ -221,6 +243,16 @@ impl UnixDatagram {
     /// As [`Socket::recv`].
     pub fn recv(&self, buf: &mut [u8]) -> Result<usize> {
         self.0.recv(buf)
+    }
+
+    /// Receives from the connected peer without removing the datagram from
+    /// the queue.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::peek`].
+    pub fn peek(&self, buf: &mut [u8]) -> Result<usize> {
+        self.0.peek(buf)
     }
 
     /// The bound address.
