@@ -270,3 +270,54 @@ fn bind_localhost_listens_on_loopback() {
     assert!(addr.ip().is_loopback(), "{addr}");
     assert_ne!(addr.port(), 0);
 }
+
+// Reproduces: `(Ipv4Addr, u16)` and `(Ipv6Addr, u16)` were not
+// `ToSockAddrs` (std's are), so `bind((Ipv4Addr::LOCALHOST, 0))` did not
+// compile; only `(IpAddr, u16)` did.
+#[test]
+fn ip_and_port_tuples_name_addresses() {
+    let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    assert_eq!(v4.local_addr().unwrap().ip(), Ipv4Addr::LOCALHOST);
+    let v6 = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).unwrap();
+    assert_eq!(v6.local_addr().unwrap().ip(), Ipv6Addr::LOCALHOST);
+    let any = (IpAddr::from(Ipv4Addr::LOCALHOST), 7)
+        .to_sock_addrs()
+        .unwrap();
+    assert_eq!(any, (Ipv4Addr::LOCALHOST, 7).to_sock_addrs().unwrap());
+}
+
+// Reproduces: `Hints` had no `AI_V4MAPPED`/`AI_ALL`.
+#[test]
+fn v4_mapped_hints_answer_mapped_ipv6_addresses() {
+    let hints = Hints::new()
+        .family(Domain::IPV6)
+        .socket_type(Type::STREAM)
+        .numeric_host(true)
+        .v4_mapped(true)
+        .all(true);
+    let answers = resolve(Some("127.0.0.1"), Some("80"), &hints).unwrap();
+    let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+    assert_eq!(loopback_ips(&answers), vec![mapped]);
+    // Without the flag an IPv4 literal has no IPv6 answer.
+    let plain = Hints::new()
+        .family(Domain::IPV6)
+        .socket_type(Type::STREAM)
+        .numeric_host(true);
+    assert!(resolve(Some("127.0.0.1"), Some("80"), &plain).is_err());
+}
+
+// Reproduces: an empty address list was reported as a getaddrinfo failure,
+// though no name was resolved.
+#[test]
+fn an_empty_address_list_names_the_call_it_was_for() {
+    let none: &[SocketAddr] = &[];
+    let err = TcpListener::bind(none).unwrap_err();
+    assert_eq!(
+        (err.call(), err.kind()),
+        ("bind", io::ErrorKind::InvalidInput)
+    );
+    let err = sockpoll::TcpStream::connect(none).unwrap_err();
+    assert_eq!(err.call(), "connect", "{err}");
+    let err = sockpoll::UdpSocket::bind(none).unwrap_err();
+    assert_eq!(err.call(), "bind", "{err}");
+}

@@ -211,3 +211,33 @@ fn conversions_with_std() {
     assert_eq!(a.local_addr().unwrap(), addr);
     assert_cloexec(a.as_socket(), "UdpSocket::bind");
 }
+
+// Reproduces: `send_to` took the first resolved address even when its
+// family was not the socket's (an IPv4 socket given [::1, 127.0.0.1] failed
+// with EAFNOSUPPORT instead of sending to 127.0.0.1).
+#[test]
+fn send_to_picks_an_address_of_the_sockets_family() {
+    use sockpoll::SockAddr;
+    use std::net::SocketAddr;
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    set_timeouts(rx.as_socket());
+    let port = rx.local_addr().unwrap().port();
+    let v6: SocketAddr = format!("[::1]:{port}").parse().unwrap();
+    let v4: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    assert_eq!(tx.send_to(b"mixed", &[v6, v4][..]).unwrap(), 5);
+    let mut buf = [0u8; 16];
+    let (n, from) = rx.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"mixed"[..], tx.local_addr().unwrap()));
+
+    // No address of the socket's family among several: said plainly.
+    let unix = SockAddr::unix("/nonexistent/x.sock").unwrap();
+    let err = tx
+        .send_to(b"x", &[unix, SockAddr::from(v6)][..])
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("family"), "{err}");
+    let err = tx.send_to(b"x", &[][..] as &[SocketAddr]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.call(), "sendto");
+}

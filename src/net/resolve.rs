@@ -1,7 +1,7 @@
 //! Name resolution: `getaddrinfo`, `getnameinfo`, `gethostname`, and the
 //! `ToSockAddrs` conversions that let `bind("localhost:7007")` work.
 
-use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::error::{Error, Result, Subject};
 use crate::net::socket::man;
@@ -79,6 +79,19 @@ impl Hints {
     /// `AI_CANONNAME`: fill [`AddrInfo::canonical_name`] of the first entry.
     pub fn canonical_name(self, on: bool) -> Hints {
         self.flag(libc::AI_CANONNAME, on)
+    }
+
+    /// `AI_V4MAPPED`: with [`family`](Hints::family) `Domain::IPV6`, answer
+    /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) when a name has no IPv6
+    /// address.
+    pub fn v4_mapped(self, on: bool) -> Hints {
+        self.flag(libc::AI_V4MAPPED, on)
+    }
+
+    /// `AI_ALL`: with [`v4_mapped`](Hints::v4_mapped), answer the IPv6
+    /// addresses *and* the IPv4 ones, mapped.
+    pub fn all(self, on: bool) -> Hints {
+        self.flag(libc::AI_ALL, on)
     }
 
     /// `AI_ADDRCONFIG`: only families configured on a non-loopback interface.
@@ -254,6 +267,18 @@ impl ToSockAddrs for (IpAddr, u16) {
     }
 }
 
+impl ToSockAddrs for (Ipv4Addr, u16) {
+    fn to_sock_addrs(&self) -> Result<Vec<SockAddr>> {
+        Ok(vec![SocketAddr::from(*self).into()])
+    }
+}
+
+impl ToSockAddrs for (Ipv6Addr, u16) {
+    fn to_sock_addrs(&self) -> Result<Vec<SockAddr>> {
+        Ok(vec![SocketAddr::from(*self).into()])
+    }
+}
+
 impl ToSockAddrs for [SocketAddr] {
     fn to_sock_addrs(&self) -> Result<Vec<SockAddr>> {
         Ok(self.iter().map(|&a| a.into()).collect())
@@ -332,8 +357,10 @@ fn resolve_host_port(host: &str, port: u16) -> Result<Vec<SockAddr>> {
 }
 
 /// Tries `f` on each address of `addrs` in turn; the first success wins,
-/// otherwise the last error is returned.
+/// otherwise the last error is returned. `call` names what an empty list
+/// could not be used for.
 pub(crate) fn each_addr<T>(
+    call: &'static str,
     addrs: &(impl ToSockAddrs + ?Sized),
     mut f: impl FnMut(&SockAddr) -> Result<T>,
 ) -> Result<T> {
@@ -346,8 +373,8 @@ pub(crate) fn each_addr<T>(
         }
     }
     Err(last.unwrap_or(Error::InvalidInput {
-        call: "getaddrinfo",
+        call,
         subject: Subject::None,
-        reason: "the name resolved to no address",
+        reason: "no address to try (an empty list, or a name with no address)",
     }))
 }

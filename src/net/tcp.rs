@@ -43,7 +43,7 @@ impl TcpListener {
     /// ("Address already in use", naming the address) for a busy port;
     /// resolution errors for a bad name.
     pub fn bind(addr: impl ToSockAddrs) -> Result<TcpListener> {
-        each_addr(&addr, |addr| {
+        each_addr("bind", &addr, |addr| {
             let socket = Socket::new(addr.family(), Type::STREAM, None)?;
             socket.set_reuse_address(true)?;
             socket.bind(addr)?;
@@ -98,7 +98,7 @@ impl TcpStream {
     /// [`ConnectionRefused`](std::io::ErrorKind::ConnectionRefused), naming
     /// the address); resolution errors for a bad name.
     pub fn connect(addr: impl ToSockAddrs) -> Result<TcpStream> {
-        each_addr(&addr, |addr| {
+        each_addr("connect", &addr, |addr| {
             let socket = Socket::new(addr.family(), Type::STREAM, None)?;
             socket.connect(addr)?;
             Ok(TcpStream(socket))

@@ -41,26 +41,42 @@ impl UdpSocket {
     /// The last address's error ([`AddrInUse`](std::io::ErrorKind::AddrInUse)
     /// for a busy port); resolution errors for a bad name.
     pub fn bind(addr: impl ToSockAddrs) -> Result<UdpSocket> {
-        each_addr(&addr, |addr| {
+        each_addr("bind", &addr, |addr| {
             let socket = Socket::new(addr.family(), Type::DGRAM, None)?;
             socket.bind(addr)?;
             Ok(UdpSocket(socket))
         })
     }
 
-    /// Sends a datagram to the first address of `addr`.
+    /// Sends a datagram to `addr`: its first address of this socket's family
+    /// when `addr` names several families (a name that resolves to both
+    /// `::1` and `127.0.0.1`, say), else its first address.
     ///
     /// # Errors
     ///
-    /// As [`Socket::send_to`]; `EMSGSIZE` over [`MAX_UDP_PAYLOAD_V4`] on IPv4.
+    /// As [`Socket::send_to`]; `EMSGSIZE` over [`MAX_UDP_PAYLOAD_V4`] on IPv4;
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) when `addr` names
+    /// no address, or several families none of which is this socket's.
     pub fn send_to(&self, buf: &[u8], addr: impl ToSockAddrs) -> Result<usize> {
         let addrs = addr.to_sock_addrs()?;
-        let first = addrs.first().ok_or(Error::InvalidInput {
+        let none = |reason| Error::InvalidInput {
             call: "sendto",
             subject: Subject::None,
-            reason: "the name resolved to no address",
-        })?;
-        self.0.send_to(buf, first)
+            reason,
+        };
+        let first = addrs.first().ok_or(none("no address to send to"))?;
+        let target = if addrs.iter().all(|a| a.family() == first.family()) {
+            // One family: nothing to choose; the kernel judges it (an IPv6
+            // socket may send to IPv4 addresses).
+            first
+        } else {
+            let mine = self.0.domain()?;
+            addrs
+                .iter()
+                .find(|a| a.family() == mine)
+                .ok_or(none("none of the addresses is of the socket's family"))?
+        };
+        self.0.send_to(buf, target)
     }
 
     /// Receives a datagram and its sender.
@@ -90,7 +106,7 @@ impl UdpSocket {
     ///
     /// As [`Socket::connect`].
     pub fn connect(&self, addr: impl ToSockAddrs) -> Result<()> {
-        each_addr(&addr, |addr| self.0.connect(addr))
+        each_addr("connect", &addr, |addr| self.0.connect(addr))
     }
 
     /// Sends to the connected peer.
