@@ -50,7 +50,7 @@ impl EaiCode {
     /// The name of the `EAI_*` constant, or `None` for a code this platform
     /// does not define.
     pub fn name(self) -> Option<&'static str> {
-        crate::sys::resolve::eai_name(self.0)
+        eai_name(self.0)
     }
 
     /// The `io::ErrorKind` this code maps to.
@@ -61,7 +61,7 @@ impl EaiCode {
     /// else is [`Other`](io::ErrorKind::Other). (`EAI_SYSTEM` uses errno's
     /// kind instead; see [`Error::kind`].)
     pub fn kind(self) -> io::ErrorKind {
-        crate::sys::resolve::eai_kind(self.0)
+        eai_kind(self.0)
     }
 }
 
@@ -77,6 +77,51 @@ impl fmt::Debug for EaiCode {
 impl fmt::Display for EaiCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
+    }
+}
+
+// The EAI_* tables: plain data over libc's constants, kept with the type
+// that prints them (not in sys/, which the error type must not name).
+
+/// glibc's `EAI_ADDRFAMILY` (a GNU extension libc does not export): the host
+/// has no address in the requested family.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const EAI_ADDRFAMILY: i32 = -9;
+
+/// The name of an `EAI_*` code.
+fn eai_name(code: i32) -> Option<&'static str> {
+    Some(match code {
+        libc::EAI_AGAIN => "EAI_AGAIN",
+        libc::EAI_BADFLAGS => "EAI_BADFLAGS",
+        libc::EAI_FAIL => "EAI_FAIL",
+        libc::EAI_FAMILY => "EAI_FAMILY",
+        libc::EAI_MEMORY => "EAI_MEMORY",
+        libc::EAI_NONAME => "EAI_NONAME",
+        libc::EAI_SERVICE => "EAI_SERVICE",
+        libc::EAI_SOCKTYPE => "EAI_SOCKTYPE",
+        libc::EAI_SYSTEM => "EAI_SYSTEM",
+        libc::EAI_OVERFLOW => "EAI_OVERFLOW",
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        libc::EAI_NODATA => "EAI_NODATA",
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        EAI_ADDRFAMILY => "EAI_ADDRFAMILY",
+        _ => return None,
+    })
+}
+
+/// The `io::ErrorKind` of an `EAI_*` code (EAI_SYSTEM: see `Error::kind`).
+fn eai_kind(code: i32) -> io::ErrorKind {
+    match code {
+        libc::EAI_NONAME => io::ErrorKind::NotFound,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        libc::EAI_NODATA => io::ErrorKind::NotFound,
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        EAI_ADDRFAMILY => io::ErrorKind::NotFound,
+        libc::EAI_BADFLAGS | libc::EAI_FAMILY | libc::EAI_SERVICE | libc::EAI_SOCKTYPE => {
+            io::ErrorKind::InvalidInput
+        }
+        libc::EAI_MEMORY => io::ErrorKind::OutOfMemory,
+        _ => io::ErrorKind::Other,
     }
 }
 

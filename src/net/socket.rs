@@ -538,7 +538,7 @@ impl Socket {
     ///
     /// The OS error of `fcntl`.
     pub fn is_cloexec(&self) -> Result<bool> {
-        sys::socket::cloexec(self.as_fd())
+        Ok(sys::fd::getfd(self.as_raw_fd())? & libc::FD_CLOEXEC != 0)
     }
 
     fn opt<T>(

@@ -14,6 +14,7 @@ use crate::error::{Error, Result, Subject};
 pub(crate) mod addr;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod epoll;
+pub(crate) mod fd;
 pub(crate) mod poll;
 pub(crate) mod resolve;
 pub(crate) mod select;
@@ -77,7 +78,6 @@ pub(crate) fn check_retry<T: MinusOne>(
 
 /// Converts a `nix` error into ours, with the same call/subject context.
 #[inline]
-#[allow(dead_code)]
 pub(crate) fn from_nix(call: &'static str, subject: Subject, errno: nix::errno::Errno) -> Error {
     Error::os(call, subject, io::Error::from(errno))
 }

@@ -1,5 +1,4 @@
-//! `select(2)` on caller-sized bit arrays, `fcntl(F_GETFD)` and
-//! `ioctl(FIONREAD)`.
+//! `select(2)` on caller-sized bit arrays, and `ioctl(FIONREAD)`.
 //!
 //! `FD_SET` and `fd_set` are never used: glibc's fortified `FD_SET` aborts
 //! for fd >= 1024, and on Linux the kernel accepts sets of any length as
@@ -58,9 +57,7 @@ pub(crate) fn select(
 /// Whether `fd` is an open descriptor (`fcntl(fd, F_GETFD)` succeeds).
 /// Takes a raw fd on purpose: it is asked about fds that may be closed.
 pub(crate) fn fd_is_open(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD only reads the descriptor flags; an invalid fd yields
-    // -1/EBADF, never UB.
-    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+    super::fd::getfd(fd).is_ok()
 }
 
 /// `ioctl(fd, FIONREAD)`: bytes ready to read, or `None` if the descriptor

@@ -20,7 +20,7 @@ fn fd_subject(fd: BorrowedFd<'_>) -> impl FnOnce() -> Subject {
     move || Subject::Fd(raw)
 }
 
-/// `socket(2)` with `SOCK_CLOEXEC` always set; `flags` may add `SOCK_NONBLOCK`.
+/// `socket(2)` with `SOCK_CLOEXEC` always set; `ty` may carry `SOCK_NONBLOCK`.
 pub(crate) fn socket(domain: i32, ty: i32, protocol: i32) -> Result<OwnedFd> {
     // SAFETY: plain integer arguments; the kernel validates them.
     let fd = check(
@@ -328,15 +328,4 @@ pub(crate) fn peer_addr(fd: BorrowedFd<'_>) -> Result<SockAddr> {
         fd_subject(fd),
     )?;
     raw.to_addr("getpeername")
-}
-
-/// `fcntl(F_GETFD)`: whether close-on-exec is set.
-pub(crate) fn cloexec(fd: BorrowedFd<'_>) -> Result<bool> {
-    // SAFETY: F_GETFD takes no further argument.
-    let flags = check(
-        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) },
-        "fcntl",
-        fd_subject(fd),
-    )?;
-    Ok(flags & libc::FD_CLOEXEC != 0)
 }

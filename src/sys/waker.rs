@@ -1,5 +1,5 @@
-//! The `Waker`'s descriptor: `eventfd(2)` on Linux/Android, a `pipe2(2)`
-//! elsewhere. Both halves are non-blocking and close-on-exec.
+//! The `Waker`'s descriptor: `eventfd(2)` on Linux/Android, a pipe
+//! elsewhere (`sys::fd::pipe`). Both halves are non-blocking and close-on-exec.
 
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -20,23 +20,12 @@ pub(crate) fn new() -> Result<(OwnedFd, Option<OwnedFd>)> {
     Ok((unsafe { OwnedFd::from_raw_fd(fd) }, None))
 }
 
-/// Creates the waker's descriptors: `(read side, write side)`.
+/// Creates the waker's descriptors: `(read side, write side)`: a pipe
+/// (`pipe2`, or `pipe` + `fcntl` where `pipe2` does not exist).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn new() -> Result<(OwnedFd, Option<OwnedFd>)> {
-    let mut fds = [-1 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two ints into the array, which has room for two.
-    check(
-        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) },
-        "pipe2",
-        || Subject::None,
-    )?;
-    // SAFETY: pipe2 succeeded: both are new descriptors nothing else owns.
-    Ok(unsafe {
-        (
-            OwnedFd::from_raw_fd(fds[0]),
-            Some(OwnedFd::from_raw_fd(fds[1])),
-        )
-    })
+    let (read, write) = super::fd::pipe()?;
+    Ok((read, Some(write)))
 }
 
 /// The value written by one wake: 1 for an eventfd counter, one byte for a

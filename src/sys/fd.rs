@@ -1,0 +1,111 @@
+//! Descriptor-level calls that are not about sockets: `fcntl(2)`'s flag
+//! words, and `pipe(2)`/`pipe2(2)`. One wrapper each; the socket layer, the
+//! select backend and the waker all go through these.
+
+use std::os::fd::RawFd;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use super::check;
+use crate::error::{Result, Subject};
+
+/// `fcntl(fd, F_GETFD)`: the descriptor flags (`FD_CLOEXEC`).
+///
+/// Takes a raw fd on purpose: the select backend asks it about numbers that
+/// may have been closed, and an invalid fd is `EBADF`, never UB.
+pub(crate) fn getfd(fd: RawFd) -> Result<i32> {
+    // SAFETY: F_GETFD takes no further argument and only reads the flags.
+    check(
+        unsafe { libc::fcntl(fd, libc::F_GETFD) },
+        "fcntl F_GETFD",
+        || Subject::Fd(fd),
+    )
+}
+
+/// `fcntl(fd, F_SETFD, flags)`.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn setfd(fd: RawFd, flags: i32) -> Result<()> {
+    // SAFETY: F_SETFD takes one int argument; an invalid fd is EBADF.
+    check(
+        unsafe { libc::fcntl(fd, libc::F_SETFD, flags) },
+        "fcntl F_SETFD",
+        || Subject::Fd(fd),
+    )
+    .map(drop)
+}
+
+/// `fcntl(fd, F_GETFL)`: the file status flags (`O_NONBLOCK`, …).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn getfl(fd: RawFd) -> Result<i32> {
+    // SAFETY: F_GETFL takes no further argument.
+    check(
+        unsafe { libc::fcntl(fd, libc::F_GETFL) },
+        "fcntl F_GETFL",
+        || Subject::Fd(fd),
+    )
+}
+
+/// `fcntl(fd, F_SETFL, flags)`.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn setfl(fd: RawFd, flags: i32) -> Result<()> {
+    // SAFETY: F_SETFL takes one int argument; an invalid fd is EBADF.
+    check(
+        unsafe { libc::fcntl(fd, libc::F_SETFL, flags) },
+        "fcntl F_SETFL",
+        || Subject::Fd(fd),
+    )
+    .map(drop)
+}
+
+/// A pipe whose both ends are close-on-exec and non-blocking: `(read,
+/// write)`. Atomic through `pipe2(2)` where it exists. (Linux and Android
+/// wake through an eventfd and need no pipe.)
+#[cfg(any(
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "illumos",
+    target_os = "solaris",
+))]
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two ints into the array, which has room for two.
+    check(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) },
+        "pipe2",
+        || Subject::None,
+    )?;
+    // SAFETY: pipe2 succeeded: both are new descriptors nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// A pipe whose both ends are close-on-exec and non-blocking: `(read,
+/// write)`. macOS and the other targets without `pipe2(2)`: `pipe(2)` then
+/// `fcntl`, so a `fork`+`exec` in another thread between the two calls can
+/// inherit the ends (mio and polling have the same window there).
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "illumos",
+    target_os = "solaris",
+)))]
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    use std::os::fd::AsRawFd;
+    let mut fds = [-1 as libc::c_int; 2];
+    // SAFETY: pipe writes two ints into the array, which has room for two.
+    check(unsafe { libc::pipe(fds.as_mut_ptr()) }, "pipe", || {
+        Subject::None
+    })?;
+    // SAFETY: pipe succeeded: both are new descriptors nothing else owns.
+    let ends = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    for fd in [ends.0.as_raw_fd(), ends.1.as_raw_fd()] {
+        setfd(fd, getfd(fd)? | libc::FD_CLOEXEC)?;
+        setfl(fd, getfl(fd)? | libc::O_NONBLOCK)?;
+    }
+    Ok(ends)
+}
