@@ -5,14 +5,14 @@
 macro_rules! shell {
     ($name:ident, $std:ty) => {
         impl $name {
-            /// The untyped [`Socket`](crate::Socket) inside, by value.
-            pub fn into_inner(self) -> crate::Socket {
+            /// The untyped [`Socket`](crate::net::Socket) inside, by value.
+            pub fn into_inner(self) -> crate::net::Socket {
                 self.0
             }
 
-            /// The untyped [`Socket`](crate::Socket) inside: every option
+            /// The untyped [`Socket`](crate::net::Socket) inside: every option
             /// and call of the socket layer is there.
-            pub fn as_socket(&self) -> &crate::Socket {
+            pub fn as_socket(&self) -> &crate::net::Socket {
                 &self.0
             }
 
@@ -21,7 +21,7 @@ macro_rules! shell {
             /// # Errors
             ///
             /// The OS error of `ioctl(FIONBIO)`.
-            pub fn set_nonblocking(&self, nonblocking: bool) -> crate::Result<()> {
+            pub fn set_nonblocking(&self, nonblocking: bool) -> crate::error::Result<()> {
                 self.0.set_nonblocking(nonblocking)
             }
 
@@ -30,17 +30,17 @@ macro_rules! shell {
             /// # Errors
             ///
             /// The OS error of `getsockopt` itself.
-            pub fn take_error(&self) -> crate::Result<Option<std::io::Error>> {
+            pub fn take_error(&self) -> crate::error::Result<Option<std::io::Error>> {
                 self.0.take_error()
             }
 
             /// Closes the socket, reporting the error `Drop` would swallow;
-            /// see [`Socket::close`](crate::Socket::close).
+            /// see [`Socket::close`](crate::net::Socket::close).
             ///
             /// # Errors
             ///
             /// The OS error of `close`.
-            pub fn close(self) -> crate::Result<()> {
+            pub fn close(self) -> crate::error::Result<()> {
                 self.0.close()
             }
         }
@@ -66,7 +66,7 @@ macro_rules! shell {
         impl From<std::os::fd::OwnedFd> for $name {
             /// Takes ownership of `fd`, which should be a socket of this kind.
             fn from(fd: std::os::fd::OwnedFd) -> $name {
-                $name(crate::Socket::from(fd))
+                $name(crate::net::Socket::from(fd))
             }
         }
 
@@ -76,15 +76,15 @@ macro_rules! shell {
             }
         }
 
-        impl From<$name> for crate::Socket {
-            fn from(s: $name) -> crate::Socket {
+        impl From<$name> for crate::net::Socket {
+            fn from(s: $name) -> crate::net::Socket {
                 s.0
             }
         }
 
         impl From<$std> for $name {
             fn from(s: $std) -> $name {
-                $name(crate::Socket::from(s))
+                $name(crate::net::Socket::from(s))
             }
         }
 
