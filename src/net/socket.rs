@@ -68,7 +68,7 @@ pub struct Socket {
 pub struct Received {
     /// Bytes written into the buffers.
     pub len: usize,
-    /// The sender's address.
+    /// The sender's address, of any family.
     pub addr: SockAddr,
     /// True when the datagram was longer than the buffers and its tail was
     /// discarded (`MSG_TRUNC` in `msg_flags`).
@@ -317,6 +317,9 @@ impl Socket {
     /// Receives a datagram and its sender. A datagram longer than `buf` is
     /// cut silently; use [`recv_from_vectored`](Socket::recv_from_vectored)
     /// to learn that it was.
+    ///
+    /// The sender may be of any family (netlink, packet, … keep their bytes,
+    /// see [`SockAddr::as_bytes`]).
     ///
     #[doc = concat!("Corresponds to ", man!("recvfrom", 2), ".")]
     ///
