@@ -132,7 +132,8 @@ const NAME_TOO_LONG: &str = with_number!(
 
 /// An owned socket address of any family: IPv4, IPv6 (with scope id and
 /// flow info), a Unix path, a Linux abstract name, an unnamed Unix socket,
-/// or any other family the kernel reports (netlink, packet, vsock, …).
+/// any other family the kernel reports (netlink, packet, vsock, …) — or no
+/// address at all, when a call reported none.
 ///
 /// It holds the bytes of a `struct sockaddr_*` and their length, as
 /// `sockaddr_storage` and its `socklen_t` do: [`family`](SockAddr::family)
@@ -265,11 +266,6 @@ impl SockAddr {
     /// whichever call produced them.
     pub(crate) fn decode(bytes: &[u8]) -> SockAddr {
         let bytes = bytes.get(..STORAGE_LEN).unwrap_or(bytes);
-        if bytes.len() < FAMILY_END {
-            // Linux reports some peers with length 0 (e.g. recvfrom on a
-            // connected datagram socket); read as unnamed, as before.
-            return SockAddr::unnamed();
-        }
         match family_of(bytes) {
             Some(libc::AF_INET) => match decode_v4(bytes) {
                 Some(v4) => SockAddr::from(v4),
@@ -311,7 +307,8 @@ impl SockAddr {
 
     /// The address family: [`Domain::IPV4`], [`Domain::IPV6`],
     /// [`Domain::UNIX`], the number of any other family the kernel reported
-    /// (e.g. `Domain(libc::AF_NETLINK)`).
+    /// (e.g. `Domain(libc::AF_NETLINK)`), or [`Domain::UNSPEC`] for no
+    /// address ([`is_empty`](SockAddr::is_empty)).
     pub fn family(&self) -> Domain {
         Domain(family_of(self.as_bytes()).unwrap_or(libc::AF_UNSPEC))
     }
@@ -330,7 +327,12 @@ impl SockAddr {
         self.as_bytes().len()
     }
 
-    /// True for an address of no bytes at all.
+    /// True when there is no address at all (length 0; family
+    /// [`Domain::UNSPEC`]; displayed `(none)`): what the kernel reports for
+    /// the sender of data on a connected TCP socket, and for a Unix datagram
+    /// sender that never bound when read through [`Socket`](crate::Socket)
+    /// ([`UnixDatagram`](crate::UnixDatagram) says
+    /// [`unnamed`](SockAddr::unnamed) there). Not a Unix address.
     pub fn is_empty(&self) -> bool {
         self.as_bytes().is_empty()
     }
@@ -377,7 +379,7 @@ impl SockAddr {
         self.sun_path().is_some_and(<[u8]>::is_empty)
     }
 
-    /// True for the families with typed accessors.
+    /// True for the families with typed accessors (and for no address).
     fn is_modelled(&self) -> bool {
         self.is_empty() || self.as_socket().is_some() || self.sun_path().is_some()
     }
@@ -532,10 +534,13 @@ pub(crate) fn inet(addr: SockAddr, call: &'static str) -> Result<SocketAddr> {
 }
 
 /// `127.0.0.1:80`, `[fe80::1%2]:80`, `/run/x.sock`, `@abstract`,
-/// `(unnamed)`; `(family 16, 12 bytes)` for a family sockpoll does not
-/// model.
+/// `(unnamed)`; `(none)` for no address; `(family 16, 12 bytes)` for a
+/// family sockpoll does not model.
 impl fmt::Display for SockAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("(none)");
+        }
         if let Some(addr) = self.as_socket() {
             return fmt::Display::fmt(&addr, f);
         }
@@ -620,7 +625,7 @@ named_consts! {
         IPV6 = libc::AF_INET6, "AF_INET6";
         /// `AF_UNIX`: Unix-domain sockets.
         UNIX = libc::AF_UNIX, "AF_UNIX";
-        /// `AF_UNSPEC`: any family (resolution hints).
+        /// `AF_UNSPEC`: any family (resolution hints), or no address.
         UNSPEC = libc::AF_UNSPEC, "AF_UNSPEC";
     }
 }
@@ -743,5 +748,17 @@ mod tests {
             (addr.as_socket(), addr.as_unix_path(), addr.is_unnamed()),
             (None, None, false)
         );
+    }
+
+    #[test]
+    fn no_address_is_its_own_case() {
+        let none = SockAddr::decode(&[]);
+        assert!(none.is_empty());
+        assert!(!none.is_unnamed());
+        assert_eq!(none.family(), Domain::UNSPEC);
+        assert_eq!(none.to_string(), "(none)");
+        assert_eq!(format!("{none:?}"), "SockAddr(AF_UNSPEC, (none))");
+        assert_ne!(none, SockAddr::unnamed());
+        assert_eq!(SockAddr::unnamed().len(), FAMILY_LEN);
     }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use net_common::*;
 use proptest::prelude::*;
-use sockpoll::{Domain, Protocol, SockAddr, Socket, Type, UNIX_PATH_MAX};
+use sockpoll::{Domain, Protocol, SockAddr, Socket, Type, UnixDatagram, UNIX_PATH_MAX};
 
 #[test]
 fn display_strings() {
@@ -321,6 +321,65 @@ fn netlink_route_dump_arrives_whole_from_the_kernels_address() {
     assert_eq!(local.family(), Domain(libc::AF_NETLINK));
     assert_eq!(local.len(), mem::size_of::<libc::sockaddr_nl>());
     assert_ne!(local, kernel);
+}
+
+/// Reproduces: `recv_from` on a connected TCP socket returned
+/// `SockAddr::unnamed()`, an `AF_UNIX` address, because the kernel reports
+/// no address there (length 0). No address is now its own case.
+#[test]
+fn recv_from_on_connected_tcp_is_no_address_not_a_unix_one() {
+    let (client, server) = tcp_pair(Domain::IPV4);
+    client.send(b"abc").unwrap();
+    let mut buf = [0u8; 3];
+    let (n, peeked) = server.peek_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &b"abc"[..n]);
+    let (n, from) = server.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &b"abc"[..n]);
+    for from in [&peeked, &from] {
+        assert_eq!(from.family(), Domain::UNSPEC, "{from:?}");
+        assert!(!from.is_unnamed(), "{from:?}");
+        assert!(from.is_empty());
+        assert_eq!(from.len(), 0);
+        assert_eq!((from.as_socket(), from.as_unix_path()), (None, None));
+        assert_eq!(from.to_string(), "(none)");
+        assert_ne!(*from, SockAddr::unnamed());
+    }
+    client.send(b"d").unwrap();
+    let got = server
+        .recv_from_vectored(&mut [IoSliceMut::new(&mut buf)])
+        .unwrap();
+    assert!(got.addr.is_empty(), "recvmsg says the same: {:?}", got.addr);
+    // The peer has an address all the same, and getpeername gives it.
+    assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+}
+
+/// No-address is not how an unnamed Unix socket is reported: a socketpair's
+/// peer (getpeername, getsockname) is still `AF_UNIX` with just the family,
+/// and a Unix datagram from a sender that never bound — which the kernel
+/// reports with length 0 — is unnamed through `UnixDatagram`, and no
+/// address through the untyped `Socket`.
+#[test]
+fn a_unix_socketpair_peer_is_still_an_unnamed_unix_address() {
+    for ty in [Type::STREAM, Type::DGRAM] {
+        let (a, _b) = Socket::pair(Domain::UNIX, ty, None).unwrap();
+        for addr in [a.peer_addr().unwrap(), a.local_addr().unwrap()] {
+            assert!(addr.is_unnamed(), "{ty:?}: {addr:?}");
+            assert!(!addr.is_empty());
+            assert_eq!(addr.family(), Domain::UNIX);
+            assert_eq!(addr.len(), mem::size_of::<libc::sa_family_t>());
+            assert_eq!(addr, SockAddr::unnamed());
+            assert_eq!(addr.to_string(), "(unnamed)");
+        }
+    }
+    let (x, y) = UnixDatagram::pair().unwrap();
+    set_timeouts(y.as_socket());
+    x.send(b"z").unwrap();
+    let mut buf = [0u8; 1];
+    let (_, from) = y.recv_from(&mut buf).unwrap();
+    assert_eq!(from, SockAddr::unnamed());
+    x.send(b"z").unwrap();
+    let (_, from) = y.as_socket().recv_from(&mut buf).unwrap();
+    assert!(from.is_empty(), "{from:?}");
 }
 
 fn any_v6() -> impl Strategy<Value = SocketAddrV6> {

@@ -147,5 +147,7 @@ mod tests {
         let mut raw = RawAddr::empty();
         raw.len = libc::socklen_t::MAX;
         assert_eq!(raw.to_addr().len(), STORAGE_LEN);
+        raw.len = 0;
+        assert!(raw.to_addr().is_empty());
     }
 }
