@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::net::SockAddr;
+use crate::addr::SockAddr;
 
 /// A specialised [`Result`](std::result::Result) whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

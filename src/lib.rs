@@ -61,6 +61,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(rust_2018_idioms)]
 
+mod addr;
 pub mod error;
 pub mod event;
 pub mod net;

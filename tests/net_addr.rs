@@ -4,13 +4,14 @@
 
 mod net_common;
 
-use std::io;
+use std::io::{self, IoSliceMut};
+use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::path::Path;
 
 use net_common::*;
 use proptest::prelude::*;
-use sockpoll::{Domain, Protocol, SockAddr, Socket, Type, UNIX_PATH_MAX};
+use sockpoll::{Domain, Protocol, SockAddr, Socket, Type, UnixDatagram, UNIX_PATH_MAX};
 
 #[test]
 fn display_strings() {
@@ -197,6 +198,188 @@ fn v6_loopback_binds_with_scope_zero() {
     assert_eq!(local.scope_id(), 0);
     assert_eq!(local.flowinfo(), 0);
     assert_ne!(local.port(), 0);
+}
+
+/// `struct sockaddr_nl` for netlink port id `pid` (0 is the kernel), no
+/// multicast groups, laid out from libc's struct.
+fn sockaddr_nl(pid: u32) -> Vec<u8> {
+    let mut nl = vec![0u8; mem::size_of::<libc::sockaddr_nl>()];
+    let family = (libc::AF_NETLINK as libc::sa_family_t).to_ne_bytes();
+    let at = mem::offset_of!(libc::sockaddr_nl, nl_family);
+    nl[at..at + family.len()].copy_from_slice(&family);
+    let at = mem::offset_of!(libc::sockaddr_nl, nl_pid);
+    nl[at..at + 4].copy_from_slice(&pid.to_ne_bytes());
+    nl
+}
+
+/// An `RTM_GETLINK` dump request: `nlmsghdr` then `rtgenmsg` (family
+/// `AF_UNSPEC`: every link), padded to netlink's 4-byte alignment. Reading
+/// the link table needs no privilege and sends nothing off the machine.
+fn getlink_dump_request(seq: u32) -> Vec<u8> {
+    let len = mem::size_of::<libc::nlmsghdr>() + 4;
+    let mut req = Vec::with_capacity(len);
+    req.extend_from_slice(&(len as u32).to_ne_bytes()); // nlmsg_len
+    req.extend_from_slice(&libc::RTM_GETLINK.to_ne_bytes()); // nlmsg_type
+    let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
+    req.extend_from_slice(&flags.to_ne_bytes()); // nlmsg_flags
+    req.extend_from_slice(&seq.to_ne_bytes()); // nlmsg_seq
+    req.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_pid: the kernel fills it in
+    req.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]); // rtgenmsg + padding
+    req
+}
+
+/// Walks the netlink messages of one datagram: each header's length must
+/// fit, and together they must cover the datagram exactly (nothing cut,
+/// nothing left over). Returns the messages' types; all must carry `seq`.
+fn netlink_message_types(datagram: &[u8], seq: u32) -> Vec<i32> {
+    let mut types = Vec::new();
+    let mut at = 0;
+    // Bounded: every message is at least a header long.
+    while at < datagram.len() {
+        let header = &datagram[at..];
+        assert!(
+            header.len() >= mem::size_of::<libc::nlmsghdr>(),
+            "cut header at {at}"
+        );
+        let len = u32::from_ne_bytes(header[0..4].try_into().unwrap()) as usize;
+        let ty = u16::from_ne_bytes(header[4..6].try_into().unwrap());
+        let msg_seq = u32::from_ne_bytes(header[8..12].try_into().unwrap());
+        assert!(
+            len >= mem::size_of::<libc::nlmsghdr>() && len <= header.len(),
+            "message at {at} claims {len} bytes of {}",
+            header.len()
+        );
+        assert_eq!(msg_seq, seq, "message at {at}");
+        types.push(i32::from(ty));
+        at += (len + 3) & !3;
+    }
+    assert_eq!(
+        at,
+        datagram.len(),
+        "the messages cover the datagram exactly"
+    );
+    types
+}
+
+/// Reproduces the data loss of an address family sockpoll did not model:
+/// `recv_from`, `peek_from` and `recv_from_vectored` on a netlink socket
+/// took the kernel's reply and then failed with "unsupported address
+/// family" (and `local_addr` failed the same way). Now every reply arrives
+/// whole, from an `AF_NETLINK` address that equals the kernel's.
+#[test]
+fn netlink_route_dump_arrives_whole_from_the_kernels_address() {
+    const SEQ: u32 = 0x5eed;
+    let nl = Socket::new(
+        Domain(libc::AF_NETLINK),
+        Type::RAW,
+        Some(Protocol(libc::NETLINK_ROUTE)),
+    )
+    .unwrap();
+    set_timeouts(&nl);
+    let kernel = SockAddr::from_bytes(&sockaddr_nl(0)).unwrap();
+    assert_eq!(kernel.family(), Domain(libc::AF_NETLINK));
+    assert_eq!(kernel.as_socket(), None);
+    let req = getlink_dump_request(SEQ);
+    assert_eq!(nl.send_to(&req, &kernel).unwrap(), req.len());
+
+    let mut buf = vec![0u8; 256 * 1024];
+    // The first reply: peeked (still queued), then received — the same bytes.
+    let (peeked, from) = nl.peek_from(&mut buf).unwrap();
+    assert_eq!(from, kernel);
+    let first = buf[..peeked].to_vec();
+    let (n, from) = nl.recv_from(&mut buf).unwrap();
+    assert_eq!(
+        &buf[..n],
+        &first[..],
+        "recv_from returns the datagram peek_from saw"
+    );
+    assert_eq!(from, kernel);
+    assert_eq!(from.family(), Domain(libc::AF_NETLINK));
+    assert_eq!(from.as_bytes(), &sockaddr_nl(0)[..]);
+    let number = libc::AF_NETLINK.to_string();
+    assert!(from.to_string().contains(&number), "Display: {from}");
+    assert!(format!("{from:?}").contains(&number), "Debug: {from:?}");
+    let mut types = netlink_message_types(&buf[..n], SEQ);
+
+    // The rest of the dump through recvmsg, none of it cut, up to NLMSG_DONE.
+    for _ in 0..10_000 {
+        if types.contains(&libc::NLMSG_DONE) {
+            break;
+        }
+        let got = nl
+            .recv_from_vectored(&mut [IoSliceMut::new(&mut buf)])
+            .unwrap();
+        assert!(!got.truncated);
+        assert_eq!(got.addr, kernel);
+        types = netlink_message_types(&buf[..got.len], SEQ);
+        assert!(!types.contains(&libc::NLMSG_ERROR), "{types:?}");
+    }
+    assert!(types.contains(&libc::NLMSG_DONE), "the dump ended");
+
+    // getsockname: our own netlink address, the port id the kernel bound.
+    let local = nl.local_addr().unwrap();
+    assert_eq!(local.family(), Domain(libc::AF_NETLINK));
+    assert_eq!(local.len(), mem::size_of::<libc::sockaddr_nl>());
+    assert_ne!(local, kernel);
+}
+
+/// Reproduces: `recv_from` on a connected TCP socket returned
+/// `SockAddr::unnamed()`, an `AF_UNIX` address, because the kernel reports
+/// no address there (length 0). No address is now its own case.
+#[test]
+fn recv_from_on_connected_tcp_is_no_address_not_a_unix_one() {
+    let (client, server) = tcp_pair(Domain::IPV4);
+    client.send(b"abc").unwrap();
+    let mut buf = [0u8; 3];
+    let (n, peeked) = server.peek_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &b"abc"[..n]);
+    let (n, from) = server.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &b"abc"[..n]);
+    for from in [&peeked, &from] {
+        assert_eq!(from.family(), Domain::UNSPEC, "{from:?}");
+        assert!(!from.is_unnamed(), "{from:?}");
+        assert!(from.is_empty());
+        assert_eq!(from.len(), 0);
+        assert_eq!((from.as_socket(), from.as_unix_path()), (None, None));
+        assert_eq!(from.to_string(), "(none)");
+        assert_ne!(*from, SockAddr::unnamed());
+    }
+    client.send(b"d").unwrap();
+    let got = server
+        .recv_from_vectored(&mut [IoSliceMut::new(&mut buf)])
+        .unwrap();
+    assert!(got.addr.is_empty(), "recvmsg says the same: {:?}", got.addr);
+    // The peer has an address all the same, and getpeername gives it.
+    assert_eq!(server.peer_addr().unwrap(), client.local_addr().unwrap());
+}
+
+/// No-address is not how an unnamed Unix socket is reported: a socketpair's
+/// peer (getpeername, getsockname) is still `AF_UNIX` with just the family,
+/// and a Unix datagram from a sender that never bound — which the kernel
+/// reports with length 0 — is unnamed through `UnixDatagram`, and no
+/// address through the untyped `Socket`.
+#[test]
+fn a_unix_socketpair_peer_is_still_an_unnamed_unix_address() {
+    for ty in [Type::STREAM, Type::DGRAM] {
+        let (a, _b) = Socket::pair(Domain::UNIX, ty, None).unwrap();
+        for addr in [a.peer_addr().unwrap(), a.local_addr().unwrap()] {
+            assert!(addr.is_unnamed(), "{ty:?}: {addr:?}");
+            assert!(!addr.is_empty());
+            assert_eq!(addr.family(), Domain::UNIX);
+            assert_eq!(addr.len(), mem::size_of::<libc::sa_family_t>());
+            assert_eq!(addr, SockAddr::unnamed());
+            assert_eq!(addr.to_string(), "(unnamed)");
+        }
+    }
+    let (x, y) = UnixDatagram::pair().unwrap();
+    set_timeouts(y.as_socket());
+    x.send(b"z").unwrap();
+    let mut buf = [0u8; 1];
+    let (_, from) = y.recv_from(&mut buf).unwrap();
+    assert_eq!(from, SockAddr::unnamed());
+    x.send(b"z").unwrap();
+    let (_, from) = y.as_socket().recv_from(&mut buf).unwrap();
+    assert!(from.is_empty(), "{from:?}");
 }
 
 fn any_v6() -> impl Strategy<Value = SocketAddrV6> {

@@ -68,7 +68,8 @@ pub struct Socket {
 pub struct Received {
     /// Bytes written into the buffers.
     pub len: usize,
-    /// The sender's address.
+    /// The sender's address, of any family; [empty](SockAddr::is_empty)
+    /// when the kernel reported none (a connected stream socket).
     pub addr: SockAddr,
     /// True when the datagram was longer than the buffers and its tail was
     /// discarded (`MSG_TRUNC` in `msg_flags`).
@@ -393,6 +394,12 @@ impl Socket {
     /// Receives a datagram and its sender. A datagram longer than `buf` is
     /// cut silently; use [`recv_from_vectored`](Socket::recv_from_vectored)
     /// to learn that it was.
+    ///
+    /// The sender may be of any family (netlink, packet, … keep their bytes,
+    /// see [`SockAddr::as_bytes`]). When the kernel reports no sender — data
+    /// on a connected TCP socket, a Unix datagram from a socket that never
+    /// bound — the address [is empty](SockAddr::is_empty) (family
+    /// [`Domain::UNSPEC`]), not a Unix address.
     ///
     #[doc = concat!("Corresponds to ", man!("recvfrom", 2), ".")]
     ///

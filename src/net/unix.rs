@@ -208,13 +208,24 @@ impl UnixDatagram {
         self.0.send_to(buf, addr)
     }
 
-    /// Receives a datagram and its sender (unnamed if it never bound).
+    /// Receives a datagram and its sender ([unnamed](SockAddr::unnamed) if
+    /// it never bound).
     ///
     /// # Errors
     ///
     /// As [`Socket::recv_from`].
     pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddr)> {
-        self.0.recv_from(buf)
+        let (n, from) = self.0.recv_from(buf)?;
+        // Linux reports a sender that never bound with no address at all
+        // (length 0) where getpeername says unnamed (just the family). On a
+        // Unix socket both mean an unnamed Unix socket; say it one way, as
+        // std's UnixDatagram::recv_from does.
+        let from = if from.is_empty() {
+            SockAddr::unnamed()
+        } else {
+            from
+        };
+        Ok((n, from))
     }
 
     /// Receives a datagram and its sender without removing it from the

@@ -1,22 +1,31 @@
-//! `struct sockaddr` in and out of `SockAddr`, with lengths checked both ways.
+//! The kernel's side of a [`SockAddr`]: an aligned `sockaddr_storage`-sized
+//! buffer and the `socklen_t` the kernel reads (or wrote), for the length of
+//! one call.
+//!
+//! `SockAddr` itself (`crate::addr`) encodes and decodes the bytes; this
+//! buffer only gives them a place the kernel — and libc, which reads
+//! `sa_family` and casts, as in `getnameinfo` — may use as a
+//! `struct sockaddr`.
 
 use std::mem;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
-use crate::error::{Error, Result, Subject};
-use crate::net::addr::Repr;
-use crate::net::SockAddr;
+use crate::addr::{SockAddr, STORAGE_LEN};
 
-/// Bytes in `sockaddr_un::sun_path`.
-pub(crate) const SUN_PATH_LEN: usize = 108;
+/// Bytes as long as, and aligned at least as strictly as,
+/// `sockaddr_storage`, so that a pointer to them is a valid
+/// `*mut sockaddr` of any family.
+#[repr(C, align(8))]
+struct Storage([u8; STORAGE_LEN]);
 
-const SUN_PATH_OFFSET: usize = mem::offset_of!(libc::sockaddr_un, sun_path);
+const _: () = {
+    assert!(mem::align_of::<Storage>() >= mem::align_of::<libc::sockaddr_storage>());
+    assert!(mem::size_of::<Storage>() == mem::size_of::<libc::sockaddr_storage>());
+    assert!(STORAGE_LEN <= libc::socklen_t::MAX as usize);
+};
 
 /// A `sockaddr_storage` and the length the kernel should read (or wrote).
 pub(crate) struct RawAddr {
-    storage: libc::sockaddr_storage,
+    storage: Storage,
     pub(crate) len: libc::socklen_t,
 }
 
@@ -25,171 +34,59 @@ impl RawAddr {
     /// kernel to fill (accept, recvfrom, getsockname).
     pub(crate) fn empty() -> RawAddr {
         RawAddr {
-            // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
-            storage: unsafe { mem::zeroed() },
-            len: mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+            storage: Storage([0; STORAGE_LEN]),
+            len: STORAGE_LEN as libc::socklen_t,
         }
     }
 
     pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
-        (&self.storage as *const libc::sockaddr_storage).cast()
+        self.storage.0.as_ptr().cast()
     }
 
     pub(crate) fn as_mut_ptr(&mut self) -> *mut libc::sockaddr {
-        (&mut self.storage as *mut libc::sockaddr_storage).cast()
+        self.storage.0.as_mut_ptr().cast()
     }
 
-    /// Writes `addr` into a fresh buffer.
+    /// The storage as bytes, for tests to play the kernel.
+    #[cfg(test)]
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.storage.0
+    }
+
+    /// `addr`'s bytes in a fresh buffer. A `SockAddr` never holds more than
+    /// `sockaddr_storage`, so they all fit.
     pub(crate) fn from_addr(addr: &SockAddr) -> RawAddr {
         let mut raw = RawAddr::empty();
-        raw.len = match &addr.0 {
-            Repr::Inet(SocketAddr::V4(v4)) => {
-                let sin = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: v4.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from_ne_bytes(v4.ip().octets()),
-                    },
-                    sin_zero: [0; 8],
-                };
-                raw.write(sin)
-            }
-            Repr::Inet(SocketAddr::V6(v6)) => {
-                let sin6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: v6.port().to_be(),
-                    // Passed through as given, as std, socket2 and nix do
-                    // (rust-lang/rust#101605): the same SocketAddrV6 means
-                    // the same bits to the kernel through sockpoll or std.
-                    sin6_flowinfo: v6.flowinfo(),
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: v6.ip().octets(),
-                    },
-                    sin6_scope_id: v6.scope_id(),
-                };
-                raw.write(sin6)
-            }
-            Repr::Unix(path) => raw.write_unix(0, path.as_os_str().as_bytes()),
-            Repr::Abstract(name) => raw.write_unix(1, name),
-            Repr::Unnamed => raw.write_unix(0, &[]),
-        };
+        let bytes = addr.as_bytes();
+        let n = bytes.len().min(STORAGE_LEN);
+        raw.storage.0[..n].copy_from_slice(&bytes[..n]);
+        raw.len = n as libc::socklen_t;
         raw
     }
 
-    fn write<T>(&mut self, value: T) -> libc::socklen_t {
-        const { assert!(mem::size_of::<T>() <= mem::size_of::<libc::sockaddr_storage>()) };
-        // SAFETY: T is a sockaddr_* type no larger than sockaddr_storage (checked
-        // at compile time above), and sockaddr_storage is aligned for every one.
-        unsafe {
-            (&mut self.storage as *mut libc::sockaddr_storage)
-                .cast::<T>()
-                .write(value)
-        };
-        mem::size_of::<T>() as libc::socklen_t
-    }
-
-    /// `AF_UNIX` with `skip` leading NUL bytes (1 for abstract names) then
-    /// `bytes`. Lengths were validated when the SockAddr was built.
-    fn write_unix(&mut self, skip: usize, bytes: &[u8]) -> libc::socklen_t {
-        let mut sun = libc::sockaddr_un {
-            sun_family: libc::AF_UNIX as libc::sa_family_t,
-            sun_path: [0; SUN_PATH_LEN],
-        };
-        let n = bytes.len().min(SUN_PATH_LEN - skip);
-        for (dst, src) in sun.sun_path[skip..skip + n].iter_mut().zip(bytes) {
-            *dst = *src as libc::c_char;
-        }
-        self.write(sun);
-        // A path gets its terminating NUL counted, as the kernel reports it;
-        // an abstract name is exactly its bytes; unnamed is the family alone.
-        let tail = match (skip, n) {
-            (0, 0) => 0,
-            (0, n) => (n + 1).min(SUN_PATH_LEN),
-            (_, n) => skip + n,
-        };
-        (SUN_PATH_OFFSET + tail) as libc::socklen_t
-    }
-
-    /// Reads back what the kernel wrote, validating the family and length.
-    pub(crate) fn to_addr(&self, call: &'static str) -> Result<SockAddr> {
-        let len = self.len as usize;
-        let bad = |reason| Error::InvalidInput {
-            call,
-            subject: Subject::None,
-            reason,
-        };
-        if len > mem::size_of::<libc::sockaddr_storage>() {
-            return Err(bad(
-                "the kernel returned an address longer than sockaddr_storage",
-            ));
-        }
-        if len < mem::size_of::<libc::sa_family_t>() {
-            // Linux reports an unnamed peer of a Unix socket with length 0 in
-            // some paths (e.g. recvfrom on a connected datagram socket).
-            return Ok(SockAddr::unnamed());
-        }
-        match self.storage.ss_family as libc::c_int {
-            libc::AF_INET => {
-                if len < mem::size_of::<libc::sockaddr_in>() {
-                    return Err(bad("short sockaddr_in"));
-                }
-                // SAFETY: family is AF_INET and len covers a sockaddr_in;
-                // the storage is aligned for it.
-                let sin = unsafe { &*(self.as_ptr().cast::<libc::sockaddr_in>()) };
-                let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-                Ok(SocketAddrV4::new(ip, u16::from_be(sin.sin_port)).into())
-            }
-            libc::AF_INET6 => {
-                if len < mem::size_of::<libc::sockaddr_in6>() {
-                    return Err(bad("short sockaddr_in6"));
-                }
-                // SAFETY: family is AF_INET6 and len covers a sockaddr_in6;
-                // the storage is aligned for it.
-                let sin6 = unsafe { &*(self.as_ptr().cast::<libc::sockaddr_in6>()) };
-                let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-                Ok(SocketAddrV6::new(
-                    ip,
-                    u16::from_be(sin6.sin6_port),
-                    sin6.sin6_flowinfo,
-                    sin6.sin6_scope_id,
-                )
-                .into())
-            }
-            libc::AF_UNIX => {
-                // SAFETY: family is AF_UNIX; sockaddr_un fits in the storage
-                // (108 + 2 < 128) and the storage is aligned for it.
-                let sun = unsafe { &*(self.as_ptr().cast::<libc::sockaddr_un>()) };
-                let path_len = len.saturating_sub(SUN_PATH_OFFSET).min(SUN_PATH_LEN);
-                let path: Vec<u8> = sun.sun_path[..path_len].iter().map(|&c| c as u8).collect();
-                Ok(unix_from_bytes(&path))
-            }
-            _ => Err(bad("unsupported address family")),
-        }
-    }
-}
-
-/// Interprets the bytes of `sun_path` (as many as the length said).
-fn unix_from_bytes(path: &[u8]) -> SockAddr {
-    match path.split_first() {
-        None => SockAddr::unnamed(),
-        Some((0, name)) => SockAddr(Repr::Abstract(name.into())),
-        Some(_) => {
-            // A path may or may not carry its NUL in the reported length.
-            let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-            let path = std::ffi::OsStr::from_bytes(&path[..end]);
-            SockAddr(Repr::Unix(PathBuf::from(path)))
-        }
+    /// What the kernel wrote, as long as it said. Never an error: the call
+    /// has already consumed a datagram or made a connection, which must not
+    /// be lost to its address. Linux never reports more than
+    /// `sockaddr_storage` (`_K_SS_MAXSIZE`); a length past it (the kernel
+    /// reports the full length of an address it cut) keeps what fits.
+    pub(crate) fn to_addr(&self) -> SockAddr {
+        let len = (self.len as usize).min(STORAGE_LEN);
+        SockAddr::decode(&self.storage.0[..len])
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
+
     use super::*;
+    use crate::addr::Domain;
 
     /// The bytes the kernel would read for `addr`.
     fn ours(addr: SocketAddr) -> Vec<u8> {
         let raw = RawAddr::from_addr(&addr.into());
-        // SAFETY: raw.len bytes of the storage were written by from_addr.
+        // SAFETY: as_ptr points at the storage, of which raw.len bytes were
+        // written by from_addr; raw outlives the slice.
         unsafe { std::slice::from_raw_parts(raw.as_ptr().cast::<u8>(), raw.len as usize) }.to_vec()
     }
 
@@ -209,8 +106,48 @@ mod tests {
         ];
         for addr in cases {
             assert_eq!(ours(addr), socket2s(addr), "{addr}");
-            let back = RawAddr::from_addr(&addr.into()).to_addr("test").unwrap();
+            let back = RawAddr::from_addr(&addr.into()).to_addr();
             assert_eq!(back.as_socket(), Some(addr));
         }
+    }
+
+    /// Unix addresses too: socket2 builds them from libc's sockaddr_un.
+    #[test]
+    fn unix_addresses_reach_the_kernel_exactly_as_through_socket2() {
+        let path = SockAddr::unix("/run/x.sock").unwrap();
+        let s2 = socket2::SockAddr::unix("/run/x.sock").unwrap();
+        // SAFETY: socket2 guarantees as_ptr() points at len() valid bytes.
+        let theirs =
+            unsafe { std::slice::from_raw_parts(s2.as_ptr().cast::<u8>(), s2.len() as usize) };
+        assert_eq!(path.as_bytes(), theirs);
+    }
+
+    /// Reproduces the lost datagram/connection: a family sockpoll does not
+    /// model (here `AF_PACKET`'s `sockaddr_ll`) read back from the kernel
+    /// was an "unsupported address family" error after the call had
+    /// consumed what it received.
+    #[test]
+    fn any_family_the_kernel_writes_reads_back_whole() {
+        let mut raw = RawAddr::empty();
+        let ll_len = mem::size_of::<libc::sockaddr_ll>();
+        let family = (libc::AF_PACKET as libc::sa_family_t).to_ne_bytes();
+        raw.bytes_mut()[..2].copy_from_slice(&family);
+        raw.bytes_mut()[2..ll_len].fill(0xab);
+        raw.len = ll_len as libc::socklen_t;
+        let addr = raw.to_addr();
+        assert_eq!(addr.family(), Domain(libc::AF_PACKET));
+        assert_eq!(addr.len(), ll_len);
+        assert!(addr.as_bytes()[2..].iter().all(|&b| b == 0xab));
+        assert_eq!(RawAddr::from_addr(&addr).len as usize, ll_len);
+    }
+
+    /// A length past the storage (never from Linux) keeps what fits.
+    #[test]
+    fn an_over_long_length_is_clamped_not_an_error() {
+        let mut raw = RawAddr::empty();
+        raw.len = libc::socklen_t::MAX;
+        assert_eq!(raw.to_addr().len(), STORAGE_LEN);
+        raw.len = 0;
+        assert!(raw.to_addr().is_empty());
     }
 }

@@ -2,9 +2,14 @@
 //!
 //! Each raw call is wrapped once, here, in a small safe function: it retries
 //! `EINTR` where that is safe (see the crate docs for the policy), turns `-1`
-//! into an [`Error`](crate::Error) carrying errno through [`check`], and
+//! into an [`Error`](crate::error::Error) carrying errno through [`check`], and
 //! keeps every `unsafe` block small with a `// SAFETY:` line. Files mirror
 //! `net/` and `event/`.
+//!
+//! Layering: `sys` sits below `net` and `event` and never names them. It may
+//! use the ground types only — `crate::error` (the error of every call) and
+//! `crate::addr` (`SockAddr` and `Domain`/`Type`/`Protocol`, whose bytes it
+//! hands to the kernel) — and nothing above.
 #![allow(unsafe_code)]
 
 use std::io;

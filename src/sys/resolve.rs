@@ -4,8 +4,8 @@ use std::ffi::{CStr, CString};
 use std::ptr;
 
 use super::addr::RawAddr;
+use crate::addr::SockAddr;
 use crate::error::{EaiCode, Error, ResolveError, Result};
-use crate::net::SockAddr;
 
 /// The one converter for `EAI_*` returns: 0 is success; `EAI_SYSTEM` takes
 /// errno (read before anything else can change it).
@@ -115,9 +115,7 @@ pub(crate) fn getaddrinfo(
             ptr::copy_nonoverlapping(ai.ai_addr.cast::<u8>(), raw.as_mut_ptr().cast::<u8>(), len)
         };
         raw.len = ai.ai_addrlen;
-        let Ok(addr) = raw.to_addr("getaddrinfo") else {
-            continue; // a family we do not model (none on Linux for these hints)
-        };
+        let addr = raw.to_addr();
         let canonical_name = if ai.ai_canonname.is_null() {
             None
         } else {

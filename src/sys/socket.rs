@@ -12,8 +12,8 @@ use std::ptr;
 
 use super::addr::RawAddr;
 use super::{check, check_retry};
+use crate::addr::SockAddr;
 use crate::error::{Result, Subject};
-use crate::net::SockAddr;
 
 fn fd_subject(fd: BorrowedFd<'_>) -> impl FnOnce() -> Subject {
     let raw = fd.as_raw_fd();
@@ -89,7 +89,7 @@ pub(crate) fn accept4(fd: BorrowedFd<'_>, flags: i32) -> Result<(OwnedFd, SockAd
     )?;
     // SAFETY: accept4 succeeded: a new descriptor that nothing else owns.
     let new = unsafe { OwnedFd::from_raw_fd(new) };
-    Ok((new, raw.to_addr("accept4")?))
+    Ok((new, raw.to_addr()))
 }
 
 /// `connect(2)`, not retried: EINTR/EINPROGRESS are the caller's to complete.
@@ -209,7 +209,7 @@ pub(crate) fn recv_from(
         "recvfrom",
         fd_subject(fd),
     )?;
-    Ok((len_of(n), raw.to_addr("recvfrom")?))
+    Ok((len_of(n), raw.to_addr()))
 }
 
 /// `sendmsg(2)` of `bufs` (to `addr` if given) with `MSG_NOSIGNAL`.
@@ -278,7 +278,7 @@ pub(crate) fn recv_msg(
     raw.len = msg.msg_namelen;
     Ok(RecvMsg {
         len: len_of(n),
-        addr: raw.to_addr("recvmsg")?,
+        addr: raw.to_addr(),
         truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
     })
 }
@@ -315,7 +315,7 @@ pub(crate) fn local_addr(fd: BorrowedFd<'_>) -> Result<SockAddr> {
         "getsockname",
         fd_subject(fd),
     )?;
-    raw.to_addr("getsockname")
+    Ok(raw.to_addr())
 }
 
 /// `getpeername(2)`.
@@ -327,5 +327,5 @@ pub(crate) fn peer_addr(fd: BorrowedFd<'_>) -> Result<SockAddr> {
         "getpeername",
         fd_subject(fd),
     )?;
-    raw.to_addr("getpeername")
+    Ok(raw.to_addr())
 }
