@@ -54,12 +54,17 @@
 //! progress is restarted (`accept`, `send`, `recv` and their variants,
 //! `getaddrinfo` does its own). A readiness `wait` is restarted with the
 //! *remaining* time — its deadline does not move — and a `Waker` still ends
-//! it. An interrupted blocking `connect` goes on in the kernel, so
-//! [`Socket::connect`] waits for it to finish and reports its outcome.
+//! it. An interrupted blocking TCP `connect` goes on in the kernel, so
+//! [`Socket::connect`] waits for it to finish and reports its outcome; an
+//! interrupted `AF_UNIX` connect is abandoned by the kernel, so it is made
+//! again. Either way `connect` never reports a socket that is not connected.
 //! `close` is never retried: Linux has released the descriptor even when it
 //! reports `EINTR`.
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(rust_2018_idioms)]
+
+#[macro_use]
+mod macros;
 
 mod addr;
 pub mod error;

@@ -4,7 +4,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::error::{Error, Result, Subject};
-use crate::net::socket::man;
 use crate::net::{Domain, Protocol, SockAddr, Type};
 use crate::sys;
 

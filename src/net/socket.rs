@@ -12,26 +12,6 @@ use crate::error::{Error, Result, Subject};
 use crate::net::{Domain, Protocol, SockAddr, Type};
 use crate::sys;
 
-/// A Markdown link to a man7.org page, e.g. `man!("bind", 2)`.
-macro_rules! man {
-    ($name:literal, $section:literal) => {
-        concat!(
-            "[`",
-            $name,
-            "(",
-            $section,
-            ")`](https://man7.org/linux/man-pages/man",
-            $section,
-            "/",
-            $name,
-            ".",
-            $section,
-            ".html)"
-        )
-    };
-}
-pub(crate) use man;
-
 /// An owned socket: a file descriptor closed when the `Socket` drops.
 ///
 /// `Socket` is the untyped layer: any domain, type and protocol. The typed
