@@ -21,6 +21,9 @@ pub enum Subject {
     Addr(SockAddr),
     /// A host name, service name or path given by the caller.
     Name(String),
+    /// The `nfds` argument of `poll(2)` (how many `pollfd`s) or `select(2)`
+    /// (one more than the highest fd in the sets).
+    Nfds(usize),
 }
 
 impl fmt::Display for Subject {
@@ -30,6 +33,7 @@ impl fmt::Display for Subject {
             Subject::Fd(fd) => write!(f, "fd {fd}"),
             Subject::Addr(addr) => write!(f, "{addr}"),
             Subject::Name(name) => write!(f, "{name:?}"),
+            Subject::Nfds(n) => write!(f, "nfds {n}"),
         }
     }
 }
@@ -133,8 +137,11 @@ pub enum Error {
     },
     /// The selector backend lacks a mode or feature (e.g. edge-triggered
     /// readiness on `poll`). Its kind is [`Unsupported`](io::ErrorKind::Unsupported).
-    #[error("{backend}: {what} is not supported by this backend")]
+    #[error("{call}: {what} is not supported by the {backend} backend")]
     Unsupported {
+        /// The selector method that was refused (`"register"`,
+        /// `"reregister"`).
+        call: &'static str,
         /// The backend's [`name`](crate::event::Selector::name).
         backend: &'static str,
         /// What was asked for.
@@ -143,8 +150,11 @@ pub enum Error {
     /// A file descriptor at or above what the backend can watch (e.g.
     /// `FD_SETSIZE` for `select` where its sets cannot grow). Its kind is
     /// [`InvalidInput`](io::ErrorKind::InvalidInput).
-    #[error("{backend}: fd {fd} is at or above the limit of {limit} descriptors")]
+    #[error("{call} fd {fd}: at or above the {backend} backend's limit of {limit} descriptors")]
     FdLimit {
+        /// The selector method that was refused (`"register"`,
+        /// `"reregister"`).
+        call: &'static str,
         /// The backend's name.
         backend: &'static str,
         /// The descriptor that was refused.
@@ -195,10 +205,11 @@ impl Error {
     /// The name of the call that failed (`"bind"`, `"getaddrinfo"`, …).
     pub fn call(&self) -> &'static str {
         match self {
-            Error::Os { call, .. } | Error::InvalidInput { call, .. } => call,
+            Error::Os { call, .. }
+            | Error::InvalidInput { call, .. }
+            | Error::Unsupported { call, .. }
+            | Error::FdLimit { call, .. } => call,
             Error::Resolve(r) => r.call,
-            Error::Unsupported { .. } => "register",
-            Error::FdLimit { .. } => "register",
         }
     }
 

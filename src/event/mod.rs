@@ -748,9 +748,10 @@ impl AsFd for Waker {
     }
 }
 
-/// The error of a mode the backend lacks.
-pub(crate) fn unsupported_mode(backend: &'static str) -> Error {
+/// The error of a mode the backend lacks, refused by `call`.
+pub(crate) fn unsupported_mode(call: &'static str, backend: &'static str) -> Error {
     Error::Unsupported {
+        call,
         backend,
         what: "Mode::Edge",
     }

@@ -116,7 +116,7 @@ impl Selector for PollSelector {
         mode: Mode,
     ) -> Result<()> {
         if !self.supports(mode) {
-            return Err(unsupported_mode(self.name()));
+            return Err(unsupported_mode("register", self.name()));
         }
         self.reg.insert("register", fd, token, interest, mode)?;
         Ok(())
@@ -130,7 +130,7 @@ impl Selector for PollSelector {
         mode: Mode,
     ) -> Result<()> {
         if !self.supports(mode) {
-            return Err(unsupported_mode(self.name()));
+            return Err(unsupported_mode("reregister", self.name()));
         }
         self.reg.update("reregister", fd, token, interest, mode)?;
         self.sync_slot(fd);
