@@ -174,9 +174,10 @@ impl Selector for EpollSelector {
 
     #[doc(alias = "epoll_wait")]
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        events.clear();
+        // At most one event per kernel registration: as many as this
+        // selector's registry holds.
+        let max = events.prepare(self.reg.dense().len());
         let Self { ep, reg, buf } = self;
-        let max = events.capacity();
         wait_with_deadline(timeout, |remaining| {
             sys::epoll_wait(ep.as_fd(), buf, max, timeout_ms(remaining))?;
             for kev in buf.iter() {

@@ -331,19 +331,47 @@ impl fmt::Debug for Event {
 ///
 /// Its capacity bounds how many events one `wait` collects (`maxevents`);
 /// ready fds beyond it are reported by the next `wait`. Neither `wait` nor
-/// [`Selector::next_event`] allocates once the buffer exists.
+/// [`Selector::next_event`] allocates in steady state (see
+/// [`with_capacity`](Events::with_capacity) for when the buffer grows).
 pub struct Events {
     list: Vec<Event>,
     cap: usize,
     pos: usize,
 }
 
+/// Events whose room [`Events::with_capacity`] allocates at once; a larger
+/// buffer grows in `wait`, only as far as the registrations can fill it.
+const PREALLOCATED: usize = 1024;
+
 impl Events {
-    /// A buffer for up to `capacity` events per `wait` (at least 1).
+    /// The largest capacity: what `epoll_wait(2)` accepts as `maxevents`
+    /// (the kernel's `EP_MAX_EVENTS`, `INT_MAX / sizeof(struct
+    /// epoll_event)`: 178,956,970 on x86-64, where the struct is packed into
+    /// 12 bytes; larger values are `EINVAL`). `poll` and `select` report at
+    /// most one event per registered fd, far fewer than this.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub const MAX_CAPACITY: usize = crate::sys::epoll::MAX_EVENTS;
+    /// The largest capacity: `INT_MAX / sizeof(struct pollfd)`; `poll` and
+    /// `select` report at most one event per registered fd, far fewer than
+    /// this.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub const MAX_CAPACITY: usize = libc::c_int::MAX as usize / std::mem::size_of::<libc::pollfd>();
+
+    /// A buffer for up to `capacity` events per `wait`, clamped to
+    /// `1..=`[`MAX_CAPACITY`](Events::MAX_CAPACITY) (never a panic, even
+    /// for `usize::MAX`).
+    ///
+    /// Room for up to 1,024 events is allocated here. Beyond that the
+    /// buffer (and the epoll backend's kernel buffer) grows inside `wait`,
+    /// to at most the capacity and never past what the registrations can
+    /// fill (one event per registered fd), so a huge capacity costs memory
+    /// only as registrations grow, and `wait` allocates only when there are
+    /// more registered fds than at any earlier `wait`. If that memory cannot
+    /// be had, the batch is smaller (the rest come with the next `wait`).
     pub fn with_capacity(capacity: usize) -> Events {
-        let cap = capacity.max(1);
+        let cap = capacity.clamp(1, Events::MAX_CAPACITY);
         Events {
-            list: Vec::with_capacity(cap),
+            list: Vec::with_capacity(cap.min(PREALLOCATED)),
             cap,
             pos: 0,
         }
@@ -376,9 +404,30 @@ impl Events {
         self.pos = 0;
     }
 
-    /// Room left in this batch.
+    /// Clears the buffer for a new batch and makes room for `bound` events
+    /// (the most the backend can report: one per registered fd), capped by
+    /// the capacity, without panicking or aborting when memory is short.
+    /// Returns the batch's limit, [`room`](Events::room), at least 1.
+    pub(crate) fn prepare(&mut self, bound: usize) -> usize {
+        self.clear();
+        let want = self.cap.min(bound.max(1));
+        if want > self.list.capacity() {
+            // Failure is fine: the batch is just smaller.
+            let _ = self.list.try_reserve_exact(want);
+        }
+        self.room()
+    }
+
+    /// How many events this batch can hold: the capacity, or less while
+    /// the buffer has not grown that far. At least 1.
+    pub(crate) fn room(&self) -> usize {
+        self.cap.min(self.list.capacity()).max(1)
+    }
+
+    /// No room left in this batch. Never grows the buffer, so `push` never
+    /// allocates.
     pub(crate) fn is_full(&self) -> bool {
-        self.list.len() >= self.cap
+        self.list.len() >= self.cap || self.list.len() >= self.list.capacity()
     }
 
     /// Adds an event; returns false (and drops it) when the batch is full.

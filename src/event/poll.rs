@@ -142,7 +142,8 @@ impl Selector for PollSelector {
     }
 
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        events.clear();
+        // At most one event per registered fd.
+        events.prepare(self.reg.dense().len());
         if self.reg.dirty {
             self.fds.clear();
             for &fd in self.reg.dense() {

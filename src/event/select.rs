@@ -218,7 +218,8 @@ impl Selector for SelectSelector {
     }
 
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        events.clear();
+        // At most one event per registered fd.
+        events.prepare(self.reg.dense().len());
         wait_with_deadline(timeout, |remaining| {
             let nfds = self.build_sets();
             let mut tv = remaining.map(timeout_timeval);

@@ -51,9 +51,16 @@ pub(crate) fn epoll_ctl_del(epfd: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> Result<
     check(ret, "epoll_ctl", || Subject::Fd(raw)).map(drop)
 }
 
-/// One `epoll_wait(epfd, buf, max, timeout_ms)` with `max` = `maxevents`
-/// (at least 1). On success `buf` holds exactly the returned events. `EINTR`
-/// is returned as an error: the caller retries with the remaining time.
+/// The kernel's `EP_MAX_EVENTS`: `epoll_wait` fails with `EINVAL` for a
+/// larger `maxevents`.
+pub(crate) const MAX_EVENTS: usize =
+    libc::c_int::MAX as usize / std::mem::size_of::<libc::epoll_event>();
+
+/// One `epoll_wait(epfd, buf, maxevents, timeout_ms)` with `maxevents` =
+/// `max` clamped to `1..=MAX_EVENTS` and to the room `buf` has or can get
+/// (a failed allocation makes the batch smaller, never a panic or an abort).
+/// On success `buf` holds exactly the returned events. `EINTR` is returned
+/// as an error: the caller retries with the remaining time.
 pub(crate) fn epoll_wait(
     epfd: BorrowedFd<'_>,
     buf: &mut Vec<libc::epoll_event>,
@@ -61,13 +68,18 @@ pub(crate) fn epoll_wait(
     timeout_ms: libc::c_int,
 ) -> Result<usize> {
     buf.clear();
-    let max = max.clamp(1, libc::c_int::MAX as usize);
-    // Allocates only when a bigger `Events` than ever before is passed.
-    buf.reserve(max);
+    let want = max.clamp(1, MAX_EVENTS);
+    if buf.capacity() < want {
+        // Allocates only when more events than ever before can be ready.
+        let _ = buf.try_reserve_exact(want);
+    }
+    // The selector's buffer is never empty (it starts with room for 64); an
+    // empty one would pass 0, which the kernel refuses (EINVAL).
+    let max = want.min(buf.capacity());
     let raw = epfd.as_raw_fd();
-    // `max` <= c_int::MAX by the clamp above.
-    let c_max = libc::c_int::try_from(max).unwrap_or(libc::c_int::MAX);
-    // SAFETY: the buffer has room for `max` events (reserved above) and the
+    // max <= MAX_EVENTS < c_int::MAX, so this never falls back.
+    let c_max = libc::c_int::try_from(max).unwrap_or(0);
+    // SAFETY: the buffer has room for `max` events (max <= capacity) and the
     // kernel writes at most `max` of them; epfd is borrowed, so open.
     let ret = unsafe { libc::epoll_wait(raw, buf.as_mut_ptr(), c_max, timeout_ms) };
     let n = check(ret, "epoll_wait", || Subject::Fd(raw))?;
