@@ -38,11 +38,14 @@
 //!
 //! # Timeouts and `EINTR`
 //!
-//! `wait(.., None)` blocks until an event arrives; `Some(Duration::ZERO)`
+//! `wait(.., None)` blocks until an event is delivered; `Some(Duration::ZERO)`
 //! polls and returns at once. Any other timeout is rounded *up* to the
 //! backend's resolution (a 100 µs timeout never becomes a busy 0) and
-//! clamped (huge durations never overflow). A `wait` that sees no event never
-//! returns before its timeout has elapsed.
+//! clamped (huge durations never overflow). A `wait` that delivers no event
+//! never returns before its timeout has elapsed — also when the kernel did
+//! report something, but only for registrations that are gone (such a batch
+//! is filtered, and the wait goes on with the remaining time; the same rule
+//! on every backend).
 //!
 //! **EINTR policy:** a signal that interrupts the system call inside `wait`
 //! does not end the wait: the call is repeated with the *remaining* time
@@ -544,12 +547,14 @@ pub trait Selector {
     /// registered.
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()>;
 
-    /// Waits until at least one registered fd is ready or `timeout` elapses
+    /// Waits until at least one event is delivered or `timeout` elapses
     /// (`None`: forever), and fills `events` (cleared first) with at most
-    /// `events.capacity()` events. Returns how many.
+    /// `events.capacity()` events. Returns how many; 0 only for a timeout.
     ///
-    /// A wait with nothing ready never returns before `timeout`; `EINTR` is
-    /// retried with the remaining time (see the [module docs](self)).
+    /// A wait that delivers nothing never returns before `timeout`: neither
+    /// `EINTR` nor a kernel batch whose events were all filtered as stale
+    /// ends it; both are retried with the remaining time (see the
+    /// [module docs](self)).
     ///
     /// # Errors
     ///
@@ -662,10 +667,14 @@ pub(crate) fn timeout_timeval(t: Duration) -> libc::timeval {
 }
 
 /// The wait loop every backend shares: a fixed deadline, `EINTR` retried
-/// with the remaining time, and no early return when nothing was ready.
+/// with the remaining time, and no early return when nothing was delivered.
 ///
 /// `once(remaining)` makes one system call (`None` = forever) and returns
-/// how many events it collected.
+/// how many events it delivered into `Events`. `Ok(0)` means "nothing for
+/// the caller": the kernel timed out, or every event it reported was
+/// filtered (stale, or for nothing the registration asked for). Either way
+/// the wait goes on with the remaining time — forever for `None` — and
+/// only `Some(Duration::ZERO)` returns 0 after one call.
 ///
 /// The clock is read only where the answer depends on it: never for `None`
 /// or `Some(0)` (the hot `wait(0)` of a busy loop), and for other timeouts
@@ -676,16 +685,26 @@ pub(crate) fn wait_with_deadline(
     mut once: impl FnMut(Option<Duration>) -> Result<usize>,
 ) -> Result<usize> {
     let interrupted = |e: &Error| e.kind() == std::io::ErrorKind::Interrupted;
-    let Some(t) = timeout.filter(|t| !t.is_zero()) else {
-        // Forever, or a poll: the timeout never changes, so EINTR just goes
-        // round again.
+    let Some(t) = timeout else {
+        // Forever: the timeout never changes, so EINTR and an empty (all
+        // filtered) batch just go round again.
+        loop {
+            match once(None) {
+                Ok(0) => {}
+                Err(e) if interrupted(&e) => {}
+                other => return other,
+            }
+        }
+    };
+    if t.is_zero() {
+        // A poll: one look, repeated only when a signal cut it short.
         loop {
             match once(timeout) {
                 Err(e) if interrupted(&e) => continue,
                 other => return other,
             }
         }
-    };
+    }
     // `None`: too far away to represent; wait in clamped steps forever.
     let deadline = Instant::now().checked_add(t);
     let mut remaining = t;
@@ -695,8 +714,9 @@ pub(crate) fn wait_with_deadline(
             Err(e) if interrupted(&e) => {}
             other => return other,
         }
-        // A signal, or a kernel timer that fired a hair before our clock
-        // says so: go round again for the rest, so a wait is never short.
+        // A signal, a batch with nothing to deliver, or a kernel timer that
+        // fired a hair before our clock says so: go round again for the
+        // rest, so a wait is never short.
         if let Some(deadline) = deadline {
             let now = Instant::now();
             if now >= deadline {
@@ -898,6 +918,37 @@ mod tests {
         assert!(
             seen[1].is_some_and(|rest| rest <= Duration::from_secs(60) - Duration::from_millis(5))
         );
+    }
+
+    /// `wait(None)` returned `Ok(0)` as soon as one kernel batch had nothing
+    /// to deliver (every event filtered as stale): an event loop calling it
+    /// spun. Forever means until something is delivered.
+    #[test]
+    fn wait_forever_goes_on_after_an_empty_batch() {
+        let mut calls = 0;
+        let n = wait_with_deadline(None, |t| {
+            assert_eq!(t, None);
+            calls += 1;
+            Ok(if calls < 4 { 0 } else { 2 })
+        })
+        .unwrap();
+        assert_eq!((n, calls), (2, 4));
+        // A finite timeout goes on too (with the rest of the time), and a
+        // poll does not.
+        let mut calls = 0;
+        let n = wait_with_deadline(Some(Duration::from_secs(60)), |_| {
+            calls += 1;
+            Ok(if calls < 3 { 0 } else { 1 })
+        })
+        .unwrap();
+        assert_eq!((n, calls), (1, 3));
+        let mut calls = 0;
+        let n = wait_with_deadline(Some(Duration::ZERO), |_| {
+            calls += 1;
+            Ok(0)
+        })
+        .unwrap();
+        assert_eq!((n, calls), (0, 1));
     }
 
     #[test]
