@@ -162,6 +162,29 @@ pub enum Error {
         /// The first descriptor number the backend cannot watch.
         limit: usize,
     },
+    /// `epoll` still watches a file that is no longer at the fd number it
+    /// was registered under — the fd was closed while registered, and a
+    /// `dup` keeps the file open — and the selector could not make it stop
+    /// (or, where the kernel cannot be asked, rule it out).
+    ///
+    /// epoll keys a registration by (file, number), and `EPOLL_CTL_DEL`
+    /// needs that file at that number, so the only way left is to replace
+    /// the whole epoll instance; `source` says why that failed (e.g.
+    /// `EMFILE` from `epoll_create1`). Nothing was changed; retry once fds
+    /// are free, or close the dup. Its kind is `source`'s.
+    #[error(
+        "{call} fd {fd}: epoll still watches the file first registered under this number \
+         (closed there, but open through a dup), and dropping it failed: {source}"
+    )]
+    StillWatched {
+        /// The selector method (`"deregister"`, `"reregister"`, `"wait"`).
+        call: &'static str,
+        /// The fd number the old file was registered under.
+        fd: RawFd,
+        /// Why the epoll instance could not be replaced.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -190,6 +213,7 @@ impl Error {
             },
             Error::InvalidInput { .. } | Error::FdLimit { .. } => io::ErrorKind::InvalidInput,
             Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+            Error::StillWatched { source, .. } => source.kind(),
         }
     }
 
@@ -198,6 +222,7 @@ impl Error {
         match self {
             Error::Os { source, .. } => source.raw_os_error(),
             Error::Resolve(r) => r.errno.as_ref().and_then(io::Error::raw_os_error),
+            Error::StillWatched { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -208,7 +233,8 @@ impl Error {
             Error::Os { call, .. }
             | Error::InvalidInput { call, .. }
             | Error::Unsupported { call, .. }
-            | Error::FdLimit { call, .. } => call,
+            | Error::FdLimit { call, .. }
+            | Error::StillWatched { call, .. } => call,
             Error::Resolve(r) => r.call,
         }
     }

@@ -71,13 +71,19 @@
 //!
 //! **Deregister before close.** `epoll` watches open file descriptions, not
 //! fd numbers: a closed fd whose description lives on in a `dup` keeps being
-//! reported, and nothing but the original fd number can remove it. If an fd
-//! is closed while registered anyway:
+//! reported (with its token), and `EPOLL_CTL_DEL` can no longer reach it —
+//! it needs that file at that number. If an fd is closed while registered
+//! anyway:
 //! - `poll` and `select` report one event with
 //!   [`is_invalid`](Event::is_invalid) set, then stop watching the number;
-//! - `epoll` silently forgets the closed description and reports nothing;
+//! - `epoll` silently forgets the closed description and reports nothing —
+//!   unless a `dup` keeps it open: then it is reported until the number is
+//!   deregistered (or re-registered), and the epoll backend then replaces
+//!   its kernel instance to make the kernel let go (see [`EpollSelector`]);
 //! - on all three the number stays registered (a new `register` of it is
-//!   `AlreadyExists`) until `deregister`, which then succeeds.
+//!   `AlreadyExists`) until `deregister`, which then succeeds (on `epoll`,
+//!   it fails with [`Error::StillWatched`], changing nothing, only when a
+//!   `dup` keeps the file open and no new epoll instance can be made).
 //!
 //! **fork:** a child shares an `epoll` instance (and its registrations) with
 //! its parent. A child that wants readiness makes its own selector and
@@ -527,7 +533,9 @@ pub trait Selector {
     /// # Errors
     ///
     /// [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
-    /// registered; otherwise as [`register`](Selector::register).
+    /// registered; otherwise as [`register`](Selector::register). On
+    /// `epoll`, [`Error::StillWatched`] as for
+    /// [`deregister`](Selector::deregister).
     fn reregister(
         &mut self,
         fd: BorrowedFd<'_>,
@@ -539,12 +547,17 @@ pub trait Selector {
     /// Stops watching `fd`. Call it before closing the fd.
     ///
     /// Succeeds for any registered number, even one whose fd was closed (and
-    /// perhaps reused) since it was registered.
+    /// perhaps reused) since it was registered. It never reports success
+    /// while the kernel still watches the registered file.
     ///
     /// # Errors
     ///
-    /// [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
-    /// registered.
+    /// - [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
+    ///   registered;
+    /// - on `epoll`, [`Error::StillWatched`] if the registered file was
+    ///   closed under this number but lives on in a `dup`, and the kernel
+    ///   could not be made to drop it (see [`EpollSelector`]); the
+    ///   registration is unchanged.
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()>;
 
     /// Waits until at least one event is delivered or `timeout` elapses
@@ -559,7 +572,8 @@ pub trait Selector {
     /// # Errors
     ///
     /// The kernel's error from the wait call (e.g. `ENOMEM`); never
-    /// `Interrupted`.
+    /// `Interrupted`. On `epoll`, [`Error::StillWatched`] if a registration
+    /// the selector no longer knows kept firing and could not be dropped.
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize>;
 
     /// The next event of the last [`wait`](Selector::wait) whose
