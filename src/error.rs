@@ -21,6 +21,9 @@ pub enum Subject {
     Addr(SockAddr),
     /// A host name, service name or path given by the caller.
     Name(String),
+    /// The `nfds` argument of `poll(2)` (how many `pollfd`s) or `select(2)`
+    /// (one more than the highest fd in the sets).
+    Nfds(usize),
 }
 
 impl fmt::Display for Subject {
@@ -30,6 +33,7 @@ impl fmt::Display for Subject {
             Subject::Fd(fd) => write!(f, "fd {fd}"),
             Subject::Addr(addr) => write!(f, "{addr}"),
             Subject::Name(name) => write!(f, "{name:?}"),
+            Subject::Nfds(n) => write!(f, "nfds {n}"),
         }
     }
 }
@@ -184,8 +188,11 @@ pub enum Error {
     },
     /// The selector backend lacks a mode or feature (e.g. edge-triggered
     /// readiness on `poll`). Its kind is [`Unsupported`](io::ErrorKind::Unsupported).
-    #[error("{backend}: {what} is not supported by this backend")]
+    #[error("{call}: {what} is not supported by the {backend} backend")]
     Unsupported {
+        /// The selector method that was refused (`"register"`,
+        /// `"reregister"`).
+        call: &'static str,
         /// The backend's [`name`](crate::event::Selector::name).
         backend: &'static str,
         /// What was asked for.
@@ -194,14 +201,40 @@ pub enum Error {
     /// A file descriptor at or above what the backend can watch (e.g.
     /// `FD_SETSIZE` for `select` where its sets cannot grow). Its kind is
     /// [`InvalidInput`](io::ErrorKind::InvalidInput).
-    #[error("{backend}: fd {fd} is at or above the limit of {limit} descriptors")]
+    #[error("{call} fd {fd}: at or above the {backend} backend's limit of {limit} descriptors")]
     FdLimit {
+        /// The selector method that was refused (`"register"`,
+        /// `"reregister"`).
+        call: &'static str,
         /// The backend's name.
         backend: &'static str,
         /// The descriptor that was refused.
         fd: RawFd,
         /// The first descriptor number the backend cannot watch.
         limit: usize,
+    },
+    /// `epoll` still watches a file that is no longer at the fd number it
+    /// was registered under — the fd was closed while registered, and a
+    /// `dup` keeps the file open — and the selector could not make it stop
+    /// (or, where the kernel cannot be asked, rule it out).
+    ///
+    /// epoll keys a registration by (file, number), and `EPOLL_CTL_DEL`
+    /// needs that file at that number, so the only way left is to replace
+    /// the whole epoll instance; `source` says why that failed (e.g.
+    /// `EMFILE` from `epoll_create1`). Nothing was changed; retry once fds
+    /// are free, or close the dup. Its kind is `source`'s.
+    #[error(
+        "{call} fd {fd}: epoll still watches the file first registered under this number \
+         (closed there, but open through a dup), and dropping it failed: {source}"
+    )]
+    StillWatched {
+        /// The selector method (`"deregister"`, `"reregister"`, `"wait"`).
+        call: &'static str,
+        /// The fd number the old file was registered under.
+        fd: RawFd,
+        /// Why the epoll instance could not be replaced.
+        #[source]
+        source: Box<Error>,
     },
 }
 
@@ -231,6 +264,7 @@ impl Error {
             },
             Error::InvalidInput { .. } | Error::FdLimit { .. } => io::ErrorKind::InvalidInput,
             Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+            Error::StillWatched { source, .. } => source.kind(),
         }
     }
 
@@ -239,6 +273,7 @@ impl Error {
         match self {
             Error::Os { source, .. } | Error::Io(source) => source.raw_os_error(),
             Error::Resolve(r) => r.errno.as_ref().and_then(io::Error::raw_os_error),
+            Error::StillWatched { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -246,11 +281,13 @@ impl Error {
     /// The name of the call that failed (`"bind"`, `"getaddrinfo"`, …).
     pub fn call(&self) -> &'static str {
         match self {
-            Error::Os { call, .. } | Error::InvalidInput { call, .. } => call,
+            Error::Os { call, .. }
+            | Error::InvalidInput { call, .. }
+            | Error::Unsupported { call, .. }
+            | Error::FdLimit { call, .. }
+            | Error::StillWatched { call, .. } => call,
             Error::Resolve(r) => r.call,
             Error::Io(_) => "unknown",
-            Error::Unsupported { .. } => "register",
-            Error::FdLimit { .. } => "register",
         }
     }
 

@@ -581,6 +581,43 @@ fn events_capacity_and_fairness<S: Selector>(mut sel: S) {
     assert_eq!(sel.next_event(&mut ev), None);
 }
 
+/// `Events::with_capacity(usize::MAX)` panicked ("capacity overflow"), and
+/// epoll clamped `maxevents` to `c_int::MAX` (the kernel refuses anything
+/// above `INT_MAX / sizeof(struct epoll_event)` with EINVAL) after reserving
+/// a buffer that size. Every capacity now clamps, works, and costs memory
+/// only as registrations need it.
+fn huge_capacities_clamp_and_work<S: Selector>(mut sel: S) {
+    let (a, _b) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    for cap in [
+        usize::MAX,
+        i32::MAX as usize,
+        Events::MAX_CAPACITY + 1,
+        Events::MAX_CAPACITY,
+        100_000,
+    ] {
+        let mut ev = Events::with_capacity(cap);
+        assert_eq!(ev.capacity(), cap.min(Events::MAX_CAPACITY));
+        for _ in 0..2 {
+            let n = sel.wait(&mut ev, Some(SOON)).unwrap();
+            assert_eq!(n, 1, "{}: capacity {cap}", sel.name());
+            let e = sel.next_event(&mut ev).unwrap();
+            assert_eq!(e.token(), Token(1));
+        }
+    }
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        Events::MAX_CAPACITY,
+        i32::MAX as usize
+            / if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+                12
+            } else {
+                16
+            }
+    );
+}
+
 fn debug_output<S: Selector>(mut sel: S) {
     assert_eq!(
         format!("{:?}", Interest::READABLE | Interest::WRITABLE),
@@ -709,6 +746,10 @@ macro_rules! backend_tests {
             #[test]
             fn events_capacity_and_fairness() {
                 super::events_capacity_and_fairness(new());
+            }
+            #[test]
+            fn huge_capacities_clamp_and_work() {
+                super::huge_capacities_clamp_and_work(new());
             }
             #[test]
             fn debug_output() {

@@ -7,7 +7,7 @@ use super::registry::Registry;
 use super::{
     flags, timeout_ms, wait_with_deadline, Event, Events, Interest, Mode, Selector, Token,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sys::epoll as sys;
 
 /// Readiness with [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html).
@@ -16,7 +16,9 @@ use crate::sys::epoll as sys;
 /// [`epoll_ctl(2)`](https://man7.org/linux/man-pages/man2/epoll_ctl.2.html)
 /// calls; `wait` is
 /// [`epoll_wait(2)`](https://man7.org/linux/man-pages/man2/epoll_wait.2.html)
-/// with `maxevents` = [`Events::capacity`], and costs O(ready fds). All three
+/// with `maxevents` = [`Events::capacity`] (fewer while the buffers have
+/// not grown that far: see [`Events::with_capacity`]), and costs O(ready
+/// fds). All three
 /// modes: [`Mode::Level`], [`Mode::Edge`] (`EPOLLET`) and [`Mode::Oneshot`]
 /// (`EPOLLONESHOT`). Timeouts have millisecond resolution, rounded up.
 ///
@@ -24,13 +26,34 @@ use crate::sys::epoll as sys;
 /// the same as on the other backends, and tags each kernel registration
 /// with (fd, generation) so stale events are recognised.
 ///
-/// epoll watches open file descriptions: when a registered fd is closed (and
-/// not `dup`ed), the kernel drops it silently — no event, no
-/// [`is_invalid`](Event::is_invalid). The number stays in the registry
-/// until `deregister`, which then succeeds (the kernel's `ENOENT`/`EBADF`
-/// for the forgotten fd is expected and ignored). If a `dup` keeps the
-/// description open, the kernel keeps reporting it and nothing can remove
-/// it: deregister before close.
+/// # Closed fds and `dup`
+///
+/// epoll watches open files, keyed by (file, fd number). When a registered
+/// fd is closed and no `dup` keeps its file open, the kernel drops the
+/// registration silently — no event, no [`is_invalid`](Event::is_invalid).
+/// The number stays in the registry until `deregister`, which then
+/// succeeds.
+///
+/// If a `dup` keeps the file open, the kernel keeps watching it under the
+/// old number, and `EPOLL_CTL_DEL` cannot reach it any more: it needs that
+/// file at that number, and the number is closed or names another file.
+/// Until the number is deregistered or re-registered, its events are still
+/// delivered with its token. `deregister` and `reregister` of such a number
+/// ask the kernel whether it still holds a registration there
+/// (`kcmp(KCMP_EPOLL_TFD)`, or `/proc/self/fdinfo`; O(registered fds), only
+/// on this path) and if so replace the epoll instance with a new one
+/// holding every other registration — the only way to make the kernel let
+/// go. If that cannot be done (no fd for a new instance), they fail with
+/// [`Error::StillWatched`](crate::Error::StillWatched) and change nothing.
+/// Should an unknown registration fire anyway, `wait` does the same rather
+/// than spin on events it must drop.
+///
+/// A replaced instance carries every registration over as it was, with
+/// two differences: an edge-triggered fd that is ready is reported once
+/// more (a spurious event, which readiness allows), and a registration
+/// whose file is no longer at its number is left out (the kernel had
+/// dropped it, or kept it only through a dup); its number stays registered
+/// until `deregister`, as above.
 #[doc(alias = "epoll")]
 #[derive(Debug)]
 pub struct EpollSelector {
@@ -106,8 +129,58 @@ impl EpollSelector {
     }
 }
 
-fn forgotten(e: &crate::Error) -> bool {
+/// `EPOLL_CTL_MOD`/`DEL` found no registration for the file at that number
+/// (`ENOENT`) or no file at all (`EBADF`).
+fn forgotten(e: &Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EBADF))
+}
+
+/// Replaces `ep` with a new epoll instance holding this selector's
+/// registrations, all but `except`: closing the old one is the only way to
+/// make the kernel drop a registration whose file is no longer at its
+/// number (see [`EpollSelector`]). On error `ep` is left as it was.
+///
+/// A registration is carried over if the old instance holds it for the file
+/// now at its number — probed with `EPOLL_CTL_MOD` to the same settings,
+/// harmless on an instance about to be closed. One whose file was closed
+/// is left out (the kernel had dropped it already), and so is a oneshot
+/// that fired (the kernel kept it disarmed; `reregister` adds it back).
+/// (An `EPOLLEXCLUSIVE` registration would refuse the `MOD` probe: probe
+/// it another way if that mode is ever added.)
+fn rebuild(ep: &mut OwnedFd, reg: &Registry, except: Option<RawFd>) -> Result<()> {
+    let fresh = sys::epoll_create1()?;
+    for &fd in reg.dense() {
+        let Some(e) = reg.get(fd) else { continue };
+        if Some(fd) == except || !e.armed {
+            continue;
+        }
+        let (ev, tag) = (bits(e.interest, e.mode), data(fd, e.generation));
+        match sys::epoll_ctl_raw(ep.as_fd(), libc::EPOLL_CTL_MOD, fd, ev, tag) {
+            Ok(()) => sys::epoll_ctl_raw(fresh.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?,
+            Err(e) if forgotten(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    *ep = fresh;
+    Ok(())
+}
+
+impl EpollSelector {
+    /// After `EPOLL_CTL_DEL`/`MOD` of `fd` found nothing: if the kernel
+    /// still watches another file under that number (closed there, alive in
+    /// a dup), replaces the instance without it. `call` names the method
+    /// for the error.
+    fn drop_lingering(&mut self, call: &'static str, fd: RawFd) -> Result<()> {
+        // Unknown (no kcmp, no /proc): replace anyway, which is always right.
+        if sys::watches_number(self.ep.as_fd(), fd) == Some(false) {
+            return Ok(());
+        }
+        rebuild(&mut self.ep, &self.reg, Some(fd)).map_err(|source| Error::StillWatched {
+            call,
+            fd,
+            source: Box::new(source),
+        })
+    }
 }
 
 impl Selector for EpollSelector {
@@ -138,6 +211,16 @@ impl Selector for EpollSelector {
         res
     }
 
+    /// Changes the registration. If the registered file is no longer at
+    /// this number (closed; the number reused), registers the file that is
+    /// there now, first dropping the old file's registration if a `dup`
+    /// keeps the kernel watching it (see [`EpollSelector`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::reregister`];
+    /// [`Error::StillWatched`](crate::Error::StillWatched) if the old
+    /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
     fn reregister(
         &mut self,
@@ -148,13 +231,15 @@ impl Selector for EpollSelector {
     ) -> Result<()> {
         self.reg.require("reregister", fd)?;
         let generation = self.reg.peek_generation();
-        let (ev, tag) = (bits(interest, mode), data(fd.as_raw_fd(), generation));
-        let ep = self.ep.as_fd();
-        match sys::epoll_ctl(ep, libc::EPOLL_CTL_MOD, fd, ev, tag) {
-            // The kernel forgot a closed fd whose number now names another
-            // file: register that file, as poll and select would watch it.
+        let raw = fd.as_raw_fd();
+        let (ev, tag) = (bits(interest, mode), data(raw, generation));
+        match sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_MOD, fd, ev, tag) {
+            // The kernel has no registration of this file under this number:
+            // the registered one was closed. Register the file there now, as
+            // poll and select would watch it.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                sys::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, ev, tag)?
+                self.drop_lingering("reregister", raw)?;
+                sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?
             }
             res => res?,
         }
@@ -162,35 +247,83 @@ impl Selector for EpollSelector {
         Ok(())
     }
 
+    /// Stops watching `fd`. Succeeds for any registered number, even one
+    /// whose file was closed (and the number perhaps reused); if a `dup`
+    /// keeps that file open, the kernel's registration of it is dropped too
+    /// (see [`EpollSelector`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::deregister`];
+    /// [`Error::StillWatched`](crate::Error::StillWatched) if the old
+    /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
         self.reg.require("deregister", fd)?;
         match sys::epoll_ctl_del(self.ep.as_fd(), fd) {
-            Err(e) if !forgotten(&e) => return Err(e),
-            _ => {}
+            Ok(()) => {}
+            Err(e) if forgotten(&e) => self.drop_lingering("deregister", fd.as_raw_fd())?,
+            Err(e) => return Err(e),
         }
         self.reg.remove("deregister", fd).map(drop)
     }
 
+    /// One or more `epoll_wait` calls, as [`Selector::wait`] says. The first
+    /// sight of an event from a registration this selector does not know
+    /// (see [`EpollSelector`]) replaces the epoll instance, so it cannot
+    /// fire again.
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::wait`];
+    /// [`Error::StillWatched`](crate::Error::StillWatched) if a
+    /// registration this selector does not know kept firing and the epoll
+    /// instance could not be replaced to stop it.
     #[doc(alias = "epoll_wait")]
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        events.clear();
+        // At most one event per kernel registration: as many as this
+        // selector's registry holds.
+        let max = events.prepare(self.reg.dense().len());
         let Self { ep, reg, buf } = self;
-        let max = events.capacity();
         wait_with_deadline(timeout, |remaining| {
             sys::epoll_wait(ep.as_fd(), buf, max, timeout_ms(remaining))?;
+            let mut unknown = None;
             for kev in buf.iter() {
                 let (ev, tag) = (kev.events, kev.u64);
                 let fd = (tag & 0xffff_ffff) as u32 as RawFd;
-                let Some(e) = reg.get(fd) else { continue };
-                // A registration this selector no longer knows (its fd was
-                // closed while a dup kept it alive): not the current one.
-                if (e.generation & 0xffff_ffff) != (tag >> 32) {
+                // The kernel holds exactly what register/reregister/
+                // deregister left it (no other thread can change it during
+                // this call), so a tag that is not a current registration's
+                // comes from one the kernel kept against our will: a file
+                // closed under its number while a dup kept it open.
+                let current = reg
+                    .get_mut(fd)
+                    .filter(|e| (e.generation & 0xffff_ffff) == (tag >> 32));
+                let Some(e) = current else {
+                    unknown = Some(fd);
                     continue;
+                };
+                if e.mode == Mode::Oneshot {
+                    // The kernel disarmed it; remembered for `rebuild`.
+                    e.armed = false;
                 }
                 let f = to_flags(ev, e.interest);
                 if f != 0 {
                     events.push(Event::new(e.token, f, fd, e.generation));
+                }
+            }
+            if let Some(fd) = unknown {
+                // Left alone, a level-triggered one fires on every call, and
+                // this loop would spin dropping it: replace the instance.
+                if let Err(source) = rebuild(ep, reg, None) {
+                    if events.is_empty() {
+                        return Err(Error::StillWatched {
+                            call: "wait",
+                            fd,
+                            source: Box::new(source),
+                        });
+                    }
+                    // Deliver what came; the next wait tries again.
                 }
             }
             Ok(events.len())
@@ -215,5 +348,82 @@ impl Selector for EpollSelector {
 
     fn timeout_resolution(&self) -> Duration {
         Duration::from_millis(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use nix::sys::resource::{getrusage, UsageWho};
+    use nix::sys::time::TimeValLike;
+
+    use super::*;
+    use crate::event::Waker;
+
+    fn thread_cpu() -> Duration {
+        let u = getrusage(UsageWho::RUSAGE_THREAD).unwrap();
+        let us = u.user_time().num_microseconds() + u.system_time().num_microseconds();
+        Duration::from_micros(u64::try_from(us).unwrap_or(0))
+    }
+
+    /// A kernel registration the selector does not know, that keeps firing
+    /// (what a registered fd closed while a dup keeps its file open leaves
+    /// behind), put there directly. On b92844a `wait(None)` returned `Ok(0)`
+    /// at once; with only that fixed it spun inside `wait`, dropping the
+    /// same event on every `epoll_wait`. Now the first sight of it replaces
+    /// the instance, and the wait idles until the waker fires.
+    #[test]
+    fn unknown_registration_neither_ends_nor_spins_a_wait() {
+        let mut sel = EpollSelector::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        b.write_all(b"x").unwrap();
+        // Tagged with a generation the registry never gave out.
+        let tag = data(a.as_raw_fd(), 0xdead);
+        let ev = libc::EPOLLIN as u32;
+        sys::epoll_ctl(sel.ep.as_fd(), libc::EPOLL_CTL_ADD, a.as_fd(), ev, tag).unwrap();
+        let waker = Arc::new(Waker::new().unwrap());
+        sel.register(waker.as_fd(), Token(9), Interest::READABLE, Mode::Level)
+            .unwrap();
+        let mut events = Events::with_capacity(8);
+
+        let (start, cpu) = (Instant::now(), thread_cpu());
+        let remote = Arc::clone(&waker);
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            remote.wake()
+        });
+        let n = sel.wait(&mut events, None).unwrap();
+        let (took, burnt) = (start.elapsed(), thread_cpu() - cpu);
+        thread.join().unwrap().unwrap();
+        assert_eq!(n, 1, "{events:?}");
+        assert_eq!(
+            sel.next_event(&mut events).map(|e| e.token()),
+            Some(Token(9))
+        );
+        assert!(took >= Duration::from_millis(150), "{took:?}");
+        assert!(
+            burnt < Duration::from_millis(75),
+            "burnt {burnt:?} in {took:?}"
+        );
+        // The kernel let go of it; the waker's registration carried over.
+        let raw = a.as_raw_fd();
+        assert_eq!(sys::watches_number(sel.ep.as_fd(), raw), Some(false));
+        waker.reset().unwrap();
+        let start = Instant::now();
+        let n = sel
+            .wait(&mut events, Some(Duration::from_millis(50)))
+            .unwrap();
+        assert_eq!(n, 0);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        waker.wake().unwrap();
+        assert_eq!(
+            sel.wait(&mut events, Some(Duration::from_secs(5))).unwrap(),
+            1
+        );
     }
 }

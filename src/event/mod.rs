@@ -38,11 +38,14 @@
 //!
 //! # Timeouts and `EINTR`
 //!
-//! `wait(.., None)` blocks until an event arrives; `Some(Duration::ZERO)`
+//! `wait(.., None)` blocks until an event is delivered; `Some(Duration::ZERO)`
 //! polls and returns at once. Any other timeout is rounded *up* to the
 //! backend's resolution (a 100 µs timeout never becomes a busy 0) and
-//! clamped (huge durations never overflow). A `wait` that sees no event never
-//! returns before its timeout has elapsed.
+//! clamped (huge durations never overflow). A `wait` that delivers no event
+//! never returns before its timeout has elapsed — also when the kernel did
+//! report something, but only for registrations that are gone (such a batch
+//! is filtered, and the wait goes on with the remaining time; the same rule
+//! on every backend).
 //!
 //! **EINTR policy:** a signal that interrupts the system call inside `wait`
 //! does not end the wait: the call is repeated with the *remaining* time
@@ -68,13 +71,19 @@
 //!
 //! **Deregister before close.** `epoll` watches open file descriptions, not
 //! fd numbers: a closed fd whose description lives on in a `dup` keeps being
-//! reported, and nothing but the original fd number can remove it. If an fd
-//! is closed while registered anyway:
+//! reported (with its token), and `EPOLL_CTL_DEL` can no longer reach it —
+//! it needs that file at that number. If an fd is closed while registered
+//! anyway:
 //! - `poll` and `select` report one event with
 //!   [`is_invalid`](Event::is_invalid) set, then stop watching the number;
-//! - `epoll` silently forgets the closed description and reports nothing;
+//! - `epoll` silently forgets the closed description and reports nothing —
+//!   unless a `dup` keeps it open: then it is reported until the number is
+//!   deregistered (or re-registered), and the epoll backend then replaces
+//!   its kernel instance to make the kernel let go (see [`EpollSelector`]);
 //! - on all three the number stays registered (a new `register` of it is
-//!   `AlreadyExists`) until `deregister`, which then succeeds.
+//!   `AlreadyExists`) until `deregister`, which then succeeds (on `epoll`,
+//!   it fails with [`Error::StillWatched`], changing nothing, only when a
+//!   `dup` keeps the file open and no new epoll instance can be made).
 //!
 //! **fork:** a child shares an `epoll` instance (and its registrations) with
 //! its parent. A child that wants readiness makes its own selector and
@@ -331,19 +340,47 @@ impl fmt::Debug for Event {
 ///
 /// Its capacity bounds how many events one `wait` collects (`maxevents`);
 /// ready fds beyond it are reported by the next `wait`. Neither `wait` nor
-/// [`Selector::next_event`] allocates once the buffer exists.
+/// [`Selector::next_event`] allocates in steady state (see
+/// [`with_capacity`](Events::with_capacity) for when the buffer grows).
 pub struct Events {
     list: Vec<Event>,
     cap: usize,
     pos: usize,
 }
 
+/// Events whose room [`Events::with_capacity`] allocates at once; a larger
+/// buffer grows in `wait`, only as far as the registrations can fill it.
+const PREALLOCATED: usize = 1024;
+
 impl Events {
-    /// A buffer for up to `capacity` events per `wait` (at least 1).
+    /// The largest capacity: what `epoll_wait(2)` accepts as `maxevents`
+    /// (the kernel's `EP_MAX_EVENTS`, `INT_MAX / sizeof(struct
+    /// epoll_event)`: 178,956,970 on x86-64, where the struct is packed into
+    /// 12 bytes; larger values are `EINVAL`). `poll` and `select` report at
+    /// most one event per registered fd, far fewer than this.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub const MAX_CAPACITY: usize = crate::sys::epoll::MAX_EVENTS;
+    /// The largest capacity: `INT_MAX / sizeof(struct pollfd)`; `poll` and
+    /// `select` report at most one event per registered fd, far fewer than
+    /// this.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub const MAX_CAPACITY: usize = libc::c_int::MAX as usize / std::mem::size_of::<libc::pollfd>();
+
+    /// A buffer for up to `capacity` events per `wait`, clamped to
+    /// `1..=`[`MAX_CAPACITY`](Events::MAX_CAPACITY) (never a panic, even
+    /// for `usize::MAX`).
+    ///
+    /// Room for up to 1,024 events is allocated here. Beyond that the
+    /// buffer (and the epoll backend's kernel buffer) grows inside `wait`,
+    /// to at most the capacity and never past what the registrations can
+    /// fill (one event per registered fd), so a huge capacity costs memory
+    /// only as registrations grow, and `wait` allocates only when there are
+    /// more registered fds than at any earlier `wait`. If that memory cannot
+    /// be had, the batch is smaller (the rest come with the next `wait`).
     pub fn with_capacity(capacity: usize) -> Events {
-        let cap = capacity.max(1);
+        let cap = capacity.clamp(1, Events::MAX_CAPACITY);
         Events {
-            list: Vec::with_capacity(cap),
+            list: Vec::with_capacity(cap.min(PREALLOCATED)),
             cap,
             pos: 0,
         }
@@ -376,9 +413,30 @@ impl Events {
         self.pos = 0;
     }
 
-    /// Room left in this batch.
+    /// Clears the buffer for a new batch and makes room for `bound` events
+    /// (the most the backend can report: one per registered fd), capped by
+    /// the capacity, without panicking or aborting when memory is short.
+    /// Returns the batch's limit, [`room`](Events::room), at least 1.
+    pub(crate) fn prepare(&mut self, bound: usize) -> usize {
+        self.clear();
+        let want = self.cap.min(bound.max(1));
+        if want > self.list.capacity() {
+            // Failure is fine: the batch is just smaller.
+            let _ = self.list.try_reserve_exact(want);
+        }
+        self.room()
+    }
+
+    /// How many events this batch can hold: the capacity, or less while
+    /// the buffer has not grown that far. At least 1.
+    pub(crate) fn room(&self) -> usize {
+        self.cap.min(self.list.capacity()).max(1)
+    }
+
+    /// No room left in this batch. Never grows the buffer, so `push` never
+    /// allocates.
     pub(crate) fn is_full(&self) -> bool {
-        self.list.len() >= self.cap
+        self.list.len() >= self.cap || self.list.len() >= self.list.capacity()
     }
 
     /// Adds an event; returns false (and drops it) when the batch is full.
@@ -475,7 +533,9 @@ pub trait Selector {
     /// # Errors
     ///
     /// [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
-    /// registered; otherwise as [`register`](Selector::register).
+    /// registered; otherwise as [`register`](Selector::register). On
+    /// `epoll`, [`Error::StillWatched`] as for
+    /// [`deregister`](Selector::deregister).
     fn reregister(
         &mut self,
         fd: BorrowedFd<'_>,
@@ -487,25 +547,33 @@ pub trait Selector {
     /// Stops watching `fd`. Call it before closing the fd.
     ///
     /// Succeeds for any registered number, even one whose fd was closed (and
-    /// perhaps reused) since it was registered.
+    /// perhaps reused) since it was registered. It never reports success
+    /// while the kernel still watches the registered file.
     ///
     /// # Errors
     ///
-    /// [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
-    /// registered.
+    /// - [`NotFound`](std::io::ErrorKind::NotFound) if the fd number is not
+    ///   registered;
+    /// - on `epoll`, [`Error::StillWatched`] if the registered file was
+    ///   closed under this number but lives on in a `dup`, and the kernel
+    ///   could not be made to drop it (see [`EpollSelector`]); the
+    ///   registration is unchanged.
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()>;
 
-    /// Waits until at least one registered fd is ready or `timeout` elapses
+    /// Waits until at least one event is delivered or `timeout` elapses
     /// (`None`: forever), and fills `events` (cleared first) with at most
-    /// `events.capacity()` events. Returns how many.
+    /// `events.capacity()` events. Returns how many; 0 only for a timeout.
     ///
-    /// A wait with nothing ready never returns before `timeout`; `EINTR` is
-    /// retried with the remaining time (see the [module docs](self)).
+    /// A wait that delivers nothing never returns before `timeout`: neither
+    /// `EINTR` nor a kernel batch whose events were all filtered as stale
+    /// ends it; both are retried with the remaining time (see the
+    /// [module docs](self)).
     ///
     /// # Errors
     ///
     /// The kernel's error from the wait call (e.g. `ENOMEM`); never
-    /// `Interrupted`.
+    /// `Interrupted`. On `epoll`, [`Error::StillWatched`] if a registration
+    /// the selector no longer knows kept firing and could not be dropped.
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize>;
 
     /// The next event of the last [`wait`](Selector::wait) whose
@@ -613,10 +681,14 @@ pub(crate) fn timeout_timeval(t: Duration) -> libc::timeval {
 }
 
 /// The wait loop every backend shares: a fixed deadline, `EINTR` retried
-/// with the remaining time, and no early return when nothing was ready.
+/// with the remaining time, and no early return when nothing was delivered.
 ///
 /// `once(remaining)` makes one system call (`None` = forever) and returns
-/// how many events it collected.
+/// how many events it delivered into `Events`. `Ok(0)` means "nothing for
+/// the caller": the kernel timed out, or every event it reported was
+/// filtered (stale, or for nothing the registration asked for). Either way
+/// the wait goes on with the remaining time — forever for `None` — and
+/// only `Some(Duration::ZERO)` returns 0 after one call.
 ///
 /// The clock is read only where the answer depends on it: never for `None`
 /// or `Some(0)` (the hot `wait(0)` of a busy loop), and for other timeouts
@@ -627,16 +699,26 @@ pub(crate) fn wait_with_deadline(
     mut once: impl FnMut(Option<Duration>) -> Result<usize>,
 ) -> Result<usize> {
     let interrupted = |e: &Error| e.kind() == std::io::ErrorKind::Interrupted;
-    let Some(t) = timeout.filter(|t| !t.is_zero()) else {
-        // Forever, or a poll: the timeout never changes, so EINTR just goes
-        // round again.
+    let Some(t) = timeout else {
+        // Forever: the timeout never changes, so EINTR and an empty (all
+        // filtered) batch just go round again.
+        loop {
+            match once(None) {
+                Ok(0) => {}
+                Err(e) if interrupted(&e) => {}
+                other => return other,
+            }
+        }
+    };
+    if t.is_zero() {
+        // A poll: one look, repeated only when a signal cut it short.
         loop {
             match once(timeout) {
                 Err(e) if interrupted(&e) => continue,
                 other => return other,
             }
         }
-    };
+    }
     // `None`: too far away to represent; wait in clamped steps forever.
     let deadline = Instant::now().checked_add(t);
     let mut remaining = t;
@@ -646,8 +728,9 @@ pub(crate) fn wait_with_deadline(
             Err(e) if interrupted(&e) => {}
             other => return other,
         }
-        // A signal, or a kernel timer that fired a hair before our clock
-        // says so: go round again for the rest, so a wait is never short.
+        // A signal, a batch with nothing to deliver, or a kernel timer that
+        // fired a hair before our clock says so: go round again for the
+        // rest, so a wait is never short.
         if let Some(deadline) = deadline {
             let now = Instant::now();
             if now >= deadline {
@@ -748,9 +831,10 @@ impl AsFd for Waker {
     }
 }
 
-/// The error of a mode the backend lacks.
-pub(crate) fn unsupported_mode(backend: &'static str) -> Error {
+/// The error of a mode the backend lacks, refused by `call`.
+pub(crate) fn unsupported_mode(call: &'static str, backend: &'static str) -> Error {
     Error::Unsupported {
+        call,
         backend,
         what: "Mode::Edge",
     }
@@ -848,6 +932,37 @@ mod tests {
         assert!(
             seen[1].is_some_and(|rest| rest <= Duration::from_secs(60) - Duration::from_millis(5))
         );
+    }
+
+    /// `wait(None)` returned `Ok(0)` as soon as one kernel batch had nothing
+    /// to deliver (every event filtered as stale): an event loop calling it
+    /// spun. Forever means until something is delivered.
+    #[test]
+    fn wait_forever_goes_on_after_an_empty_batch() {
+        let mut calls = 0;
+        let n = wait_with_deadline(None, |t| {
+            assert_eq!(t, None);
+            calls += 1;
+            Ok(if calls < 4 { 0 } else { 2 })
+        })
+        .unwrap();
+        assert_eq!((n, calls), (2, 4));
+        // A finite timeout goes on too (with the rest of the time), and a
+        // poll does not.
+        let mut calls = 0;
+        let n = wait_with_deadline(Some(Duration::from_secs(60)), |_| {
+            calls += 1;
+            Ok(if calls < 3 { 0 } else { 1 })
+        })
+        .unwrap();
+        assert_eq!((n, calls), (1, 3));
+        let mut calls = 0;
+        let n = wait_with_deadline(Some(Duration::ZERO), |_| {
+            calls += 1;
+            Ok(0)
+        })
+        .unwrap();
+        assert_eq!((n, calls), (0, 1));
     }
 
     #[test]

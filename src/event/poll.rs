@@ -116,7 +116,7 @@ impl Selector for PollSelector {
         mode: Mode,
     ) -> Result<()> {
         if !self.supports(mode) {
-            return Err(unsupported_mode(self.name()));
+            return Err(unsupported_mode("register", self.name()));
         }
         self.reg.insert("register", fd, token, interest, mode)?;
         Ok(())
@@ -130,7 +130,7 @@ impl Selector for PollSelector {
         mode: Mode,
     ) -> Result<()> {
         if !self.supports(mode) {
-            return Err(unsupported_mode(self.name()));
+            return Err(unsupported_mode("reregister", self.name()));
         }
         self.reg.update("reregister", fd, token, interest, mode)?;
         self.sync_slot(fd);
@@ -142,7 +142,8 @@ impl Selector for PollSelector {
     }
 
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        events.clear();
+        // At most one event per registered fd.
+        events.prepare(self.reg.dense().len());
         if self.reg.dirty {
             self.fds.clear();
             for &fd in self.reg.dense() {

@@ -174,12 +174,13 @@ impl Selector for SelectSelector {
         mode: Mode,
     ) -> Result<()> {
         if !self.supports(mode) {
-            return Err(unsupported_mode(self.name()));
+            return Err(unsupported_mode("register", self.name()));
         }
         if let Some(limit) = self.fd_limit() {
             let raw = fd.as_raw_fd();
             if usize::try_from(raw).map_or(true, |i| i >= limit) {
                 return Err(Error::FdLimit {
+                    call: "register",
                     backend: self.name(),
                     fd: raw,
                     limit,
@@ -201,7 +202,7 @@ impl Selector for SelectSelector {
         mode: Mode,
     ) -> Result<()> {
         if !self.supports(mode) {
-            return Err(unsupported_mode(self.name()));
+            return Err(unsupported_mode("reregister", self.name()));
         }
         self.reg.require("reregister", fd)?;
         // The number may name another file by now (closed and reused).
@@ -217,7 +218,8 @@ impl Selector for SelectSelector {
     }
 
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        events.clear();
+        // At most one event per registered fd.
+        events.prepare(self.reg.dense().len());
         wait_with_deadline(timeout, |remaining| {
             let nfds = self.build_sets();
             let mut tv = remaining.map(timeout_timeval);

@@ -11,6 +11,6 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> Result<
     // pollfd structures (nfds never exceeds it); the kernel writes only
     // `revents` within it.
     let ret = unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout_ms) };
-    let n = check(ret, "poll", || Subject::None)?;
+    let n = check(ret, "poll", || Subject::Nfds(fds.len()))?;
     Ok(usize::try_from(n).unwrap_or(0))
 }

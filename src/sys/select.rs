@@ -32,7 +32,7 @@ pub(crate) fn select(
     let Some(c_nfds) = c_nfds.filter(|_| read.len() >= words && write.len() >= words) else {
         return Err(Error::InvalidInput {
             call: "select",
-            subject: Subject::None,
+            subject: Subject::Nfds(nfds),
             reason: "fd sets smaller than nfds",
         });
     };
@@ -50,7 +50,7 @@ pub(crate) fn select(
             tv,
         )
     };
-    let n = check(ret, "select", || Subject::None)?;
+    let n = check(ret, "select", || Subject::Nfds(nfds))?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
@@ -105,4 +105,36 @@ pub(crate) fn fd_kind(fd: BorrowedFd<'_>) -> FdKind {
         }
     }
     FdKind::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real `select` failure (a `timeval` with negative microseconds is
+    /// `EINVAL`) names the call and its `nfds`; before, the subject was
+    /// empty and the message said only "select: Invalid argument".
+    #[test]
+    fn select_error_names_nfds() {
+        let mut read = vec![0; words_for(3)];
+        let mut write = vec![0; words_for(3)];
+        let mut tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: -1,
+        };
+        let err = select(3, &mut read, &mut write, Some(&mut tv)).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+        assert_eq!(err.call(), "select");
+        assert!(
+            matches!(
+                err,
+                Error::Os {
+                    subject: Subject::Nfds(3),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("select nfds 3: "), "{err}");
+    }
 }

@@ -1,0 +1,131 @@
+//! Readiness errors name the real call and what it acted on. One test in
+//! this binary: it lowers the process's fd limit for a moment, which would
+//! break any test running beside it.
+
+use std::io::ErrorKind;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use sockpoll::error::Subject;
+use sockpoll::event::{
+    AnySelector, BackendKind, Events, Interest, Mode, PollSelector, SelectSelector, Selector, Token,
+};
+use sockpoll::Error;
+
+/// `reregister` into a mode the backend lacks used to say "register"
+/// (`Error::call()` hard-coded it); now the variant carries the call.
+fn unsupported_names_register_or_reregister<S: Selector>(mut sel: S) {
+    let (a, _b) = UnixStream::pair().unwrap();
+    let err = sel
+        .register(a.as_fd(), Token(1), Interest::READABLE, Mode::Edge)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert_eq!(err.call(), "register", "{err}");
+    assert!(err.to_string().starts_with("register: "), "{err}");
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    let err = sel
+        .reregister(a.as_fd(), Token(1), Interest::READABLE, Mode::Edge)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Unsupported {
+                call: "reregister",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.call(), "reregister", "{err}");
+    let msg = err.to_string();
+    assert!(msg.starts_with("reregister: "), "{msg}");
+    assert!(
+        msg.contains(sel.name()) && msg.contains("Mode::Edge"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn readiness_errors_name_call_and_subject() {
+    unsupported_names_register_or_reregister(PollSelector::new().unwrap());
+    unsupported_names_register_or_reregister(SelectSelector::new().unwrap());
+    unsupported_names_register_or_reregister(AnySelector::new(BackendKind::Poll).unwrap());
+
+    // FdLimit (raised by `select` where FD_SETSIZE binds, not on Linux)
+    // carries its call too.
+    let err = Error::FdLimit {
+        call: "register",
+        backend: "select",
+        fd: 1500,
+        limit: 1024,
+    };
+    assert_eq!(err.call(), "register");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let msg = err.to_string();
+    assert!(msg.starts_with("register fd 1500: "), "{msg}");
+    assert!(msg.contains("select") && msg.contains("1024"), "{msg}");
+
+    // epoll_ctl on a regular file is EPERM, naming the fd.
+    #[cfg(target_os = "linux")]
+    {
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        let mut sel = sockpoll::event::EpollSelector::new().unwrap();
+        let err = sel
+            .register(file.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+            .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc_eperm()), "{err}");
+        assert_eq!(err.call(), "epoll_ctl");
+        let fd = file.as_raw_fd();
+        assert!(
+            matches!(&err, Error::Os { subject: Subject::Fd(n), .. } if *n == fd),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with(&format!("epoll_ctl fd {fd}: ")),
+            "{err}"
+        );
+    }
+
+    // A real `poll` failure: more pollfds than RLIMIT_NOFILE is EINVAL. The
+    // error used to have no subject ("poll: Invalid argument"); now it
+    // names nfds.
+    let pairs: Vec<_> = (0..8).map(|_| UnixStream::pair().unwrap()).collect();
+    let mut sel = PollSelector::new().unwrap();
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        sel.register(a.as_fd(), Token(2 * i), Interest::READABLE, Mode::Level)
+            .unwrap();
+        sel.register(b.as_fd(), Token(2 * i + 1), Interest::READABLE, Mode::Level)
+            .unwrap();
+    }
+    let mut events = Events::with_capacity(8);
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, 4, hard).unwrap();
+    let res = sel.wait(&mut events, Some(Duration::ZERO));
+    setrlimit(Resource::RLIMIT_NOFILE, soft, hard).unwrap();
+    let err = res.unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc_einval()), "{err}");
+    assert_eq!(err.call(), "poll");
+    assert!(
+        matches!(
+            err,
+            Error::Os {
+                subject: Subject::Nfds(16),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("poll nfds 16: "), "{err}");
+}
+
+fn libc_eperm() -> i32 {
+    nix::errno::Errno::EPERM as i32
+}
+
+fn libc_einval() -> i32 {
+    nix::errno::Errno::EINVAL as i32
+}
