@@ -194,7 +194,7 @@ impl Selector for EpollSelector {
     ) -> Result<()> {
         let generation = self
             .reg
-            .insert("register", fd, token, interest, mode)?
+            .insert("register", fd, token, interest, mode, ())?
             .generation;
         let raw = fd.as_raw_fd();
         let res = sys::epoll_ctl(
@@ -243,7 +243,8 @@ impl Selector for EpollSelector {
             }
             res => res?,
         }
-        self.reg.update("reregister", fd, token, interest, mode)?;
+        self.reg
+            .update("reregister", fd, token, interest, mode, ())?;
         Ok(())
     }
 

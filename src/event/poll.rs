@@ -33,6 +33,8 @@ const POLLRDHUP: libc::c_short = 0;
 pub struct PollSelector {
     reg: Registry,
     fds: Vec<libc::pollfd>,
+    /// Set when fds were added or removed: `fds` needs a rebuild.
+    dirty: bool,
     /// Where the next scan of the array starts, so that with more ready fds
     /// than room in `Events` every fd gets its turn.
     start: usize,
@@ -90,12 +92,13 @@ impl PollSelector {
         Ok(PollSelector {
             reg: Registry::default(),
             fds: Vec::new(),
+            dirty: false,
             start: 0,
         })
     }
 
     fn sync_slot(&mut self, fd: BorrowedFd<'_>) {
-        if self.reg.dirty {
+        if self.dirty {
             return;
         }
         let raw = fd.as_raw_fd();
@@ -118,7 +121,8 @@ impl Selector for PollSelector {
         if !self.supports(mode) {
             return Err(unsupported_mode("register", self.name()));
         }
-        self.reg.insert("register", fd, token, interest, mode)?;
+        self.reg.insert("register", fd, token, interest, mode, ())?;
+        self.dirty = true;
         Ok(())
     }
 
@@ -132,28 +136,33 @@ impl Selector for PollSelector {
         if !self.supports(mode) {
             return Err(unsupported_mode("reregister", self.name()));
         }
-        self.reg.update("reregister", fd, token, interest, mode)?;
+        self.reg
+            .update("reregister", fd, token, interest, mode, ())?;
         self.sync_slot(fd);
         Ok(())
     }
 
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
-        self.reg.remove("deregister", fd).map(drop)
+        self.reg.remove("deregister", fd)?;
+        self.dirty = true;
+        Ok(())
     }
 
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
         // At most one event per registered fd.
         events.prepare(self.reg.dense().len());
-        if self.reg.dirty {
+        if self.dirty {
             self.fds.clear();
             for &fd in self.reg.dense() {
                 if let Some(e) = self.reg.get(fd) {
                     self.fds.push(pollfd(fd, e));
                 }
             }
-            self.reg.dirty = false;
+            self.dirty = false;
         }
-        let Self { reg, fds, start } = self;
+        let Self {
+            reg, fds, start, ..
+        } = self;
         wait_with_deadline(timeout, |remaining| {
             let ready = crate::sys::poll::poll(fds, timeout_ms(remaining))?;
             if ready == 0 {

@@ -1,14 +1,28 @@
 //! The fd-indexed registry every backend keeps: the single source of truth
 //! for `AlreadyExists`/`NotFound`, tokens, oneshot arming and generations.
+//!
+//! It holds only what all three backends use. `armed` is one of those:
+//! `poll` and `select` leave disarmed fds out of what they pass the kernel,
+//! and `epoll` remembers fired oneshots so that replacing its instance keeps
+//! them disarmed.
+//!
+//! What one backend alone needs lives in that backend's file. Per
+//! registration, that is the entry's `extra` (`Registry<X>`; `()` by
+//! default): `select` keeps there whether the fd is stream-like. A
+//! generic field rather than a side table keyed by fd, because `select`
+//! reads it for each ready fd in `wait`, from the entry it already holds:
+//! no second lookup, and `()` takes no room on the other backends.
+//! Per-registry state (`poll`'s "the array needs a rebuild" flag) is a
+//! field of the backend, set by its own `register`/`deregister`.
 
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 use super::{registry_error, Interest, Mode, Token};
 use crate::error::{Error, Result, Subject};
 
-/// One registration.
+/// One registration, with `X`, what the backend keeps beside it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Entry {
+pub(crate) struct Entry<X = ()> {
     pub(crate) token: Token,
     pub(crate) interest: Interest,
     pub(crate) mode: Mode,
@@ -19,29 +33,40 @@ pub(crate) struct Entry {
     pub(crate) armed: bool,
     /// Index in `Registry::dense`.
     pub(crate) slot: usize,
-    /// `select` only: "readable with 0 bytes queued" means end of file.
-    pub(crate) stream_like: bool,
+    /// The backend's own per-registration state, given at `insert` and
+    /// `update`.
+    pub(crate) extra: X,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct Registry {
-    by_fd: Vec<Option<Entry>>,
+#[derive(Debug)]
+pub(crate) struct Registry<X = ()> {
+    by_fd: Vec<Option<Entry<X>>>,
     dense: Vec<RawFd>,
     next_generation: u64,
-    /// Set when fds were added or removed (the poll array needs a rebuild).
-    pub(crate) dirty: bool,
+}
+
+// Not derived: that would demand `X: Default`, and an empty registry holds
+// no `X`.
+impl<X> Default for Registry<X> {
+    fn default() -> Self {
+        Registry {
+            by_fd: Vec::new(),
+            dense: Vec::new(),
+            next_generation: 0,
+        }
+    }
 }
 
 fn index(fd: RawFd) -> Option<usize> {
     usize::try_from(fd).ok()
 }
 
-impl Registry {
-    pub(crate) fn get(&self, fd: RawFd) -> Option<&Entry> {
+impl<X: Copy> Registry<X> {
+    pub(crate) fn get(&self, fd: RawFd) -> Option<&Entry<X>> {
         self.by_fd.get(index(fd)?)?.as_ref()
     }
 
-    pub(crate) fn get_mut(&mut self, fd: RawFd) -> Option<&mut Entry> {
+    pub(crate) fn get_mut(&mut self, fd: RawFd) -> Option<&mut Entry<X>> {
         self.by_fd.get_mut(index(fd)?)?.as_mut()
     }
 
@@ -67,7 +92,7 @@ impl Registry {
     }
 
     /// `ENOENT` unless `fd` is registered.
-    pub(crate) fn require(&self, call: &'static str, fd: BorrowedFd<'_>) -> Result<&Entry> {
+    pub(crate) fn require(&self, call: &'static str, fd: BorrowedFd<'_>) -> Result<&Entry<X>> {
         self.get(fd.as_raw_fd())
             .ok_or_else(|| registry_error(call, fd, libc::ENOENT))
     }
@@ -80,7 +105,8 @@ impl Registry {
         token: Token,
         interest: Interest,
         mode: Mode,
-    ) -> Result<&mut Entry> {
+        extra: X,
+    ) -> Result<&mut Entry<X>> {
         let raw = fd.as_raw_fd();
         if self.get(raw).is_some() {
             return Err(registry_error(call, fd, libc::EEXIST));
@@ -101,7 +127,6 @@ impl Registry {
         self.dense.try_reserve(1).map_err(oom)?;
         let generation = self.generation();
         self.dense.push(raw);
-        self.dirty = true;
         let entry = self.by_fd[i].insert(Entry {
             token,
             interest,
@@ -109,12 +134,13 @@ impl Registry {
             generation,
             armed: true,
             slot: self.dense.len() - 1,
-            stream_like: false,
+            extra,
         });
         Ok(entry)
     }
 
-    /// Changes a registration, re-arms it, gives it a new generation;
+    /// Changes a registration (`extra` too), re-arms it, gives it a new
+    /// generation;
     /// `ENOENT` if the number is not registered.
     pub(crate) fn update(
         &mut self,
@@ -123,7 +149,8 @@ impl Registry {
         token: Token,
         interest: Interest,
         mode: Mode,
-    ) -> Result<&mut Entry> {
+        extra: X,
+    ) -> Result<&mut Entry<X>> {
         let generation = self.peek_generation();
         let entry = self
             .get_mut(fd.as_raw_fd())
@@ -133,6 +160,7 @@ impl Registry {
         entry.mode = mode;
         entry.generation = generation;
         entry.armed = true;
+        entry.extra = extra;
         self.next_generation = generation;
         // Re-borrow: the borrow above ended to update the counter.
         self.get_mut(fd.as_raw_fd())
@@ -140,7 +168,7 @@ impl Registry {
     }
 
     /// Removes `fd`; `ENOENT` if the number is not registered.
-    pub(crate) fn remove(&mut self, call: &'static str, fd: BorrowedFd<'_>) -> Result<Entry> {
+    pub(crate) fn remove(&mut self, call: &'static str, fd: BorrowedFd<'_>) -> Result<Entry<X>> {
         let raw = fd.as_raw_fd();
         let entry = index(raw)
             .and_then(|i| self.by_fd.get_mut(i))
@@ -154,7 +182,6 @@ impl Registry {
                 }
             }
         }
-        self.dirty = true;
         Ok(entry)
     }
 }

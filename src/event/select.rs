@@ -46,11 +46,29 @@ use crate::sys::select::{self as sys, WORD_BITS};
 #[doc(alias = "select")]
 #[derive(Debug)]
 pub struct SelectSelector {
-    reg: Registry,
+    reg: Registry<Extra>,
     read: Vec<libc::c_ulong>,
     write: Vec<libc::c_ulong>,
     /// Where the next scan starts, so every ready fd gets its turn.
     start: usize,
+}
+
+/// What `select` keeps per registration, beside the shared fields.
+#[derive(Debug, Clone, Copy)]
+struct Extra {
+    /// A stream socket or pipe: "readable with 0 bytes queued" means end of
+    /// file.
+    stream_like: bool,
+}
+
+impl Extra {
+    /// Looks at the file now at `fd` (the number may name another file
+    /// than at the last `register`: closed and reused).
+    fn of(fd: BorrowedFd<'_>) -> Extra {
+        Extra {
+            stream_like: sys::fd_kind(fd) == sys::FdKind::StreamLike,
+        }
+    }
 }
 
 fn set_bit(set: &mut [libc::c_ulong], fd: usize) {
@@ -146,7 +164,7 @@ impl SelectSelector {
             let mut f = 0;
             if r && e.interest.is_readable() {
                 f |= flags::READABLE;
-                if e.stream_like && sys::bytes_readable(fd) == Some(0) {
+                if e.extra.stream_like && sys::bytes_readable(fd) == Some(0) {
                     f |= flags::READ_CLOSED;
                 }
             }
@@ -187,10 +205,9 @@ impl Selector for SelectSelector {
                 });
             }
         }
-        let stream_like = sys::fd_kind(fd) == sys::FdKind::StreamLike;
+        let extra = Extra::of(fd);
         self.reg
-            .insert("register", fd, token, interest, mode)?
-            .stream_like = stream_like;
+            .insert("register", fd, token, interest, mode, extra)?;
         Ok(())
     }
 
@@ -205,11 +222,9 @@ impl Selector for SelectSelector {
             return Err(unsupported_mode("reregister", self.name()));
         }
         self.reg.require("reregister", fd)?;
-        // The number may name another file by now (closed and reused).
-        let stream_like = sys::fd_kind(fd) == sys::FdKind::StreamLike;
+        let extra = Extra::of(fd);
         self.reg
-            .update("reregister", fd, token, interest, mode)?
-            .stream_like = stream_like;
+            .update("reregister", fd, token, interest, mode, extra)?;
         Ok(())
     }
 
