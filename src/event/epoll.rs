@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::registry::Registry;
 use super::{
-    flags, timeout_ms, wait_with_deadline, Event, Events, Interest, Mode, Selector, Token,
+    flags, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
+    Interest, Mode, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::epoll as sys;
@@ -183,6 +184,16 @@ impl EpollSelector {
     }
 }
 
+impl Backend for EpollSelector {
+    type Extra = ();
+    const NAME: &'static str = "epoll";
+    const EDGE: bool = true;
+
+    fn registry(&self) -> &Registry<()> {
+        &self.reg
+    }
+}
+
 impl Selector for EpollSelector {
     #[doc(alias = "epoll_ctl")]
     fn register(
@@ -192,6 +203,7 @@ impl Selector for EpollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
+        self.check_mode("register", mode)?;
         let generation = self
             .reg
             .insert("register", fd, token, interest, mode, ())?
@@ -229,6 +241,7 @@ impl Selector for EpollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
+        self.check_mode("reregister", mode)?;
         self.reg.require("reregister", fd)?;
         let generation = self.reg.peek_generation();
         let raw = fd.as_raw_fd();
@@ -331,17 +344,7 @@ impl Selector for EpollSelector {
         })
     }
 
-    fn next_event(&mut self, events: &mut Events) -> Option<Event> {
-        events.next_current(|fd, generation| self.reg.is_current(fd, generation))
-    }
-
-    fn name(&self) -> &'static str {
-        "epoll"
-    }
-
-    fn supports(&self, _mode: Mode) -> bool {
-        true
-    }
+    shared_selector_methods!();
 
     fn fd_limit(&self) -> Option<usize> {
         None

@@ -646,6 +646,72 @@ impl<S: Selector + ?Sized> Selector for Box<S> {
     }
 }
 
+/// What the [`Selector`] methods every backend shares need from a backend;
+/// see `shared_selector_methods!`.
+pub(crate) trait Backend: Selector {
+    /// What the backend keeps per registration beside the shared fields
+    /// (see `registry`).
+    type Extra: Copy;
+
+    /// [`Selector::name`].
+    const NAME: &'static str;
+
+    /// Whether the backend has [`Mode::Edge`]. [`Mode::Level`] and
+    /// [`Mode::Oneshot`] work on every backend.
+    const EDGE: bool;
+
+    /// The backend's registry.
+    fn registry(&self) -> &registry::Registry<Self::Extra>;
+
+    /// The mode check `register` and `reregister` start with: `Ok` for a
+    /// mode [`supports`](Selector::supports) accepts, else
+    /// [`Error::Unsupported`] naming `call`.
+    fn check_mode(&self, call: &'static str, mode: Mode) -> Result<()> {
+        if self.supports(mode) {
+            Ok(())
+        } else {
+            Err(Error::Unsupported {
+                call,
+                backend: Self::NAME,
+                what: "Mode::Edge",
+            })
+        }
+    }
+}
+
+/// The [`Selector`] methods that are the same on every backend, written
+/// once: `next_event`, `name` and `supports`, from the backend's
+/// [`Backend`] impl. Invoke it in the backend's `impl Selector`, after
+/// `wait` (the trait's order).
+///
+/// A macro because nothing else makes one copy at no cost: a provided
+/// method of `Selector` cannot reach a backend's registry (the trait is
+/// public and object safe, and other crates implement it), and a blanket
+/// `impl<B: Backend> Selector for B` is refused as overlapping
+/// `impl Selector for Box<S>` (E0119), besides taking the place of the
+/// backends' own documented methods. The expansion is the code each
+/// backend spelled out before.
+macro_rules! shared_selector_methods {
+    () => {
+        fn next_event(
+            &mut self,
+            events: &mut $crate::event::Events,
+        ) -> ::std::option::Option<$crate::event::Event> {
+            let reg = $crate::event::Backend::registry(self);
+            events.next_current(|fd, generation| reg.is_current(fd, generation))
+        }
+
+        fn name(&self) -> &'static str {
+            <Self as $crate::event::Backend>::NAME
+        }
+
+        fn supports(&self, mode: $crate::event::Mode) -> bool {
+            <Self as $crate::event::Backend>::EDGE || mode != $crate::event::Mode::Edge
+        }
+    };
+}
+pub(crate) use shared_selector_methods;
+
 /// A timeout in whole milliseconds for `poll(2)`/`epoll_wait(2)`: rounded
 /// up, clamped to `c_int::MAX`, `None` → `-1` (forever).
 pub(crate) fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
@@ -828,15 +894,6 @@ impl AsFd for Waker {
     /// The readable side, to register.
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.read.as_fd()
-    }
-}
-
-/// The error of a mode the backend lacks, refused by `call`.
-pub(crate) fn unsupported_mode(call: &'static str, backend: &'static str) -> Error {
-    Error::Unsupported {
-        call,
-        backend,
-        what: "Mode::Edge",
     }
 }
 

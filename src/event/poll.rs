@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::registry::{Entry, Registry};
 use super::{
-    flags, timeout_ms, unsupported_mode, wait_with_deadline, Event, Events, Interest, Mode,
-    Selector, Token,
+    flags, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
+    Interest, Mode, Selector, Token,
 };
 use crate::error::Result;
 
@@ -110,6 +110,16 @@ impl PollSelector {
     }
 }
 
+impl Backend for PollSelector {
+    type Extra = ();
+    const NAME: &'static str = "poll";
+    const EDGE: bool = false;
+
+    fn registry(&self) -> &Registry<()> {
+        &self.reg
+    }
+}
+
 impl Selector for PollSelector {
     fn register(
         &mut self,
@@ -118,9 +128,7 @@ impl Selector for PollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        if !self.supports(mode) {
-            return Err(unsupported_mode("register", self.name()));
-        }
+        self.check_mode("register", mode)?;
         self.reg.insert("register", fd, token, interest, mode, ())?;
         self.dirty = true;
         Ok(())
@@ -133,9 +141,7 @@ impl Selector for PollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        if !self.supports(mode) {
-            return Err(unsupported_mode("reregister", self.name()));
-        }
+        self.check_mode("reregister", mode)?;
         self.reg
             .update("reregister", fd, token, interest, mode, ())?;
         self.sync_slot(fd);
@@ -204,17 +210,7 @@ impl Selector for PollSelector {
         })
     }
 
-    fn next_event(&mut self, events: &mut Events) -> Option<Event> {
-        events.next_current(|fd, generation| self.reg.is_current(fd, generation))
-    }
-
-    fn name(&self) -> &'static str {
-        "poll"
-    }
-
-    fn supports(&self, mode: Mode) -> bool {
-        mode != Mode::Edge
-    }
+    shared_selector_methods!();
 
     fn fd_limit(&self) -> Option<usize> {
         None

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::registry::Registry;
 use super::{
-    flags, timeout_timeval, unsupported_mode, wait_with_deadline, Event, Events, Interest, Mode,
-    Selector, Token,
+    flags, shared_selector_methods, timeout_timeval, wait_with_deadline, Backend, Event, Events,
+    Interest, Mode, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::select::{self as sys, WORD_BITS};
@@ -55,7 +55,7 @@ pub struct SelectSelector {
 
 /// What `select` keeps per registration, beside the shared fields.
 #[derive(Debug, Clone, Copy)]
-struct Extra {
+pub(crate) struct Extra {
     /// A stream socket or pipe: "readable with 0 bytes queued" means end of
     /// file.
     stream_like: bool,
@@ -183,6 +183,16 @@ impl SelectSelector {
     }
 }
 
+impl Backend for SelectSelector {
+    type Extra = Extra;
+    const NAME: &'static str = "select";
+    const EDGE: bool = false;
+
+    fn registry(&self) -> &Registry<Extra> {
+        &self.reg
+    }
+}
+
 impl Selector for SelectSelector {
     fn register(
         &mut self,
@@ -191,9 +201,7 @@ impl Selector for SelectSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        if !self.supports(mode) {
-            return Err(unsupported_mode("register", self.name()));
-        }
+        self.check_mode("register", mode)?;
         if let Some(limit) = self.fd_limit() {
             let raw = fd.as_raw_fd();
             if usize::try_from(raw).map_or(true, |i| i >= limit) {
@@ -218,9 +226,7 @@ impl Selector for SelectSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        if !self.supports(mode) {
-            return Err(unsupported_mode("reregister", self.name()));
-        }
+        self.check_mode("reregister", mode)?;
         self.reg.require("reregister", fd)?;
         let extra = Extra::of(fd);
         self.reg
@@ -253,17 +259,7 @@ impl Selector for SelectSelector {
         })
     }
 
-    fn next_event(&mut self, events: &mut Events) -> Option<Event> {
-        events.next_current(|fd, generation| self.reg.is_current(fd, generation))
-    }
-
-    fn name(&self) -> &'static str {
-        "select"
-    }
-
-    fn supports(&self, mode: Mode) -> bool {
-        mode != Mode::Edge
-    }
+    shared_selector_methods!();
 
     fn fd_limit(&self) -> Option<usize> {
         if cfg!(any(target_os = "linux", target_os = "android")) {
