@@ -45,7 +45,7 @@ use crate::sys::epoll as sys;
 /// on this path) and if so replace the epoll instance with a new one
 /// holding every other registration — the only way to make the kernel let
 /// go. If that cannot be done (no fd for a new instance), they fail with
-/// [`Error::StillWatched`](crate::Error::StillWatched) and change nothing.
+/// [`Error::StillWatched`](crate::error::Error::StillWatched) and change nothing.
 /// Should an unknown registration fire anyway, `wait` does the same rather
 /// than spin on events it must drop.
 ///
@@ -231,7 +231,7 @@ impl Selector for EpollSelector {
     /// # Errors
     ///
     /// As [`Selector::reregister`];
-    /// [`Error::StillWatched`](crate::Error::StillWatched) if the old
+    /// [`Error::StillWatched`](crate::error::Error::StillWatched) if the old
     /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
     fn reregister(
@@ -269,7 +269,7 @@ impl Selector for EpollSelector {
     /// # Errors
     ///
     /// As [`Selector::deregister`];
-    /// [`Error::StillWatched`](crate::Error::StillWatched) if the old
+    /// [`Error::StillWatched`](crate::error::Error::StillWatched) if the old
     /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
@@ -290,7 +290,7 @@ impl Selector for EpollSelector {
     /// # Errors
     ///
     /// As [`Selector::wait`];
-    /// [`Error::StillWatched`](crate::Error::StillWatched) if a
+    /// [`Error::StillWatched`](crate::error::Error::StillWatched) if a
     /// registration this selector does not know kept firing and the epoll
     /// instance could not be replaced to stop it.
     #[doc(alias = "epoll_wait")]

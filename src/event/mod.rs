@@ -433,8 +433,9 @@ impl Events {
         self.cap.min(self.list.capacity()).max(1)
     }
 
-    /// No room left in this batch. Never grows the buffer, so `push` never
-    /// allocates.
+    /// Whether this batch is full: it holds the capacity, or as many events
+    /// as the buffer has room for (it never grows here, so `push` never
+    /// allocates).
     pub(crate) fn is_full(&self) -> bool {
         self.list.len() >= self.cap || self.list.len() >= self.list.capacity()
     }

@@ -22,7 +22,7 @@ const POLLRDHUP: libc::c_short = 0;
 /// registered fds. No fd-number limit. Modes: [`Mode::Level`] and
 /// [`Mode::Oneshot`] (emulated: after one event the fd's slot is set to
 /// `-1`, which `poll` skips, until `reregister`). [`Mode::Edge`] is
-/// [`Unsupported`](crate::Error::Unsupported). Timeouts have millisecond
+/// [`Unsupported`](crate::error::Error::Unsupported). Timeouts have millisecond
 /// resolution, rounded up.
 ///
 /// A registered fd that gets closed is reported once with

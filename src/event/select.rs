@@ -19,13 +19,13 @@ use crate::sys::select::{self as sys, WORD_BITS};
 /// never used. On Linux the kernel takes sets of any size, so there is no
 /// `FD_SETSIZE` limit ([`fd_limit`](Selector::fd_limit) is `None`);
 /// elsewhere an fd at or above `FD_SETSIZE` is refused at `register` with
-/// [`Error::FdLimit`](crate::Error::FdLimit). Cost per `wait` grows with the
+/// [`Error::FdLimit`](crate::error::Error::FdLimit). Cost per `wait` grows with the
 /// highest registered fd number. Timeouts have microsecond resolution,
 /// rounded up.
 ///
 /// Modes: [`Mode::Level`] and [`Mode::Oneshot`] (emulated: the fd is left
 /// out of the sets after one event until `reregister`). [`Mode::Edge`] is
-/// [`Unsupported`](crate::Error::Unsupported).
+/// [`Unsupported`](crate::error::Error::Unsupported).
 ///
 /// # What `select` can and cannot report
 ///
