@@ -343,7 +343,7 @@ impl Client {
             conns.push(s);
         }
         let sel = (c > 1).then(|| {
-            let mut sel = DefaultSelector::new().expect("selector");
+            let sel = DefaultSelector::new().expect("selector");
             for (i, s) in conns.iter().enumerate() {
                 s.set_nonblocking(true).expect("nonblocking");
                 sel.register(s.as_fd(), Token(i), Interest::READABLE, Mode::Level)

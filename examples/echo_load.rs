@@ -302,7 +302,7 @@ fn datagram(i: usize, seq: u64, m: usize, out: &mut [u8]) {
 }
 
 fn run_udp(a: &Args, t: &mut Tally) -> Result<(), String> {
-    let mut sel = DefaultSelector::new().map_err(|e| e.to_string())?;
+    let sel = DefaultSelector::new().map_err(|e| e.to_string())?;
     let local: SocketAddr = if a.addr.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
     } else {

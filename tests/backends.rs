@@ -177,7 +177,7 @@ fn edge_once_per_edge_or_unsupported<S: Selector>(mut sel: S) {
     expect_event(&mut sel, &mut ev, Token(9), readable, SOON);
 }
 
-fn already_exists_and_not_found<S: Selector>(mut sel: S) {
+fn already_exists_and_not_found<S: Selector>(sel: S) {
     let (a, b) = uds_pair();
     sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
         .unwrap();
@@ -382,7 +382,7 @@ fn stale_events_are_skipped<S: Selector>(mut sel: S) {
     expect_event(&mut sel, &mut ev, Token(100), writable, SOON);
 }
 
-fn timeouts<S: Selector>(mut sel: S) {
+fn timeouts<S: Selector>(sel: S) {
     let mut ev = Events::with_capacity(8);
     let (a, _b) = uds_pair();
     sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
@@ -464,7 +464,7 @@ fn wakes_coalesce<S: Selector>(mut sel: S) {
     expect_event(&mut sel, &mut ev, Token(5), readable, SOON);
 }
 
-fn signals_do_not_end_the_wait<S: Selector>(mut sel: S) {
+fn signals_do_not_end_the_wait<S: Selector>(sel: S) {
     use nix::sys::pthread::{pthread_kill, pthread_self};
     use nix::sys::signal::Signal;
     let flag = Arc::new(AtomicBool::new(false));
@@ -554,7 +554,7 @@ fn listener_is_readable_not_read_closed<S: Selector>(mut sel: S) {
     expect_no_event(&mut sel, &mut ev, Token(1));
 }
 
-fn events_capacity_and_fairness<S: Selector>(mut sel: S) {
+fn events_capacity_and_fairness<S: Selector>(sel: S) {
     let mut ev = Events::with_capacity(0);
     assert_eq!(ev.capacity(), 1);
     let pairs: Vec<_> = (0..3).map(|_| uds_pair()).collect();
@@ -586,7 +586,7 @@ fn events_capacity_and_fairness<S: Selector>(mut sel: S) {
 /// above `INT_MAX / sizeof(struct epoll_event)` with EINVAL) after reserving
 /// a buffer that size. Every capacity now clamps, works, and costs memory
 /// only as registrations need it.
-fn huge_capacities_clamp_and_work<S: Selector>(mut sel: S) {
+fn huge_capacities_clamp_and_work<S: Selector>(sel: S) {
     let (a, _b) = uds_pair();
     sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Level)
         .unwrap();

@@ -35,7 +35,7 @@ fn wait_allocates_nothing_in_steady_state() {
     assert_eq!(probe.change().allocations, 1);
 
     for &kind in BackendKind::ALL {
-        let mut sel = AnySelector::new(kind).unwrap();
+        let sel = AnySelector::new(kind).unwrap();
         let mut events = Events::with_capacity(16);
         let waker = Waker::new().unwrap();
         let (a, mut b) = UnixStream::pair().unwrap();

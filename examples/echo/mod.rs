@@ -158,7 +158,7 @@ pub struct Server<S: Selector> {
 impl<S: Selector> Server<S> {
     /// Binds TCP on `addr` (resolved through sockpoll's getaddrinfo) and UDP
     /// on the same IP and port, and registers both with `selector`.
-    pub fn bind(mut selector: S, addr: &str, opts: Options) -> Result<Server<S>, StartError> {
+    pub fn bind(selector: S, addr: &str, opts: Options) -> Result<Server<S>, StartError> {
         use sockpoll::ToSockAddrs;
         let candidates = addr.to_sock_addrs().map_err(StartError::BadArgument)?;
         let (listener, udp) = bind_pair(&candidates).map_err(StartError::Io)?;

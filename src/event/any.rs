@@ -187,7 +187,7 @@ macro_rules! dispatch {
 
 impl Selector for AnySelector {
     fn register(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
@@ -197,7 +197,7 @@ impl Selector for AnySelector {
     }
 
     fn reregister(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
@@ -206,16 +206,20 @@ impl Selector for AnySelector {
         dispatch!(self, s => s.reregister(fd, token, interest, mode))
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
+    fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
         dispatch!(self, s => s.deregister(fd))
     }
 
-    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
         dispatch!(self, s => s.wait(events, timeout))
     }
 
-    fn next_event(&mut self, events: &mut Events) -> Option<Event> {
+    fn next_event(&self, events: &mut Events) -> Option<Event> {
         dispatch!(self, s => s.next_event(events))
+    }
+
+    fn notify(&self) -> Result<()> {
+        dispatch!(self, s => s.notify())
     }
 
     fn name(&self) -> &'static str {

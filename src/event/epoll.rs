@@ -1,12 +1,14 @@
 //! The `epoll(7)` backend.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::registry::Registry;
 use super::{
-    flags, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
-    Interest, Mode, Selector, Token,
+    flags, lock, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
+    Interest, Mode, Notifier, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::epoll as sys;
@@ -55,13 +57,34 @@ use crate::sys::epoll as sys;
 /// whose file is no longer at its number is left out (the kernel had
 /// dropped it, or kept it only through a dup); its number stays registered
 /// until `deregister`, as above.
+///
+/// # Threads
+///
+/// Registration calls are `epoll_ctl` calls made under the registry's lock,
+/// so they take effect in a wait blocked in another thread at once (the
+/// kernel wakes it). The waiting thread holds a second lock, its event
+/// buffer, for the whole wait. [`notify`](Selector::notify) writes to an
+/// eventfd kept in the epoll set. Replacing the instance (above) while
+/// another thread waits swaps the new instance in under the same fd number
+/// (`dup3`) and wakes the waiter, which goes on waiting on the new one.
 #[doc(alias = "epoll")]
 #[derive(Debug)]
 pub struct EpollSelector {
     ep: OwnedFd,
-    reg: Registry,
-    buf: Vec<libc::epoll_event>,
+    reg: Mutex<Registry>,
+    /// Bumped by every registration change: an unknown tag in a batch
+    /// collected while it moved may be a change in flight, not a file the
+    /// kernel kept against our will.
+    changes: AtomicU64,
+    /// The waiting thread's buffer; its lock is the one-waiter-at-a-time
+    /// rule.
+    buf: Mutex<Vec<libc::epoll_event>>,
+    notifier: Notifier,
 }
+
+/// The `data` of the notifier's registration: no (fd, generation) tag is
+/// all ones, since a registered fd is never -1.
+const NOTIFY_TAG: u64 = u64::MAX;
 
 fn bits(interest: Interest, mode: Mode) -> u32 {
     let mut b = 0;
@@ -122,12 +145,27 @@ impl EpollSelector {
     /// `ENOMEM`.
     #[doc(alias = "epoll_create1")]
     pub fn new() -> Result<EpollSelector> {
+        let ep = sys::epoll_create1()?;
+        let notifier = Notifier::new()?;
+        add_notifier(ep.as_fd(), &notifier)?;
         Ok(EpollSelector {
-            ep: sys::epoll_create1()?,
-            reg: Registry::default(),
-            buf: Vec::with_capacity(64),
+            ep,
+            reg: Mutex::new(Registry::default()),
+            changes: AtomicU64::new(0),
+            buf: Mutex::new(Vec::with_capacity(64)),
+            notifier,
         })
     }
+}
+
+fn add_notifier(ep: BorrowedFd<'_>, notifier: &Notifier) -> Result<()> {
+    sys::epoll_ctl(
+        ep,
+        libc::EPOLL_CTL_ADD,
+        notifier.fd(),
+        libc::EPOLLIN as u32,
+        NOTIFY_TAG,
+    )
 }
 
 /// `EPOLL_CTL_MOD`/`DEL` found no registration for the file at that number
@@ -148,8 +186,9 @@ fn forgotten(e: &Error) -> bool {
 /// that fired (the kernel kept it disarmed; `reregister` adds it back).
 /// (An `EPOLLEXCLUSIVE` registration would refuse the `MOD` probe: probe
 /// it another way if that mode is ever added.)
-fn rebuild(ep: &mut OwnedFd, reg: &Registry, except: Option<RawFd>) -> Result<()> {
+fn rebuild(ep: &OwnedFd, reg: &Registry, notifier: &Notifier, except: Option<RawFd>) -> Result<()> {
     let fresh = sys::epoll_create1()?;
+    add_notifier(fresh.as_fd(), notifier)?;
     for &fd in reg.dense() {
         let Some(e) = reg.get(fd) else { continue };
         if Some(fd) == except || !e.armed {
@@ -162,8 +201,10 @@ fn rebuild(ep: &mut OwnedFd, reg: &Registry, except: Option<RawFd>) -> Result<()
             Err(e) => return Err(e),
         }
     }
-    *ep = fresh;
-    Ok(())
+    // The same number, the new instance: a wait blocked on the old one (in
+    // another thread) is woken and goes round onto the new one.
+    crate::sys::fd::replace(ep, fresh)?;
+    notifier.wake()
 }
 
 impl EpollSelector {
@@ -171,16 +212,20 @@ impl EpollSelector {
     /// still watches another file under that number (closed there, alive in
     /// a dup), replaces the instance without it. `call` names the method
     /// for the error.
-    fn drop_lingering(&mut self, call: &'static str, fd: RawFd) -> Result<()> {
+    fn drop_lingering(&self, reg: &Registry, call: &'static str, fd: RawFd) -> Result<()> {
         // Unknown (no kcmp, no /proc): replace anyway, which is always right.
         if sys::watches_number(self.ep.as_fd(), fd) == Some(false) {
             return Ok(());
         }
-        rebuild(&mut self.ep, &self.reg, Some(fd)).map_err(|source| Error::StillWatched {
+        rebuild(&self.ep, reg, &self.notifier, Some(fd)).map_err(|source| Error::StillWatched {
             call,
             fd,
             source: Box::new(source),
         })
+    }
+
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -189,23 +234,23 @@ impl Backend for EpollSelector {
     const NAME: &'static str = "epoll";
     const EDGE: bool = true;
 
-    fn registry(&self) -> &Registry<()> {
-        &self.reg
+    fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
+        f(&lock(&self.reg))
     }
 }
 
 impl Selector for EpollSelector {
     #[doc(alias = "epoll_ctl")]
     fn register(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("register", mode)?;
-        let generation = self
-            .reg
+        let mut reg = lock(&self.reg);
+        let generation = reg
             .insert("register", fd, token, interest, mode, ())?
             .generation;
         let raw = fd.as_raw_fd();
@@ -218,8 +263,9 @@ impl Selector for EpollSelector {
         );
         if res.is_err() {
             // Undo: the fd was not registered after all.
-            let _ = self.reg.remove("register", fd);
+            let _ = reg.remove("register", fd);
         }
+        self.changed();
         res
     }
 
@@ -235,15 +281,16 @@ impl Selector for EpollSelector {
     /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
     fn reregister(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("reregister", mode)?;
-        self.reg.require("reregister", fd)?;
-        let generation = self.reg.peek_generation();
+        let mut reg = lock(&self.reg);
+        reg.require("reregister", fd)?;
+        let generation = reg.peek_generation();
         let raw = fd.as_raw_fd();
         let (ev, tag) = (bits(interest, mode), data(raw, generation));
         match sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_MOD, fd, ev, tag) {
@@ -251,13 +298,13 @@ impl Selector for EpollSelector {
             // the registered one was closed. Register the file there now, as
             // poll and select would watch it.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                self.drop_lingering("reregister", raw)?;
+                self.drop_lingering(&reg, "reregister", raw)?;
                 sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?
             }
             res => res?,
         }
-        self.reg
-            .update("reregister", fd, token, interest, mode, ())?;
+        reg.update("reregister", fd, token, interest, mode, ())?;
+        self.changed();
         Ok(())
     }
 
@@ -272,14 +319,17 @@ impl Selector for EpollSelector {
     /// [`Error::StillWatched`](crate::error::Error::StillWatched) if the old
     /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
-    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
-        self.reg.require("deregister", fd)?;
+    fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        let mut reg = lock(&self.reg);
+        reg.require("deregister", fd)?;
         match sys::epoll_ctl_del(self.ep.as_fd(), fd) {
             Ok(()) => {}
-            Err(e) if forgotten(&e) => self.drop_lingering("deregister", fd.as_raw_fd())?,
+            Err(e) if forgotten(&e) => self.drop_lingering(&reg, "deregister", fd.as_raw_fd())?,
             Err(e) => return Err(e),
         }
-        self.reg.remove("deregister", fd).map(drop)
+        reg.remove("deregister", fd)?;
+        self.changed();
+        Ok(())
     }
 
     /// One or more `epoll_wait` calls, as [`Selector::wait`] says. The first
@@ -294,22 +344,24 @@ impl Selector for EpollSelector {
     /// registration this selector does not know kept firing and the epoll
     /// instance could not be replaced to stop it.
     #[doc(alias = "epoll_wait")]
-    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        let mut buf = lock(&self.buf);
         // At most one event per kernel registration: as many as this
-        // selector's registry holds.
-        let max = events.prepare(self.reg.dense().len());
-        let Self { ep, reg, buf } = self;
+        // selector's registry holds, and the notifier.
+        let max = events.prepare(lock(&self.reg).dense().len() + 1);
         wait_with_deadline(timeout, |remaining| {
-            sys::epoll_wait(ep.as_fd(), buf, max, timeout_ms(remaining))?;
+            let before = self.changes.load(Ordering::Acquire);
+            sys::epoll_wait(self.ep.as_fd(), &mut buf, max, timeout_ms(remaining))?;
+            let mut reg = lock(&self.reg);
             let mut unknown = None;
+            let mut notified = false;
             for kev in buf.iter() {
                 let (ev, tag) = (kev.events, kev.u64);
+                if tag == NOTIFY_TAG {
+                    notified |= self.notifier.take()?;
+                    continue;
+                }
                 let fd = (tag & 0xffff_ffff) as u32 as RawFd;
-                // The kernel holds exactly what register/reregister/
-                // deregister left it (no other thread can change it during
-                // this call), so a tag that is not a current registration's
-                // comes from one the kernel kept against our will: a file
-                // closed under its number while a dup kept it open.
                 let current = reg
                     .get_mut(fd)
                     .filter(|e| (e.generation & 0xffff_ffff) == (tag >> 32));
@@ -326,11 +378,17 @@ impl Selector for EpollSelector {
                     events.push(Event::new(e.token, f, fd, e.generation));
                 }
             }
-            if let Some(fd) = unknown {
+            // With no change made since this call began, the kernel holds
+            // exactly what register/reregister/deregister left it, so a tag
+            // that is not a current registration's comes from one it kept
+            // against our will: a file closed under its number while a dup
+            // kept it open. (A change in flight can explain an unknown tag;
+            // the next round, with no change, decides.)
+            if let Some(fd) = unknown.filter(|_| self.changes.load(Ordering::Acquire) == before) {
                 // Left alone, a level-triggered one fires on every call, and
                 // this loop would spin dropping it: replace the instance.
-                if let Err(source) = rebuild(ep, reg, None) {
-                    if events.is_empty() {
+                if let Err(source) = rebuild(&self.ep, &reg, &self.notifier, None) {
+                    if events.is_empty() && !notified {
                         return Err(Error::StillWatched {
                             call: "wait",
                             fd,
@@ -340,8 +398,12 @@ impl Selector for EpollSelector {
                     // Deliver what came; the next wait tries again.
                 }
             }
-            Ok(events.len())
+            Ok((notified || !events.is_empty()).then_some(events.len()))
         })
+    }
+
+    fn notify(&self) -> Result<()> {
+        self.notifier.notify()
     }
 
     shared_selector_methods!();
@@ -383,7 +445,7 @@ mod tests {
     /// the instance, and the wait idles until the waker fires.
     #[test]
     fn unknown_registration_neither_ends_nor_spins_a_wait() {
-        let mut sel = EpollSelector::new().unwrap();
+        let sel = EpollSelector::new().unwrap();
         let (a, mut b) = UnixStream::pair().unwrap();
         b.write_all(b"x").unwrap();
         // Tagged with a generation the registry never gave out.

@@ -479,8 +479,31 @@ impl<'a> IntoIterator for &'a Events {
 
 /// A readiness backend: register fds, then `wait` for events.
 ///
-/// Object safe: `Box<dyn Selector>` and `&mut dyn Selector` work, and
-/// `Box<S>` is itself a `Selector`.
+/// Object safe: `Box<dyn Selector>`, `Arc<dyn Selector>` and `&dyn Selector`
+/// work, and `Box<S>`, `Arc<S>` and `&S` are themselves `Selector`s.
+///
+/// # One selector, many threads
+///
+/// Every method takes `&self` and every backend is `Send + Sync`: share a
+/// selector with an `Arc` (polling's shape). While one thread is blocked in
+/// [`wait`](Selector::wait), others may `register`, `reregister` and
+/// `deregister`, and each change takes effect in that blocked wait at once:
+/// a newly registered fd that is ready wakes it (epoll learns of it from
+/// the kernel; poll and select wake their waiter through an internal
+/// eventfd, rebuild their sets and wait on for the remaining time), and a
+/// deregistered fd is never reported after `deregister` returns.
+/// [`notify`](Selector::notify) ends a blocked wait from any thread without
+/// a hand-registered [`Waker`].
+///
+/// One thread waits at a time: a `wait` called while another is blocked
+/// waits for it to return first (it is queued on a lock), then runs as
+/// usual. `next_event` may be called from any thread.
+///
+/// Why `&self` everywhere rather than mio's `&mut self` selector plus a
+/// cloneable registry handle: one object to share, no second type per
+/// backend, and `Arc<dyn Selector>` stays object safe. The price is a lock
+/// on the hot path (uncontended: two per `wait`, one per `next_event`),
+/// measured in BENCHMARKS.md.
 ///
 /// # Stale events
 ///
@@ -493,7 +516,7 @@ impl<'a> IntoIterator for &'a Events {
 ///
 /// ```
 /// # use sockpoll::event::{Events, Selector};
-/// # fn run(selector: &mut dyn Selector, events: &mut Events) -> sockpoll::Result<()> {
+/// # fn run(selector: &dyn Selector, events: &mut Events) -> sockpoll::Result<()> {
 /// selector.wait(events, None)?;
 /// while let Some(event) = selector.next_event(events) {
 ///     // handle `event`; may deregister other fds of this batch
@@ -504,7 +527,7 @@ impl<'a> IntoIterator for &'a Events {
 /// ```
 ///
 /// [`Events::iter`] is the raw view, without that check.
-pub trait Selector {
+pub trait Selector: Send + Sync {
     /// Starts watching `fd` for `interest`, reported with `token`.
     ///
     /// # Errors
@@ -521,7 +544,7 @@ pub trait Selector {
     /// - the kernel's error otherwise (e.g. `EPERM` from `epoll_ctl` for a
     ///   regular file).
     fn register(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
@@ -538,7 +561,7 @@ pub trait Selector {
     /// `epoll`, [`Error::StillWatched`] as for
     /// [`deregister`](Selector::deregister).
     fn reregister(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
@@ -559,7 +582,7 @@ pub trait Selector {
     ///   closed under this number but lives on in a `dup`, and the kernel
     ///   could not be made to drop it (see [`EpollSelector`]); the
     ///   registration is unchanged.
-    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()>;
+    fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()>;
 
     /// Waits until at least one event is delivered or `timeout` elapses
     /// (`None`: forever), and fills `events` (cleared first) with at most
@@ -575,12 +598,24 @@ pub trait Selector {
     /// The kernel's error from the wait call (e.g. `ENOMEM`); never
     /// `Interrupted`. On `epoll`, [`Error::StillWatched`] if a registration
     /// the selector no longer knows kept firing and could not be dropped.
-    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize>;
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize>;
 
     /// The next event of the last [`wait`](Selector::wait) whose
     /// registration is still current (see [Stale events](Selector#stale-events)),
     /// or `None` when the batch is exhausted.
-    fn next_event(&mut self, events: &mut Events) -> Option<Event>;
+    fn next_event(&self, events: &mut Events) -> Option<Event>;
+
+    /// Ends the [`wait`](Selector::wait) blocked in another thread, which
+    /// returns the events it has (perhaps none, `Ok(0)`). With no thread
+    /// waiting, the next `wait` returns at once. Notifications coalesce:
+    /// many before a `wait` end one wait. Needs no registered [`Waker`]
+    /// (the selector keeps its own eventfd, or pipe, in its kernel set);
+    /// one `write(2)`, no allocation.
+    ///
+    /// # Errors
+    ///
+    /// Only an unexpected error of `write(2)`.
+    fn notify(&self) -> Result<()>;
 
     /// The backend's name, after its system call: `"select"`, `"poll"`,
     /// `"epoll"`.
@@ -597,55 +632,65 @@ pub trait Selector {
     fn timeout_resolution(&self) -> Duration;
 }
 
-impl<S: Selector + ?Sized> Selector for Box<S> {
-    fn register(
-        &mut self,
-        fd: BorrowedFd<'_>,
-        token: Token,
-        interest: Interest,
-        mode: Mode,
-    ) -> Result<()> {
-        (**self).register(fd, token, interest, mode)
-    }
+/// `Box<S>`, `Arc<S>` and `&S` are selectors: each method forwards.
+macro_rules! forward_selector {
+    ($($ptr:ty),*) => {$(
+        impl<S: Selector + ?Sized> Selector for $ptr {
+            fn register(
+                &self,
+                fd: BorrowedFd<'_>,
+                token: Token,
+                interest: Interest,
+                mode: Mode,
+            ) -> Result<()> {
+                (**self).register(fd, token, interest, mode)
+            }
 
-    fn reregister(
-        &mut self,
-        fd: BorrowedFd<'_>,
-        token: Token,
-        interest: Interest,
-        mode: Mode,
-    ) -> Result<()> {
-        (**self).reregister(fd, token, interest, mode)
-    }
+            fn reregister(
+                &self,
+                fd: BorrowedFd<'_>,
+                token: Token,
+                interest: Interest,
+                mode: Mode,
+            ) -> Result<()> {
+                (**self).reregister(fd, token, interest, mode)
+            }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
-        (**self).deregister(fd)
-    }
+            fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+                (**self).deregister(fd)
+            }
 
-    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        (**self).wait(events, timeout)
-    }
+            fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+                (**self).wait(events, timeout)
+            }
 
-    fn next_event(&mut self, events: &mut Events) -> Option<Event> {
-        (**self).next_event(events)
-    }
+            fn next_event(&self, events: &mut Events) -> Option<Event> {
+                (**self).next_event(events)
+            }
 
-    fn name(&self) -> &'static str {
-        (**self).name()
-    }
+            fn notify(&self) -> Result<()> {
+                (**self).notify()
+            }
 
-    fn supports(&self, mode: Mode) -> bool {
-        (**self).supports(mode)
-    }
+            fn name(&self) -> &'static str {
+                (**self).name()
+            }
 
-    fn fd_limit(&self) -> Option<usize> {
-        (**self).fd_limit()
-    }
+            fn supports(&self, mode: Mode) -> bool {
+                (**self).supports(mode)
+            }
 
-    fn timeout_resolution(&self) -> Duration {
-        (**self).timeout_resolution()
-    }
+            fn fd_limit(&self) -> Option<usize> {
+                (**self).fd_limit()
+            }
+
+            fn timeout_resolution(&self) -> Duration {
+                (**self).timeout_resolution()
+            }
+        }
+    )*};
 }
+forward_selector!(Box<S>, std::sync::Arc<S>, &S);
 
 /// What the [`Selector`] methods every backend shares need from a backend;
 /// see `shared_selector_methods!`.
@@ -661,8 +706,8 @@ pub(crate) trait Backend: Selector {
     /// [`Mode::Oneshot`] work on every backend.
     const EDGE: bool;
 
-    /// The backend's registry.
-    fn registry(&self) -> &registry::Registry<Self::Extra>;
+    /// Runs `f` on the backend's registry, under the backend's lock.
+    fn with_registry<R>(&self, f: impl FnOnce(&registry::Registry<Self::Extra>) -> R) -> R;
 
     /// The mode check `register` and `reregister` start with: `Ok` for a
     /// mode [`supports`](Selector::supports) accepts, else
@@ -695,11 +740,12 @@ pub(crate) trait Backend: Selector {
 macro_rules! shared_selector_methods {
     () => {
         fn next_event(
-            &mut self,
+            &self,
             events: &mut $crate::event::Events,
         ) -> ::std::option::Option<$crate::event::Event> {
-            let reg = $crate::event::Backend::registry(self);
-            events.next_current(|fd, generation| reg.is_current(fd, generation))
+            $crate::event::Backend::with_registry(self, |reg| {
+                events.next_current(|fd, generation| reg.is_current(fd, generation))
+            })
         }
 
         fn name(&self) -> &'static str {
@@ -750,12 +796,14 @@ pub(crate) fn timeout_timeval(t: Duration) -> libc::timeval {
 /// The wait loop every backend shares: a fixed deadline, `EINTR` retried
 /// with the remaining time, and no early return when nothing was delivered.
 ///
-/// `once(remaining)` makes one system call (`None` = forever) and returns
-/// how many events it delivered into `Events`. `Ok(0)` means "nothing for
-/// the caller": the kernel timed out, or every event it reported was
-/// filtered (stale, or for nothing the registration asked for). Either way
-/// the wait goes on with the remaining time — forever for `None` — and
-/// only `Some(Duration::ZERO)` returns 0 after one call.
+/// `once(remaining)` makes one system call (`None` = forever) and says what
+/// came of it: `Ok(Some(n))` ends the wait with `n` events (0 only when the
+/// selector was notified), `Ok(None)` means "nothing for the caller": the
+/// kernel timed out, every event it reported was filtered (stale, or for
+/// nothing the registration asked for), or another thread changed the
+/// registrations and the sets must be rebuilt. Then the wait goes on with
+/// the remaining time — forever for `None` — and only `Some(Duration::ZERO)`
+/// returns 0 after one call.
 ///
 /// The clock is read only where the answer depends on it: never for `None`
 /// or `Some(0)` (the hot `wait(0)` of a busy loop), and for other timeouts
@@ -763,7 +811,7 @@ pub(crate) fn timeout_timeval(t: Duration) -> libc::timeval {
 /// return. Two clock reads per call cost ~16% of an epoll `wait(0)` here.
 pub(crate) fn wait_with_deadline(
     timeout: Option<Duration>,
-    mut once: impl FnMut(Option<Duration>) -> Result<usize>,
+    mut once: impl FnMut(Option<Duration>) -> Result<Option<usize>>,
 ) -> Result<usize> {
     let interrupted = |e: &Error| e.kind() == std::io::ErrorKind::Interrupted;
     let Some(t) = timeout else {
@@ -771,9 +819,10 @@ pub(crate) fn wait_with_deadline(
         // filtered) batch just go round again.
         loop {
             match once(None) {
-                Ok(0) => {}
+                Ok(Some(n)) => return Ok(n),
+                Ok(None) => {}
                 Err(e) if interrupted(&e) => {}
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
     };
@@ -781,8 +830,9 @@ pub(crate) fn wait_with_deadline(
         // A poll: one look, repeated only when a signal cut it short.
         loop {
             match once(timeout) {
+                Ok(n) => return Ok(n.unwrap_or(0)),
                 Err(e) if interrupted(&e) => continue,
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
     }
@@ -791,9 +841,10 @@ pub(crate) fn wait_with_deadline(
     let mut remaining = t;
     loop {
         match once(Some(remaining)) {
-            Ok(0) => {}
+            Ok(Some(n)) => return Ok(n),
+            Ok(None) => {}
             Err(e) if interrupted(&e) => {}
-            other => return other,
+            Err(e) => return Err(e),
         }
         // A signal, a batch with nothing to deliver, or a kernel timer that
         // fired a hair before our clock says so: go round again for the
@@ -805,6 +856,58 @@ pub(crate) fn wait_with_deadline(
             }
             remaining = deadline - now;
         }
+    }
+}
+
+/// A mutex guard even if a thread panicked while holding it: the state
+/// under these locks is kept consistent at every step, so a panic elsewhere
+/// (in a caller's code, never in ours) does not make it unusable.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The selector's own wake-up, in its kernel set: written by [`Selector::notify`]
+/// and by a registration change that a blocked wait must see (poll and
+/// select rebuild their sets; epoll replaces its instance). `notified`
+/// tells the two apart, so that only `notify` ends the wait.
+#[derive(Debug)]
+pub(crate) struct Notifier {
+    waker: Waker,
+    notified: std::sync::atomic::AtomicBool,
+}
+
+impl Notifier {
+    pub(crate) fn new() -> Result<Notifier> {
+        Ok(Notifier {
+            waker: Waker::new()?,
+            notified: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// The descriptor the backend watches for readability.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.waker.as_fd()
+    }
+
+    /// Wakes the waiter so that it looks at the registrations again.
+    pub(crate) fn wake(&self) -> Result<()> {
+        self.waker.wake()
+    }
+
+    /// [`Selector::notify`]: wakes the waiter and ends its wait.
+    pub(crate) fn notify(&self) -> Result<()> {
+        self.notified
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.waker.wake()
+    }
+
+    /// After the fd was seen readable: drains it, and says whether a
+    /// `notify` (rather than a registration change) was among the wakes.
+    pub(crate) fn take(&self) -> Result<bool> {
+        self.waker.reset()?;
+        Ok(self
+            .notified
+            .swap(false, std::sync::atomic::Ordering::SeqCst))
     }
 }
 
@@ -956,7 +1059,7 @@ mod tests {
             if seen.len() == 1 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
             } else {
-                Ok(0)
+                Ok(None)
             }
         })
         .unwrap();
@@ -968,7 +1071,7 @@ mod tests {
             if seen.len() < 3 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
             } else {
-                Ok(1)
+                Ok(Some(1))
             }
         })
         .unwrap();
@@ -981,7 +1084,7 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5));
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
             } else {
-                Ok(2)
+                Ok(Some(2))
             }
         })
         .unwrap();
@@ -1001,7 +1104,7 @@ mod tests {
         let n = wait_with_deadline(None, |t| {
             assert_eq!(t, None);
             calls += 1;
-            Ok(if calls < 4 { 0 } else { 2 })
+            Ok(if calls < 4 { None } else { Some(2) })
         })
         .unwrap();
         assert_eq!((n, calls), (2, 4));
@@ -1010,14 +1113,14 @@ mod tests {
         let mut calls = 0;
         let n = wait_with_deadline(Some(Duration::from_secs(60)), |_| {
             calls += 1;
-            Ok(if calls < 3 { 0 } else { 1 })
+            Ok(if calls < 3 { None } else { Some(1) })
         })
         .unwrap();
         assert_eq!((n, calls), (1, 3));
         let mut calls = 0;
         let n = wait_with_deadline(Some(Duration::ZERO), |_| {
             calls += 1;
-            Ok(0)
+            Ok(None)
         })
         .unwrap();
         assert_eq!((n, calls), (0, 1));
@@ -1032,7 +1135,7 @@ mod tests {
             if calls < 3 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
             } else {
-                Ok(0)
+                Ok(None)
             }
         })
         .unwrap();

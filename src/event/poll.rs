@@ -1,12 +1,13 @@
 //! The `poll(2)` backend.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::registry::{Entry, Registry};
 use super::{
-    flags, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
-    Interest, Mode, Selector, Token,
+    flags, lock, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
+    Interest, Mode, Notifier, Selector, Token,
 };
 use crate::error::Result;
 
@@ -28,16 +29,53 @@ const POLLRDHUP: libc::c_short = 0;
 /// A registered fd that gets closed is reported once with
 /// [`is_invalid`](Event::is_invalid) (`POLLNVAL`) and then left out of the
 /// array; the number stays registered until `deregister`.
+///
+/// # Threads
+///
+/// The `pollfd` array belongs to the waiting thread (its lock is the
+/// one-waiter-at-a-time rule); the registry has a lock of its own. A change
+/// made while no thread waits updates the array in place, as before; a
+/// change made while a thread is blocked in `poll` marks the array for a
+/// rebuild and wakes the waiter through an eventfd (a pipe elsewhere) kept
+/// in slot 0 of the array, which rebuilds and polls again for the remaining
+/// time. [`notify`](Selector::notify) writes to the same eventfd.
 #[doc(alias = "poll")]
 #[derive(Debug)]
 pub struct PollSelector {
+    shared: Mutex<Shared>,
+    waiter: Mutex<Waiter>,
+    notifier: Notifier,
+}
+
+/// What registration calls and the waiter share, under one lock.
+#[derive(Debug, Default)]
+struct Shared {
     reg: Registry,
-    fds: Vec<libc::pollfd>,
-    /// Set when fds were added or removed: `fds` needs a rebuild.
+    /// fds were added or removed, or changed while a thread waited: the
+    /// waiter's array needs a rebuild.
     dirty: bool,
+    /// A thread is in (or about to enter) `poll` with the array as it was
+    /// when it last looked: a change must wake it.
+    blocked: bool,
+}
+
+/// The waiting thread's own state.
+#[derive(Debug, Default)]
+struct Waiter {
+    /// Slot 0 is the notifier; registration `slot` is at `slot + 1`.
+    fds: Vec<libc::pollfd>,
     /// Where the next scan of the array starts, so that with more ready fds
     /// than room in `Events` every fd gets its turn.
     start: usize,
+}
+
+impl Shared {
+    /// After a change: the waiter must see it. Returns whether a blocked
+    /// waiter has to be woken.
+    fn touch(&mut self) -> bool {
+        self.dirty = true;
+        self.blocked
+    }
 }
 
 fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
@@ -82,29 +120,60 @@ fn to_flags(revents: libc::c_short, interest: Interest) -> u8 {
 }
 
 impl PollSelector {
-    /// Creates an empty selector. Makes no system call.
+    /// Creates an empty selector, with the eventfd (a pipe elsewhere) that
+    /// wakes its waiter.
     ///
     /// # Errors
     ///
-    /// None today; the `Result` keeps the signature the same as the other
-    /// backends'.
+    /// The kernel's error from `eventfd`/`pipe`, e.g. `EMFILE`.
     pub fn new() -> Result<PollSelector> {
         Ok(PollSelector {
-            reg: Registry::default(),
-            fds: Vec::new(),
-            dirty: false,
-            start: 0,
+            shared: Mutex::new(Shared {
+                dirty: true,
+                ..Shared::default()
+            }),
+            waiter: Mutex::new(Waiter::default()),
+            notifier: Notifier::new()?,
         })
     }
 
-    fn sync_slot(&mut self, fd: BorrowedFd<'_>) {
-        if self.dirty {
-            return;
+    /// After a change to `fd`'s registration: updates the waiter's array in
+    /// place when no thread waits, else marks it for a rebuild and wakes
+    /// the waiter.
+    fn sync(&self, shared: &mut Shared, fd: BorrowedFd<'_>) -> Result<()> {
+        if !shared.dirty {
+            if let Ok(mut waiter) = self.waiter.try_lock() {
+                let raw = fd.as_raw_fd();
+                if let Some(e) = shared.reg.get(raw) {
+                    if let Some(p) = waiter.fds.get_mut(e.slot + 1) {
+                        *p = pollfd(raw, e);
+                        return Ok(());
+                    }
+                }
+            }
         }
-        let raw = fd.as_raw_fd();
-        if let Some(e) = self.reg.get(raw) {
-            if let Some(p) = self.fds.get_mut(e.slot) {
-                *p = pollfd(raw, e);
+        self.wake_if(shared.touch())
+    }
+
+    fn wake_if(&self, blocked: bool) -> Result<()> {
+        if blocked {
+            self.notifier.wake()?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the array from the registry: the notifier, then one slot
+    /// per registration in registry order.
+    fn rebuild(&self, shared: &Shared, waiter: &mut Waiter) {
+        waiter.fds.clear();
+        waiter.fds.push(libc::pollfd {
+            fd: self.notifier.fd().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        for &fd in shared.reg.dense() {
+            if let Some(e) = shared.reg.get(fd) {
+                waiter.fds.push(pollfd(fd, e));
             }
         }
     }
@@ -115,71 +184,87 @@ impl Backend for PollSelector {
     const NAME: &'static str = "poll";
     const EDGE: bool = false;
 
-    fn registry(&self) -> &Registry<()> {
-        &self.reg
+    fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
+        f(&lock(&self.shared).reg)
     }
 }
 
 impl Selector for PollSelector {
     fn register(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("register", mode)?;
-        self.reg.insert("register", fd, token, interest, mode, ())?;
-        self.dirty = true;
-        Ok(())
+        let mut shared = lock(&self.shared);
+        shared
+            .reg
+            .insert("register", fd, token, interest, mode, ())?;
+        self.wake_if(shared.touch())
     }
 
     fn reregister(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("reregister", mode)?;
-        self.reg
+        let mut shared = lock(&self.shared);
+        shared
+            .reg
             .update("reregister", fd, token, interest, mode, ())?;
-        self.sync_slot(fd);
-        Ok(())
+        self.sync(&mut shared, fd)
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
-        self.reg.remove("deregister", fd)?;
-        self.dirty = true;
-        Ok(())
+    fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        shared.reg.remove("deregister", fd)?;
+        self.wake_if(shared.touch())
     }
 
-    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        let mut waiter = lock(&self.waiter);
         // At most one event per registered fd.
-        events.prepare(self.reg.dense().len());
-        if self.dirty {
-            self.fds.clear();
-            for &fd in self.reg.dense() {
-                if let Some(e) = self.reg.get(fd) {
-                    self.fds.push(pollfd(fd, e));
+        events.prepare(lock(&self.shared).reg.dense().len());
+        wait_with_deadline(timeout, |remaining| {
+            {
+                let mut shared = lock(&self.shared);
+                if shared.dirty {
+                    self.rebuild(&shared, &mut waiter);
+                    shared.dirty = false;
+                }
+                shared.blocked = true;
+            }
+            let polled = crate::sys::poll::poll(&mut waiter.fds, timeout_ms(remaining));
+            let mut shared = lock(&self.shared);
+            shared.blocked = false;
+            let ready = polled?;
+            if ready == 0 {
+                return Ok(None);
+            }
+            let Waiter { fds, start } = &mut *waiter;
+            let mut notified = false;
+            let mut unseen = ready;
+            if let Some(p) = fds.first_mut() {
+                if p.revents != 0 {
+                    p.revents = 0;
+                    unseen -= 1;
+                    notified = self.notifier.take()?;
                 }
             }
-            self.dirty = false;
-        }
-        let Self {
-            reg, fds, start, ..
-        } = self;
-        wait_with_deadline(timeout, |remaining| {
-            let ready = crate::sys::poll::poll(fds, timeout_ms(remaining))?;
-            if ready == 0 {
-                return Ok(0);
-            }
             let len = fds.len();
-            let first = if *start < len { *start } else { 0 };
+            let first = if *start < len && *start > 0 {
+                *start
+            } else {
+                1
+            };
             // poll counted the entries with revents set: stop once they are
             // all seen instead of scanning the whole array.
-            let mut unseen = ready;
-            for i in (first..len).chain(0..first) {
+            for i in (first..len).chain(1..first) {
                 if unseen == 0 {
                     break;
                 }
@@ -191,7 +276,9 @@ impl Selector for PollSelector {
                 if p.fd < 0 {
                     continue;
                 }
-                let Some(e) = reg.get_mut(p.fd) else { continue };
+                let Some(e) = shared.reg.get_mut(p.fd) else {
+                    continue;
+                };
                 let f = to_flags(p.revents, e.interest);
                 p.revents = 0;
                 if f == 0 {
@@ -206,8 +293,12 @@ impl Selector for PollSelector {
                 }
                 *start = i + 1;
             }
-            Ok(events.len())
+            Ok((notified || !events.is_empty()).then_some(events.len()))
         })
+    }
+
+    fn notify(&self) -> Result<()> {
+        self.notifier.notify()
     }
 
     shared_selector_methods!();

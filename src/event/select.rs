@@ -1,12 +1,13 @@
 //! The `select(2)` backend.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::registry::Registry;
 use super::{
-    flags, shared_selector_methods, timeout_timeval, wait_with_deadline, Backend, Event, Events,
-    Interest, Mode, Selector, Token,
+    flags, lock, shared_selector_methods, timeout_timeval, wait_with_deadline, Backend, Event,
+    Events, Interest, Mode, Notifier, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::select::{self as sys, WORD_BITS};
@@ -43,10 +44,35 @@ use crate::sys::select::{self as sys, WORD_BITS};
 ///   fds (`fcntl(F_GETFD)`), reports each once as invalid, leaves them out
 ///   of the sets (the number stays registered until `deregister`) and waits
 ///   again for the remaining time.
+///
+/// # Threads
+///
+/// The sets belong to the waiting thread (its lock is the
+/// one-waiter-at-a-time rule) and are rebuilt from the registry, which has
+/// a lock of its own, before every `select` call. A change made while a
+/// thread is blocked in `select` wakes it through an eventfd (a pipe
+/// elsewhere) kept in the read set; it rebuilds and selects again for the
+/// remaining time. [`notify`](Selector::notify) writes to the same eventfd.
 #[doc(alias = "select")]
 #[derive(Debug)]
 pub struct SelectSelector {
+    shared: Mutex<Shared>,
+    waiter: Mutex<Waiter>,
+    notifier: Notifier,
+}
+
+/// What registration calls and the waiter share, under one lock.
+#[derive(Debug, Default)]
+struct Shared {
     reg: Registry<Extra>,
+    /// A thread is in (or about to enter) `select` with sets built before
+    /// the latest change: a change must wake it.
+    blocked: bool,
+}
+
+/// The waiting thread's own state.
+#[derive(Debug, Default)]
+struct Waiter {
     read: Vec<libc::c_ulong>,
     write: Vec<libc::c_ulong>,
     /// Where the next scan starts, so every ready fd gets its turn.
@@ -83,104 +109,117 @@ fn has_bit(set: &[libc::c_ulong], fd: usize) -> bool {
 }
 
 impl SelectSelector {
-    /// Creates an empty selector. Makes no system call.
+    /// Creates an empty selector, with the eventfd (a pipe elsewhere) that
+    /// wakes its waiter.
     ///
     /// # Errors
     ///
-    /// None today; the `Result` keeps the signature the same as the other
-    /// backends'.
+    /// The kernel's error from `eventfd`/`pipe`, e.g. `EMFILE`.
     pub fn new() -> Result<SelectSelector> {
         Ok(SelectSelector {
-            reg: Registry::default(),
-            read: Vec::new(),
-            write: Vec::new(),
-            start: 0,
+            shared: Mutex::new(Shared::default()),
+            waiter: Mutex::new(Waiter::default()),
+            notifier: Notifier::new()?,
         })
     }
 
-    /// Fills the sets from the registry; returns `nfds`.
-    fn build_sets(&mut self) -> usize {
-        let mut nfds = 0;
-        for &fd in self.reg.dense() {
-            if let (Some(e), Ok(i)) = (self.reg.get(fd), usize::try_from(fd)) {
-                if e.armed {
-                    nfds = nfds.max(i + 1);
-                }
-            }
+    fn wake_if(&self, blocked: bool) -> Result<()> {
+        if blocked {
+            self.notifier.wake()?;
         }
-        let words = sys::words_for(nfds);
-        self.read.clear();
-        self.read.resize(words, 0);
-        self.write.clear();
-        self.write.resize(words, 0);
-        for &fd in self.reg.dense() {
-            if let (Some(e), Ok(i)) = (self.reg.get(fd), usize::try_from(fd)) {
-                if e.armed && e.interest.is_readable() {
-                    set_bit(&mut self.read, i);
-                }
-                if e.armed && e.interest.is_writable() {
-                    set_bit(&mut self.write, i);
-                }
-            }
-        }
-        nfds
+        Ok(())
     }
+}
 
-    /// After `EBADF`: reports every armed fd that is closed as invalid once
-    /// and disarms it. Returns how many were found.
-    fn collect_closed(&mut self, events: &mut Events) -> usize {
-        let mut found = 0;
-        for slot in 0..self.reg.dense().len() {
-            let fd = self.reg.dense()[slot];
-            let Some(e) = self.reg.get_mut(fd) else {
-                continue;
-            };
-            if !e.armed || sys::fd_is_open(fd) {
-                continue;
+/// Fills the sets from the registry, the notifier in the read set; returns
+/// `nfds`.
+fn build_sets(reg: &Registry<Extra>, notifier: RawFd, w: &mut Waiter) -> usize {
+    let mut nfds = usize::try_from(notifier).map_or(0, |i| i + 1);
+    for &fd in reg.dense() {
+        if let (Some(e), Ok(i)) = (reg.get(fd), usize::try_from(fd)) {
+            if e.armed {
+                nfds = nfds.max(i + 1);
             }
-            if !events.push(Event::new(e.token, flags::INVALID, fd, e.generation)) {
-                break;
+        }
+    }
+    let words = sys::words_for(nfds);
+    w.read.clear();
+    w.read.resize(words, 0);
+    w.write.clear();
+    w.write.resize(words, 0);
+    if let Ok(i) = usize::try_from(notifier) {
+        set_bit(&mut w.read, i);
+    }
+    for &fd in reg.dense() {
+        if let (Some(e), Ok(i)) = (reg.get(fd), usize::try_from(fd)) {
+            if e.armed && e.interest.is_readable() {
+                set_bit(&mut w.read, i);
             }
+            if e.armed && e.interest.is_writable() {
+                set_bit(&mut w.write, i);
+            }
+        }
+    }
+    nfds
+}
+
+/// After `EBADF`: reports every armed fd that is closed as invalid once
+/// and disarms it. Returns how many were found.
+fn collect_closed(reg: &mut Registry<Extra>, events: &mut Events) -> usize {
+    let mut found = 0;
+    for slot in 0..reg.dense().len() {
+        let fd = reg.dense()[slot];
+        let Some(e) = reg.get_mut(fd) else {
+            continue;
+        };
+        if !e.armed || sys::fd_is_open(fd) {
+            continue;
+        }
+        if !events.push(Event::new(e.token, flags::INVALID, fd, e.generation)) {
+            break;
+        }
+        e.armed = false;
+        found += 1;
+    }
+    found
+}
+
+fn collect_ready(reg: &mut Registry<Extra>, w: &mut Waiter, events: &mut Events) -> usize {
+    let len = reg.dense().len();
+    let first = if w.start < len { w.start } else { 0 };
+    for k in 0..len {
+        let slot = (first + k) % len;
+        let fd = reg.dense()[slot];
+        let Ok(i) = usize::try_from(fd) else { continue };
+        let (r, wr) = (has_bit(&w.read, i), has_bit(&w.write, i));
+        let Some(e) = reg.get_mut(fd) else {
+            continue;
+        };
+        if !e.armed || !(r || wr) {
+            continue;
+        }
+        let mut f = 0;
+        if r && e.interest.is_readable() {
+            f |= flags::READABLE;
+            if e.extra.stream_like && sys::bytes_readable(fd) == Some(0) {
+                f |= flags::READ_CLOSED;
+            }
+        }
+        if wr && e.interest.is_writable() {
+            f |= flags::WRITABLE;
+        }
+        if f == 0 {
+            continue;
+        }
+        if !events.push(Event::new(e.token, f, fd, e.generation)) {
+            break;
+        }
+        if e.mode == Mode::Oneshot {
             e.armed = false;
-            found += 1;
         }
-        found
+        w.start = slot + 1;
     }
-
-    fn collect_ready(&mut self, events: &mut Events) -> usize {
-        let len = self.reg.dense().len();
-        let first = if self.start < len { self.start } else { 0 };
-        for k in 0..len {
-            let slot = (first + k) % len;
-            let fd = self.reg.dense()[slot];
-            let Ok(i) = usize::try_from(fd) else { continue };
-            let (r, w) = (has_bit(&self.read, i), has_bit(&self.write, i));
-            let Some(e) = self.reg.get_mut(fd) else {
-                continue;
-            };
-            if !e.armed || !(r || w) {
-                continue;
-            }
-            let mut f = 0;
-            if r && e.interest.is_readable() {
-                f |= flags::READABLE;
-                if e.extra.stream_like && sys::bytes_readable(fd) == Some(0) {
-                    f |= flags::READ_CLOSED;
-                }
-            }
-            if w && e.interest.is_writable() {
-                f |= flags::WRITABLE;
-            }
-            if !events.push(Event::new(e.token, f, fd, e.generation)) {
-                break;
-            }
-            if e.mode == Mode::Oneshot {
-                e.armed = false;
-            }
-            self.start = slot + 1;
-        }
-        events.len()
-    }
+    events.len()
 }
 
 impl Backend for SelectSelector {
@@ -188,14 +227,14 @@ impl Backend for SelectSelector {
     const NAME: &'static str = "select";
     const EDGE: bool = false;
 
-    fn registry(&self) -> &Registry<Extra> {
-        &self.reg
+    fn with_registry<R>(&self, f: impl FnOnce(&Registry<Extra>) -> R) -> R {
+        f(&lock(&self.shared).reg)
     }
 }
 
 impl Selector for SelectSelector {
     fn register(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
@@ -214,49 +253,73 @@ impl Selector for SelectSelector {
             }
         }
         let extra = Extra::of(fd);
-        self.reg
+        let mut shared = lock(&self.shared);
+        shared
+            .reg
             .insert("register", fd, token, interest, mode, extra)?;
-        Ok(())
+        self.wake_if(shared.blocked)
     }
 
     fn reregister(
-        &mut self,
+        &self,
         fd: BorrowedFd<'_>,
         token: Token,
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("reregister", mode)?;
-        self.reg.require("reregister", fd)?;
         let extra = Extra::of(fd);
-        self.reg
+        let mut shared = lock(&self.shared);
+        shared
+            .reg
             .update("reregister", fd, token, interest, mode, extra)?;
-        Ok(())
+        self.wake_if(shared.blocked)
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) -> Result<()> {
-        self.reg.remove("deregister", fd).map(drop)
+    fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        shared.reg.remove("deregister", fd)?;
+        self.wake_if(shared.blocked)
     }
 
-    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        let mut waiter = lock(&self.waiter);
+        let notifier = self.notifier.fd().as_raw_fd();
         // At most one event per registered fd.
-        events.prepare(self.reg.dense().len());
+        events.prepare(lock(&self.shared).reg.dense().len());
         wait_with_deadline(timeout, |remaining| {
-            let nfds = self.build_sets();
+            let nfds = {
+                let mut shared = lock(&self.shared);
+                shared.blocked = true;
+                build_sets(&shared.reg, notifier, &mut waiter)
+            };
             let mut tv = remaining.map(timeout_timeval);
-            match sys::select(nfds, &mut self.read, &mut self.write, tv.as_mut()) {
-                Ok(0) => Ok(0),
-                Ok(_) => Ok(self.collect_ready(events)),
+            let Waiter { read, write, .. } = &mut *waiter;
+            let selected = sys::select(nfds, read, write, tv.as_mut());
+            let mut shared = lock(&self.shared);
+            shared.blocked = false;
+            let notified = match selected {
+                Ok(0) => return Ok(None),
+                Ok(_) if usize::try_from(notifier).is_ok_and(|i| has_bit(read, i)) => {
+                    self.notifier.take()?
+                }
+                Ok(_) => false,
                 Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
                     // Nothing closed found: not our doing; do not loop on it.
-                    match self.collect_closed(events) {
+                    return match collect_closed(&mut shared.reg, events) {
                         0 => Err(e),
-                        n => Ok(n),
-                    }
+                        n => Ok(Some(n)),
+                    };
                 }
-                Err(e) => Err(e),
-            }
+                Err(e) => return Err(e),
+            };
+            let n = collect_ready(&mut shared.reg, &mut waiter, events);
+            Ok((notified || n > 0).then_some(n))
         })
+    }
+
+    fn notify(&self) -> Result<()> {
+        self.notifier.notify()
     }
 
     shared_selector_methods!();

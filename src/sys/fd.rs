@@ -2,9 +2,9 @@
 //! words, and `pipe(2)`/`pipe2(2)`. One wrapper each; the socket layer, the
 //! select backend and the waker all go through these.
 
-use std::os::fd::RawFd;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::check;
 use crate::error::{Result, Subject};
@@ -20,6 +20,26 @@ pub(crate) fn getfd(fd: RawFd) -> Result<i32> {
         "fcntl F_GETFD",
         || Subject::Fd(fd),
     )
+}
+
+/// Makes the number `dst` owns refer to `src`'s file, atomically
+/// (`dup3(src, dst, O_CLOEXEC)`), then closes `src`'s own number. The old
+/// file at `dst` is released; a call blocked on it in another thread keeps
+/// its reference until it returns. Used to swap a fresh epoll instance in
+/// under a number other threads may be waiting on.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn replace(dst: &OwnedFd, src: OwnedFd) -> Result<()> {
+    let raw = dst.as_raw_fd();
+    // SAFETY: both numbers are owned (dst by the caller's OwnedFd, src by
+    // value) and open. dup3 replaces dst's file atomically — the number is
+    // never closed in between — so `dst` goes on owning an open descriptor
+    // and every borrow of it stays valid; src is closed when it drops.
+    check(
+        unsafe { libc::dup3(src.as_raw_fd(), raw, libc::O_CLOEXEC) },
+        "dup3",
+        || Subject::Fd(raw),
+    )
+    .map(drop)
 }
 
 /// `fcntl(fd, F_SETFD, flags)`.
