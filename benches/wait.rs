@@ -9,15 +9,25 @@
 //! `churn`: one register + reregister + deregister of one more fd while N
 //! others stay registered. It makes no `wait`: poll's and select's array or
 //! set rebuild after a change is paid by the next `wait`, not here.
+//!
+//! `precision`: the wall time of one `wait(Some(100 µs))` and one
+//! `wait(Some(3.1 ms))` with one idle socket pair registered and nothing
+//! ready, per backend (criterion's estimate is the mean of those waits).
+//! Each wait is also timed on its own, and the group prints min / median /
+//! p99 of all of them (warm-up included) and flags any that returned before
+//! the timeout. A backend that rounds up to whole milliseconds shows ~1.05
+//! ms for 100 µs and ~4.05 ms for 3.1 ms; a nanosecond one ~timeout + the
+//! kernel's timer slack (50 µs by default). Only this group:
+//! `cargo bench --bench wait -- precision`.
 
 mod common;
 
 use std::hint::black_box;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::select::{select, FdSet};
@@ -202,6 +212,74 @@ fn churn(c: &mut Criterion) {
     g.finish();
 }
 
+/// The timeouts of the `precision` group, with their ids.
+const PRECISION: [(&str, Duration); 2] = [
+    ("100us", Duration::from_micros(100)),
+    ("3.1ms", Duration::from_micros(3_100)),
+];
+
+/// The `p`th percentile (0..=100) of sorted `d`.
+fn percentile(d: &[Duration], p: usize) -> Duration {
+    d.get((d.len().saturating_sub(1)) * p / 100)
+        .copied()
+        .unwrap_or_default()
+}
+
+fn precision_selector<S: Selector>(g: &mut Group<'_>, name: &str, mut sel: S) {
+    let (idle, _peer) = UnixStream::pair().expect("socketpair");
+    sel.register(idle.as_fd(), Token(0), Interest::READABLE, Mode::Level)
+        .expect("register");
+    let mut events = Events::with_capacity(8);
+    for (id, timeout) in PRECISION {
+        let mut each: Vec<Duration> = Vec::with_capacity(4096);
+        g.bench_function(BenchmarkId::new(name, id), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let n = sel.wait(&mut events, Some(timeout)).expect("wait");
+                    let took = start.elapsed();
+                    assert_eq!(n, 0, "{name}: nothing is ready");
+                    total += took;
+                    each.push(took);
+                }
+                total
+            })
+        });
+        each.sort_unstable();
+        let min = each.first().copied().unwrap_or_default();
+        let early = each.iter().take_while(|&&d| d < timeout).count();
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        eprintln!(
+            "precision/{name}/{id}: {} waits: min {:.1} µs, median {:.1} µs, p99 {:.1} µs{}",
+            each.len(),
+            us(min),
+            us(percentile(&each, 50)),
+            us(percentile(&each, 99)),
+            if early == 0 {
+                String::new()
+            } else {
+                format!(" — {early} EARLY (shorter than {timeout:?})")
+            },
+        );
+    }
+}
+
+/// `precision`: how long `wait(Some(t))` takes with nothing ready.
+fn precision(c: &mut Criterion) {
+    let mut g = c.benchmark_group("precision");
+    // Every iteration is a whole timeout: the same count per sample keeps
+    // criterion from asking for thousands of 3 ms waits.
+    g.sampling_mode(SamplingMode::Flat);
+    if !common::quick() {
+        g.sample_size(50);
+    }
+    precision_selector(&mut g, "select", SelectSelector::new().expect("select"));
+    precision_selector(&mut g, "poll", PollSelector::new().expect("poll"));
+    precision_selector(&mut g, "epoll", EpollSelector::new().expect("epoll"));
+    g.finish();
+}
+
 fn main() {
     let limit = common::raise_fd_limit();
     let largest = common::largest_n(limit);
@@ -211,5 +289,6 @@ fn main() {
     wait_group(&mut c, 0, &ns);
     wait_group(&mut c, 1, &ns);
     churn(&mut c);
+    precision(&mut c);
     c.final_summary();
 }

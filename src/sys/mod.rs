@@ -24,6 +24,7 @@ pub(crate) mod poll;
 pub(crate) mod resolve;
 pub(crate) mod select;
 pub(crate) mod socket;
+pub(crate) mod time;
 pub(crate) mod waker;
 
 /// Return values of raw calls whose failure is `-1` with errno set.

@@ -1,12 +1,14 @@
-//! `select(2)` on caller-sized bit arrays, and `ioctl(FIONREAD)`.
+//! `select(2)` and `pselect(2)` on caller-sized bit arrays, and
+//! `ioctl(FIONREAD)`.
 //!
 //! `FD_SET` and `fd_set` are never used: glibc's fortified `FD_SET` aborts
 //! for fd >= 1024, and on Linux the kernel accepts sets of any length as
 //! long as they hold `nfds` bits, so the sets are plain `c_ulong` words.
 
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
 
-use super::check;
+use super::{check, time};
 use crate::error::{Error, Result, Subject};
 
 /// Bits in one word of an fd set.
@@ -19,6 +21,26 @@ pub(crate) fn words_for(nfds: usize) -> usize {
     nfds.div_ceil(WORD_BITS).max(min)
 }
 
+/// `nfds` as a `c_int`, once both sets are known to hold `nfds` bits:
+/// the kernel reads and writes that many, so smaller sets are refused
+/// before the call.
+fn checked_nfds(
+    call: &'static str,
+    nfds: usize,
+    read: &[libc::c_ulong],
+    write: &[libc::c_ulong],
+) -> Result<libc::c_int> {
+    let words = nfds.div_ceil(WORD_BITS);
+    let c_nfds = libc::c_int::try_from(nfds).ok();
+    c_nfds
+        .filter(|_| read.len() >= words && write.len() >= words)
+        .ok_or(Error::InvalidInput {
+            call,
+            subject: Subject::Nfds(nfds),
+            reason: "fd sets smaller than nfds",
+        })
+}
+
 /// One `select(nfds, read, write, NULL, timeout)`. `EINTR` and `EBADF` are
 /// returned as errors for the caller to handle.
 pub(crate) fn select(
@@ -27,15 +49,7 @@ pub(crate) fn select(
     write: &mut [libc::c_ulong],
     timeout: Option<&mut libc::timeval>,
 ) -> Result<usize> {
-    let words = nfds.div_ceil(WORD_BITS);
-    let c_nfds = libc::c_int::try_from(nfds).ok();
-    let Some(c_nfds) = c_nfds.filter(|_| read.len() >= words && write.len() >= words) else {
-        return Err(Error::InvalidInput {
-            call: "select",
-            subject: Subject::Nfds(nfds),
-            reason: "fd sets smaller than nfds",
-        });
-    };
+    let c_nfds = checked_nfds("select", nfds, read, write)?;
     let tv = timeout.map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
     // SAFETY: both sets hold at least `nfds` bits (checked above), which is
     // all the kernel reads or writes; `tv` is NULL or an exclusively
@@ -51,6 +65,42 @@ pub(crate) fn select(
         )
     };
     let n = check(ret, "select", || Subject::Nfds(nfds))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// One `pselect(nfds, read, write, NULL, timeout, NULL)`: [`select`] with
+/// the timeout exact to the nanosecond (`None` = NULL = forever; seconds
+/// clamped as [`timeout_timespec`](time::timeout_timespec) says) and the
+/// signal mask left alone. `EINTR` and `EBADF` are returned as errors for
+/// the caller to handle.
+#[cfg_attr(not(test), allow(dead_code))] // until the event layer switches over
+pub(crate) fn pselect(
+    nfds: usize,
+    read: &mut [libc::c_ulong],
+    write: &mut [libc::c_ulong],
+    timeout: Option<Duration>,
+) -> Result<usize> {
+    let c_nfds = checked_nfds("pselect", nfds, read, write)?;
+    let ts = time::timeout_timespec(timeout);
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: both sets hold at least `nfds` bits (checked above), which is
+    // all the kernel reads or writes; fd_set is an array of longs on Linux,
+    // so the casts only reinterpret the same words. `ts_ptr` is NULL or
+    // points to the live local `ts`, which is only read; a NULL sigmask
+    // leaves the thread's mask as it is.
+    let ret = unsafe {
+        libc::pselect(
+            c_nfds,
+            read.as_mut_ptr().cast::<libc::fd_set>(),
+            write.as_mut_ptr().cast::<libc::fd_set>(),
+            std::ptr::null_mut(),
+            ts_ptr,
+            std::ptr::null(),
+        )
+    };
+    let n = check(ret, "pselect", || Subject::Nfds(nfds))?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
@@ -109,6 +159,7 @@ pub(crate) fn fd_kind(fd: BorrowedFd<'_>) -> FdKind {
 
 #[cfg(test)]
 mod tests {
+    use super::time::suite;
     use super::*;
 
     /// A real `select` failure (a `timeval` with negative microseconds is
@@ -136,5 +187,68 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().starts_with("select nfds 3: "), "{err}");
+    }
+
+    /// One `pselect` on `a` for readability (the sets are rebuilt for each
+    /// call: the kernel overwrites them).
+    fn pselect_on(
+        a: &std::os::unix::net::UnixStream,
+    ) -> impl FnMut(Option<Duration>) -> Result<usize> + '_ {
+        let fd = usize::try_from(a.as_raw_fd()).unwrap();
+        let (word, bit) = (fd / WORD_BITS, fd % WORD_BITS);
+        move |t| {
+            let mut read = vec![0; words_for(fd + 1)];
+            let mut write = vec![0; words_for(fd + 1)];
+            read[word] |= 1 << bit;
+            let n = pselect(fd + 1, &mut read, &mut write, t)?;
+            assert_eq!(n != 0, read[word] & (1 << bit) != 0);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn pselect_never_returns_early() {
+        let (a, _peer) = suite::pair();
+        let shortest = suite::never_early(pselect_on(&a), 10);
+        assert!(
+            shortest < Duration::from_millis(1),
+            "100 µs waits took {shortest:?} at best: rounded to ms?"
+        );
+        suite::zero_polls(pselect_on(&a));
+    }
+
+    #[test]
+    fn pselect_returns_at_once_when_ready() {
+        let (a, peer) = suite::pair();
+        suite::ready_returns_at_once(pselect_on(&a), &a, &peer);
+    }
+
+    #[test]
+    fn pselect_forever_waits_for_readiness() {
+        let (a, peer) = suite::pair();
+        suite::forever_waits_for_readiness(pselect_on(&a), &a, &peer);
+    }
+
+    #[test]
+    fn pselect_interrupted_by_a_signal() {
+        let (a, _peer) = suite::pair();
+        suite::signal_interrupts(pselect_on(&a));
+    }
+
+    #[test]
+    fn pselect_refuses_sets_smaller_than_nfds() {
+        let mut read = vec![0; 1];
+        let mut write = vec![0; 1];
+        let err = pselect(WORD_BITS + 1, &mut read, &mut write, None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    call: "pselect",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }
