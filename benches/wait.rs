@@ -225,7 +225,7 @@ fn percentile(d: &[Duration], p: usize) -> Duration {
         .unwrap_or_default()
 }
 
-fn precision_selector<S: Selector>(g: &mut Group<'_>, name: &str, mut sel: S) {
+fn precision_selector<S: Selector>(g: &mut Group<'_>, name: &str, sel: S) {
     let (idle, _peer) = UnixStream::pair().expect("socketpair");
     sel.register(idle.as_fd(), Token(0), Interest::READABLE, Mode::Level)
         .expect("register");

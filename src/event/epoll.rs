@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::registry::Registry;
 use super::{
-    flags, lock, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
-    Interest, Mode, Notifier, Selector, Token,
+    flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
+    Mode, Notifier, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::epoll as sys;
@@ -23,7 +23,10 @@ use crate::sys::epoll as sys;
 /// not grown that far: see [`Events::with_capacity`]), and costs O(ready
 /// fds). All three
 /// modes: [`Mode::Level`], [`Mode::Edge`] (`EPOLLET`) and [`Mode::Oneshot`]
-/// (`EPOLLONESHOT`). Timeouts have millisecond resolution, rounded up.
+/// (`EPOLLONESHOT`). The wait is `epoll_pwait2(2)` where the kernel has it
+/// (Linux 5.11+): timeouts exact to the nanosecond; elsewhere `epoll_wait`
+/// with timeouts rounded up to whole milliseconds (probed once per process;
+/// [`timeout_resolution`](Selector::timeout_resolution) says which).
 ///
 /// A registry beside the kernel's interest list makes the errors and tokens
 /// the same as on the other backends, and tags each kernel registration
@@ -351,7 +354,7 @@ impl Selector for EpollSelector {
         let max = events.prepare(lock(&self.reg).dense().len() + 1);
         wait_with_deadline(timeout, |remaining| {
             let before = self.changes.load(Ordering::Acquire);
-            sys::epoll_wait(self.ep.as_fd(), &mut buf, max, timeout_ms(remaining))?;
+            sys::epoll_pwait2(self.ep.as_fd(), &mut buf, max, remaining)?;
             let mut reg = lock(&self.reg);
             let mut unknown = None;
             let mut notified = false;
@@ -412,8 +415,14 @@ impl Selector for EpollSelector {
         None
     }
 
+    /// 1 ns where the kernel has `epoll_pwait2` (Linux 5.11+), else 1 ms
+    /// (`epoll_wait`, timeouts rounded up); probed once per process.
     fn timeout_resolution(&self) -> Duration {
-        Duration::from_millis(1)
+        if sys::epoll_pwait2_available() {
+            Duration::from_nanos(1)
+        } else {
+            Duration::from_millis(1)
+        }
     }
 }
 
@@ -429,6 +438,26 @@ mod tests {
     use nix::sys::time::TimeValLike;
 
     use super::*;
+
+    /// Where the kernel has no `epoll_pwait2` (forced here, for this thread
+    /// only), the selector still waits, never less than asked: `epoll_wait`
+    /// with the timeout rounded up to whole milliseconds.
+    #[test]
+    fn without_epoll_pwait2_waits_are_rounded_up_never_early() {
+        crate::sys::epoll::force_epoll_wait_fallback(true);
+        let sel = EpollSelector::new().unwrap();
+        let (a, _b) = UnixStream::pair().unwrap();
+        sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+            .unwrap();
+        let mut events = Events::with_capacity(4);
+        for want in [Duration::from_micros(100), Duration::from_micros(1500)] {
+            let t = Instant::now();
+            assert_eq!(sel.wait(&mut events, Some(want)).unwrap(), 0);
+            let took = t.elapsed();
+            assert!(took >= want.max(Duration::from_millis(1)), "{want:?}: {took:?}");
+        }
+        crate::sys::epoll::force_epoll_wait_fallback(false);
+    }
     use crate::event::Waker;
 
     fn thread_cpu() -> Duration {

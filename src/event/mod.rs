@@ -7,9 +7,9 @@
 //!
 //! | backend | call | cost per `wait` as fds grow | fd limit | modes | timeout resolution | choose it when |
 //! |---|---|---|---|---|---|---|
-//! | [`SelectSelector`] | [`select(2)`](https://man7.org/linux/man-pages/man2/select.2.html) | O(highest fd): sets rebuilt and scanned each call | Linux: none but the process limit (sets sized to the highest fd); elsewhere `FD_SETSIZE` ([`Error::FdLimit`] at `register`) | Level, Oneshot (emulated) | 1 µs | portability to the oldest systems; a handful of fds |
-//! | [`PollSelector`] | [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html) | O(registered fds): the whole array is copied in and scanned | process limit | Level, Oneshot (emulated) | 1 ms | portable, no fd-number limit, up to a few hundred fds |
-//! | [`EpollSelector`] | [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) | O(ready fds); registration is a syscall | process limit | Level, Edge, Oneshot | 1 ms | Linux, many fds (the [`DefaultSelector`] there) |
+//! | [`SelectSelector`] | [`select(2)`](https://man7.org/linux/man-pages/man2/select.2.html) | O(highest fd): sets rebuilt and scanned each call | Linux: none but the process limit (sets sized to the highest fd); elsewhere `FD_SETSIZE` ([`Error::FdLimit`] at `register`) | Level, Oneshot (emulated) | 1 ns (`pselect`) | portability to the oldest systems; a handful of fds |
+//! | [`PollSelector`] | [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html) | O(registered fds): the whole array is copied in and scanned | process limit | Level, Oneshot (emulated) | 1 ns (`ppoll`) | portable, no fd-number limit, up to a few hundred fds |
+//! | [`EpollSelector`] | [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) | O(ready fds); registration is a syscall | process limit | Level, Edge, Oneshot | 1 ns (`epoll_pwait2`, Linux 5.11+), else 1 ms | Linux, many fds (the [`DefaultSelector`] there) |
 //!
 //! [`AnySelector`] picks one at run time, e.g. from the `SOCKPOLL_BACKEND`
 //! environment variable.
@@ -39,9 +39,11 @@
 //! # Timeouts and `EINTR`
 //!
 //! `wait(.., None)` blocks until an event is delivered; `Some(Duration::ZERO)`
-//! polls and returns at once. Any other timeout is rounded *up* to the
-//! backend's resolution (a 100 µs timeout never becomes a busy 0) and
-//! clamped (huge durations never overflow). A `wait` that delivers no event
+//! polls and returns at once. Any other timeout is passed to the kernel to
+//! the nanosecond (`ppoll`, `pselect`, `epoll_pwait2`), or rounded *up* to
+//! whole milliseconds where the kernel lacks the precise call (a 100 µs
+//! timeout never becomes a busy 0), and clamped (huge durations never
+//! overflow). A `wait` that delivers no event
 //! never returns before its timeout has elapsed — also when the kernel did
 //! report something, but only for registrations that are gone (such a batch
 //! is filtered, and the wait goes on with the remaining time; the same rule
@@ -759,40 +761,6 @@ macro_rules! shared_selector_methods {
 }
 pub(crate) use shared_selector_methods;
 
-/// A timeout in whole milliseconds for `poll(2)`/`epoll_wait(2)`: rounded
-/// up, clamped to `c_int::MAX`, `None` → `-1` (forever).
-pub(crate) fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
-    let Some(t) = timeout else { return -1 };
-    let ms = t
-        .as_secs()
-        .saturating_mul(1000)
-        .saturating_add(u64::from(t.subsec_nanos().div_ceil(1_000_000)));
-    libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
-}
-
-/// A timeout as a `timeval` for `select(2)`: microseconds rounded up,
-/// seconds clamped (to `i32::MAX`, 68 years, which every `time_t` holds).
-pub(crate) fn timeout_timeval(t: Duration) -> libc::timeval {
-    let mut secs = t.as_secs();
-    let mut usec = t.subsec_nanos().div_ceil(1000);
-    if usec >= 1_000_000 {
-        secs = secs.saturating_add(1);
-        usec -= 1_000_000;
-    }
-    let max = u64::from(i32::MAX.unsigned_abs());
-    if secs >= max {
-        secs = max;
-        usec = 0;
-    }
-    // suseconds_t is i64 on some targets, i32 on others.
-    #[allow(clippy::unnecessary_fallible_conversions)]
-    libc::timeval {
-        // Both fit: secs <= i32::MAX, usec < 1_000_000.
-        tv_sec: libc::time_t::try_from(secs).unwrap_or(libc::time_t::MAX),
-        tv_usec: libc::suseconds_t::try_from(usec).unwrap_or(0),
-    }
-}
-
 /// The wait loop every backend shares: a fixed deadline, `EINTR` retried
 /// with the remaining time, and no early return when nothing was delivered.
 ///
@@ -1009,34 +977,6 @@ pub(crate) fn registry_error(call: &'static str, fd: BorrowedFd<'_>, errno: i32)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeout_ms_rounds_up_and_clamps() {
-        assert_eq!(timeout_ms(None), -1);
-        assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
-        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
-        assert_eq!(timeout_ms(Some(Duration::from_micros(100))), 1);
-        assert_eq!(timeout_ms(Some(Duration::from_micros(1001))), 2);
-        assert_eq!(timeout_ms(Some(Duration::from_millis(50))), 50);
-        assert_eq!(timeout_ms(Some(Duration::MAX)), libc::c_int::MAX);
-        let just_over = Duration::from_millis(libc::c_int::MAX as u64 + 1);
-        assert_eq!(timeout_ms(Some(just_over)), libc::c_int::MAX);
-    }
-
-    #[test]
-    fn timeval_rounds_up_and_clamps() {
-        // time_t/suseconds_t are i64 here but narrower on some targets.
-        #[allow(clippy::unnecessary_cast)]
-        let tv = |d| {
-            let t = timeout_timeval(d);
-            (t.tv_sec as i64, t.tv_usec as i64)
-        };
-        assert_eq!(tv(Duration::ZERO), (0, 0));
-        assert_eq!(tv(Duration::from_nanos(1)), (0, 1));
-        assert_eq!(tv(Duration::from_micros(100)), (0, 100));
-        assert_eq!(tv(Duration::new(1, 999_999_001)), (2, 0));
-        assert_eq!(tv(Duration::MAX), (i32::MAX as i64, 0));
-    }
 
     #[test]
     fn debug_names() {

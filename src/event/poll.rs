@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::registry::{Entry, Registry};
 use super::{
-    flags, lock, shared_selector_methods, timeout_ms, wait_with_deadline, Backend, Event, Events,
-    Interest, Mode, Notifier, Selector, Token,
+    flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
+    Mode, Notifier, Selector, Token,
 };
 use crate::error::Result;
 
@@ -23,8 +23,9 @@ const POLLRDHUP: libc::c_short = 0;
 /// registered fds. No fd-number limit. Modes: [`Mode::Level`] and
 /// [`Mode::Oneshot`] (emulated: after one event the fd's slot is set to
 /// `-1`, which `poll` skips, until `reregister`). [`Mode::Edge`] is
-/// [`Unsupported`](crate::error::Error::Unsupported). Timeouts have millisecond
-/// resolution, rounded up.
+/// [`Unsupported`](crate::error::Error::Unsupported). The wait is `ppoll(2)`:
+/// timeouts exact to the nanosecond (where a system has no `ppoll`, `poll`
+/// with timeouts rounded up to whole milliseconds).
 ///
 /// A registered fd that gets closed is reported once with
 /// [`is_invalid`](Event::is_invalid) (`POLLNVAL`) and then left out of the
@@ -239,7 +240,7 @@ impl Selector for PollSelector {
                 }
                 shared.blocked = true;
             }
-            let polled = crate::sys::poll::poll(&mut waiter.fds, timeout_ms(remaining));
+            let polled = crate::sys::poll::ppoll(&mut waiter.fds, remaining);
             let mut shared = lock(&self.shared);
             shared.blocked = false;
             let ready = polled?;
@@ -308,6 +309,6 @@ impl Selector for PollSelector {
     }
 
     fn timeout_resolution(&self) -> Duration {
-        Duration::from_millis(1)
+        crate::sys::poll::PPOLL_RESOLUTION
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::registry::Registry;
 use super::{
-    flags, lock, shared_selector_methods, timeout_timeval, wait_with_deadline, Backend, Event,
-    Events, Interest, Mode, Notifier, Selector, Token,
+    flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
+    Mode, Notifier, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::select::{self as sys, WORD_BITS};
@@ -21,8 +21,8 @@ use crate::sys::select::{self as sys, WORD_BITS};
 /// `FD_SETSIZE` limit ([`fd_limit`](Selector::fd_limit) is `None`);
 /// elsewhere an fd at or above `FD_SETSIZE` is refused at `register` with
 /// [`Error::FdLimit`](crate::error::Error::FdLimit). Cost per `wait` grows with the
-/// highest registered fd number. Timeouts have microsecond resolution,
-/// rounded up.
+/// highest registered fd number. The wait is `pselect(2)`: timeouts exact
+/// to the nanosecond.
 ///
 /// Modes: [`Mode::Level`] and [`Mode::Oneshot`] (emulated: the fd is left
 /// out of the sets after one event until `reregister`). [`Mode::Edge`] is
@@ -293,9 +293,8 @@ impl Selector for SelectSelector {
                 shared.blocked = true;
                 build_sets(&shared.reg, notifier, &mut waiter)
             };
-            let mut tv = remaining.map(timeout_timeval);
             let Waiter { read, write, .. } = &mut *waiter;
-            let selected = sys::select(nfds, read, write, tv.as_mut());
+            let selected = sys::pselect(nfds, read, write, remaining);
             let mut shared = lock(&self.shared);
             shared.blocked = false;
             let notified = match selected {
@@ -335,6 +334,7 @@ impl Selector for SelectSelector {
     }
 
     fn timeout_resolution(&self) -> Duration {
-        Duration::from_micros(1)
+        // pselect takes a timespec.
+        Duration::from_nanos(1)
     }
 }

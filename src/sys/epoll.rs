@@ -237,7 +237,6 @@ fn latch() -> &'static AtomicU8 {
 /// probe cannot even create an epoll instance (`EMFILE`), the answer is
 /// `false` for now and the question stays open: the coarser resolution is
 /// the safe one to report.
-#[cfg_attr(not(test), allow(dead_code))] // until the event layer reports it
 pub(crate) fn epoll_pwait2_available() -> bool {
     let latch = latch();
     if latch.load(Ordering::Relaxed) == UNKNOWN {
@@ -264,7 +263,6 @@ pub(crate) fn epoll_pwait2_available() -> bool {
 /// latches that for the process and, like every later one, is an
 /// `epoll_wait` with the timeout rounded up to whole milliseconds: as long
 /// or longer, never shorter. See [`epoll_pwait2_available`].
-#[cfg_attr(not(test), allow(dead_code))] // until the event layer switches over
 pub(crate) fn epoll_pwait2(
     epfd: BorrowedFd<'_>,
     buf: &mut Vec<libc::epoll_event>,

@@ -7,7 +7,19 @@ use super::time;
 use crate::error::{Result, Subject};
 
 /// One `poll(fds, nfds, timeout_ms)`. `EINTR` is returned as an error: the
-/// caller retries with the remaining time.
+/// caller retries with the remaining time. Only [`ppoll`]'s fallback where
+/// the system has no `ppoll` (and its test) needs it.
+#[cfg(any(
+    test,
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    ))
+))]
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> Result<usize> {
     let nfds = nfds(fds);
     // SAFETY: `fds` is a valid, exclusively borrowed array of `fds.len()`
@@ -25,7 +37,6 @@ fn nfds(fds: &[libc::pollfd]) -> libc::nfds_t {
 
 /// The granularity [`ppoll`] rounds timeouts up to: 1 ns where the system
 /// has `ppoll(2)`, 1 ms where [`ppoll`] falls back to `poll(2)`.
-#[cfg_attr(not(test), allow(dead_code))] // until the event layer reports it
 pub(crate) const PPOLL_RESOLUTION: Duration = if HAVE_PPOLL {
     Duration::from_nanos(1)
 } else {
@@ -52,7 +63,6 @@ const HAVE_PPOLL: bool = cfg!(any(
 /// Where the system has no `ppoll` (see [`PPOLL_RESOLUTION`]) this is one
 /// `poll` with the timeout rounded up to whole milliseconds: as long or
 /// longer, never shorter.
-#[cfg_attr(not(test), allow(dead_code))] // until the event layer switches over
 pub(crate) fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
     #[cfg(any(
         target_os = "linux",

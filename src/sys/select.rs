@@ -41,39 +41,11 @@ fn checked_nfds(
         })
 }
 
-/// One `select(nfds, read, write, NULL, timeout)`. `EINTR` and `EBADF` are
-/// returned as errors for the caller to handle.
-pub(crate) fn select(
-    nfds: usize,
-    read: &mut [libc::c_ulong],
-    write: &mut [libc::c_ulong],
-    timeout: Option<&mut libc::timeval>,
-) -> Result<usize> {
-    let c_nfds = checked_nfds("select", nfds, read, write)?;
-    let tv = timeout.map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
-    // SAFETY: both sets hold at least `nfds` bits (checked above), which is
-    // all the kernel reads or writes; `tv` is NULL or an exclusively
-    // borrowed timeval. fd_set is an array of longs on Linux, so the casts
-    // only reinterpret the same words.
-    let ret = unsafe {
-        libc::select(
-            c_nfds,
-            read.as_mut_ptr().cast::<libc::fd_set>(),
-            write.as_mut_ptr().cast::<libc::fd_set>(),
-            std::ptr::null_mut(),
-            tv,
-        )
-    };
-    let n = check(ret, "select", || Subject::Nfds(nfds))?;
-    Ok(usize::try_from(n).unwrap_or(0))
-}
-
 /// One `pselect(nfds, read, write, NULL, timeout, NULL)`: [`select`] with
 /// the timeout exact to the nanosecond (`None` = NULL = forever; seconds
 /// clamped as [`timeout_timespec`](time::timeout_timespec) says) and the
 /// signal mask left alone. `EINTR` and `EBADF` are returned as errors for
 /// the caller to handle.
-#[cfg_attr(not(test), allow(dead_code))] // until the event layer switches over
 pub(crate) fn pselect(
     nfds: usize,
     read: &mut [libc::c_ulong],
@@ -167,26 +139,37 @@ mod tests {
     /// empty and the message said only "select: Invalid argument".
     #[test]
     fn select_error_names_nfds() {
-        let mut read = vec![0; words_for(3)];
-        let mut write = vec![0; words_for(3)];
-        let mut tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: -1,
-        };
-        let err = select(3, &mut read, &mut write, Some(&mut tv)).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
-        assert_eq!(err.call(), "select");
-        assert!(
-            matches!(
-                err,
-                Error::Os {
-                    subject: Subject::Nfds(3),
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert!(err.to_string().starts_with("select nfds 3: "), "{err}");
+        use std::os::fd::AsRawFd;
+        // A closed descriptor in the read set: EBADF, a real failure. Tests
+        // run in parallel, so the number may be reused before the call (then
+        // select succeeds): try again with another (bounded).
+        for _ in 0..100 {
+            let closed = {
+                let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+                a.as_raw_fd()
+            };
+            let bit = usize::try_from(closed).unwrap();
+            let nfds = bit + 1;
+            let mut read = vec![0; words_for(nfds)];
+            let mut write = vec![0; words_for(nfds)];
+            read[bit / WORD_BITS] |= 1 << (bit % WORD_BITS);
+            let Err(err) = pselect(nfds, &mut read, &mut write, Some(Duration::ZERO)) else {
+                continue;
+            };
+            assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
+            assert_eq!(err.call(), "pselect");
+            assert!(
+                matches!(err, Error::Os { subject: Subject::Nfds(n), .. } if n == nfds),
+                "{err:?}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("pselect nfds {nfds}: ")),
+                "{err}"
+            );
+            return;
+        }
+        panic!("every closed number was reused at once");
     }
 
     /// One `pselect` on `a` for readability (the sets are rebuilt for each
