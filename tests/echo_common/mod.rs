@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+#[path = "../../examples/support/fdlimit.rs"]
+mod fdlimit;
+
 /// How long a server may take to print its `listening on` line.
 pub const STARTUP: Duration = Duration::from_secs(10);
 /// Read/write timeout of every client socket: a stuck server fails the
@@ -507,17 +510,14 @@ pub fn message(i: usize) -> Vec<u8> {
     m
 }
 
-/// Raises this process's soft descriptor limit to the hard one.
+/// Raises this process's soft descriptor limit to the hard one, which must
+/// leave room for `need` descriptors.
 pub fn raise_own_fd_limit(need: u64) {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    let limit = fdlimit::raise_fd_limit(u64::MAX);
     assert!(
-        hard >= need,
-        "the hard RLIMIT_NOFILE ({hard}) is below the {need} descriptors this test needs"
+        limit >= need,
+        "the hard RLIMIT_NOFILE ({limit}) is below the {need} descriptors this test needs"
     );
-    if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("setrlimit");
-    }
 }
 
 /// Resets the connection on drop (SO_LINGER 0: close sends RST).
