@@ -17,11 +17,10 @@
 #![allow(dead_code)] // each example and bench uses a different part
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream as StdUnixStream;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -712,137 +711,4 @@ fn bind_pair(candidates: &[sockpoll::SockAddr]) -> sockpoll::Result<(TcpListener
     Err(last.unwrap_or_else(|| {
         sockpoll::Error::from(io::Error::new(io::ErrorKind::InvalidInput, "no address"))
     }))
-}
-
-/// Raises the soft fd limit to the hard one, so thousands of clients fit.
-fn raise_fd_limit() -> Option<u64> {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
-    if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).ok()?;
-    }
-    Some(hard)
-}
-
-/// The one-line usage of the program called `name`.
-fn usage(name: &str) -> String {
-    format!(
-        "usage: {name} [--mode level|edge|oneshot] [-v] [ADDR]   (ADDR defaults to 127.0.0.1:7007)"
-    )
-}
-
-/// The whole program of `echo_<backend>`: parse the command line, bind,
-/// print the `listening on` line, serve until SIGINT/SIGTERM.
-pub fn main_for<S: Selector>(make: impl FnOnce() -> sockpoll::Result<S>) -> ExitCode {
-    let exe = std::env::args().next().unwrap_or_default();
-    let name = std::path::Path::new(&exe)
-        .file_name()
-        .map_or("echo".into(), |n| n.to_string_lossy().into_owned());
-    let mut opts = Options::default();
-    let mut addr = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{}", usage(&name));
-                return ExitCode::SUCCESS;
-            }
-            "-v" | "--verbose" => opts.verbose = true,
-            "--mode" => {
-                opts.mode = match args.next().as_deref() {
-                    Some("level") => Mode::Level,
-                    Some("edge") => Mode::Edge,
-                    Some("oneshot") => Mode::Oneshot,
-                    Some(other) => {
-                        eprintln!("{name}: bad value for --mode: {other:?} (expected level, edge or oneshot)");
-                        return ExitCode::from(2);
-                    }
-                    None => {
-                        eprintln!("{name}: --mode needs a value: level, edge or oneshot");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            s if s.starts_with('-') && s.len() > 1 && !s.starts_with("-[") => {
-                eprintln!("{name}: unknown option {s:?} (try --help)");
-                return ExitCode::from(2);
-            }
-            _ if addr.is_some() => {
-                eprintln!("{name}: unexpected argument {arg:?}: only one ADDR (try --help)");
-                return ExitCode::from(2);
-            }
-            _ => addr = Some(arg),
-        }
-    }
-    let addr = addr.unwrap_or_else(|| "127.0.0.1:7007".to_string());
-
-    let selector = match make() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if !selector.supports(opts.mode) {
-        eprintln!(
-            "{name}: mode {:?} is not supported by the {} backend",
-            opts.mode,
-            selector.name()
-        );
-        return ExitCode::from(2);
-    }
-    let limit = raise_fd_limit();
-    let mut server = match Server::bind(selector, &addr, opts) {
-        Ok(server) => server,
-        Err(StartError::BadArgument(e)) => {
-            eprintln!("{name}: bad address {addr:?}: {e}");
-            return ExitCode::from(2);
-        }
-        Err(StartError::Io(e)) => {
-            eprintln!("{name}: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if let Err(e) = install_signal_pipe(&mut server) {
-        eprintln!("{name}: cannot install the SIGINT/SIGTERM handler: {e}");
-        return ExitCode::from(1);
-    }
-    if let Some(limit) = limit {
-        eprintln!("{name}: fd limit {limit}");
-    }
-    let mut stdout = io::stdout().lock();
-    let line = writeln!(
-        stdout,
-        "listening on {} (tcp+udp, backend {})",
-        server.local_addr(),
-        server.backend()
-    )
-    .and_then(|()| stdout.flush());
-    drop(stdout);
-    if let Err(e) = line {
-        eprintln!("{name}: cannot write to stdout: {e}");
-        return ExitCode::from(1);
-    }
-    let result = server.run();
-    let s = server.stats();
-    eprintln!(
-        "{name}: served {} connections ({} refused), {} TCP bytes, {} datagrams ({} dropped), {} accept back-offs",
-        s.accepted, s.refused, s.tcp_bytes, s.datagrams, s.datagrams_dropped, s.backoffs
-    );
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// SIGINT and SIGTERM write a byte to a socket pair the loop watches.
-fn install_signal_pipe<S: Selector>(server: &mut Server<S>) -> io::Result<()> {
-    let (read, write) = StdUnixStream::pair()?;
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::low_level::pipe::register(signal, write.try_clone()?)?;
-    }
-    server.stop_on(read).map_err(io::Error::from)
 }
