@@ -9,13 +9,12 @@ mod fdlimit;
 mod args;
 
 use std::io::{self, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ExitCode;
 
 use sockpoll::event::Selector;
 
-use crate::echo::{Server, StartError};
+use crate::echo::{Options, Server, StartError};
 use args::Command;
 
 /// Parses the command line, binds, prints the `listening on` line and
@@ -45,38 +44,34 @@ pub fn main_for<S: Selector>(make: impl FnOnce() -> sockpoll::Result<S>) -> Exit
             return ExitCode::from(1);
         }
     };
+    let backend = selector.name();
     if !selector.supports(opts.mode) {
         eprintln!(
-            "{name}: mode {:?} is not supported by the {} backend",
-            opts.mode,
-            selector.name()
+            "{name}: mode {:?} is not supported by the {backend} backend",
+            opts.mode
         );
         return ExitCode::from(2);
     }
     // Thousands of clients need more than the usual 1024 descriptors.
     let limit = fdlimit::raise_fd_limit(u64::MAX);
+    let opts = Options {
+        stop_on_signals: true,
+        ..opts
+    };
     let mut server = match Server::bind(selector, &addr, opts) {
         Ok(server) => server,
-        Err(StartError::BadArgument(e)) => {
-            eprintln!("{name}: bad address {addr:?}: {e}");
-            return ExitCode::from(2);
-        }
-        Err(StartError::Io(e)) => {
+        Err(e) => {
             eprintln!("{name}: {e}");
-            return ExitCode::from(1);
+            let bad_argument = matches!(e, StartError::BadAddress { .. });
+            return ExitCode::from(if bad_argument { 2 } else { 1 });
         }
     };
-    if let Err(e) = install_signal_pipe(&mut server) {
-        eprintln!("{name}: cannot install the SIGINT/SIGTERM handler: {e}");
-        return ExitCode::from(1);
-    }
     eprintln!("{name}: fd limit {limit}");
     let mut stdout = io::stdout().lock();
     let line = writeln!(
         stdout,
-        "listening on {} (tcp+udp, backend {})",
-        server.local_addr(),
-        server.backend()
+        "listening on {} (tcp+udp, backend {backend})",
+        server.local_addr()
     )
     .and_then(|()| stdout.flush());
     drop(stdout);
@@ -85,11 +80,7 @@ pub fn main_for<S: Selector>(make: impl FnOnce() -> sockpoll::Result<S>) -> Exit
         return ExitCode::from(1);
     }
     let result = server.run();
-    let s = server.stats();
-    eprintln!(
-        "{name}: served {} connections ({} refused), {} TCP bytes, {} datagrams ({} dropped), {} accept back-offs",
-        s.accepted, s.refused, s.tcp_bytes, s.datagrams, s.datagrams_dropped, s.backoffs
-    );
+    eprintln!("{name}: {}", server.stats);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -97,13 +88,4 @@ pub fn main_for<S: Selector>(make: impl FnOnce() -> sockpoll::Result<S>) -> Exit
             ExitCode::from(1)
         }
     }
-}
-
-/// SIGINT and SIGTERM write a byte to a socket pair the loop watches.
-fn install_signal_pipe<S: Selector>(server: &mut Server<S>) -> io::Result<()> {
-    let (read, write) = UnixStream::pair()?;
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::low_level::pipe::register(signal, write.try_clone()?)?;
-    }
-    server.stop_on(read).map_err(io::Error::from)
 }

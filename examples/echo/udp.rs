@@ -1,0 +1,132 @@
+//! The UDP side: every datagram goes back to its sender; what the send
+//! buffer does not take waits in a bounded queue.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+
+use sockpoll::event::{Interest, Mode, Selector};
+use sockpoll::UdpSocket;
+
+use super::{Server, UDP};
+
+/// Datagrams per UDP event.
+const UDP_BUDGET: usize = 64;
+/// Datagrams held while the UDP send buffer is full; more are dropped.
+const UDP_QUEUE_MAX: usize = 1024;
+/// Room for any UDP payload (65,507 over IPv4, 65,527 over IPv6).
+const UDP_BUF: usize = 65_536;
+
+/// The UDP socket and what waits to be sent on it.
+pub(super) struct Udp {
+    socket: UdpSocket,
+    buf: Vec<u8>,
+    queue: VecDeque<(Vec<u8>, SocketAddr)>,
+    writable_registered: bool,
+    /// Datagrams left after the budget (edge and oneshot).
+    pub(super) again: bool,
+}
+
+impl Udp {
+    pub(super) fn new(socket: UdpSocket) -> Udp {
+        Udp {
+            socket,
+            buf: vec![0; UDP_BUF],
+            queue: VecDeque::new(),
+            writable_registered: false,
+            again: false,
+        }
+    }
+}
+
+impl<S: Selector> Server<S> {
+    /// The UDP socket is ready: send what waits, then echo up to the budget.
+    pub(super) fn udp_ready(&mut self, writable: bool) {
+        if writable || !self.udp.queue.is_empty() {
+            self.udp_flush();
+        }
+        let mut spent = true;
+        for _ in 0..UDP_BUDGET {
+            match self.udp.socket.as_socket().recv_from(&mut self.udp.buf) {
+                Ok((n, from)) => {
+                    self.stats.datagrams += 1;
+                    if let Some(from) = from.as_socket() {
+                        self.udp_echo(n, from);
+                    }
+                }
+                Err(_) => {
+                    spent = false;
+                    break;
+                }
+            }
+        }
+        if spent && self.opts.mode != Mode::Level {
+            self.udp.again = true;
+        }
+        self.update_udp_interest();
+    }
+
+    /// Sends the `n` bytes just received back to `from`, or queues them.
+    fn udp_echo(&mut self, n: usize, from: SocketAddr) {
+        let udp = &mut self.udp;
+        if udp.queue.is_empty() {
+            match udp.socket.as_socket().send_to(&udp.buf[..n], &from.into()) {
+                Ok(_) => return,
+                Err(e) if e.is_would_block() => {}
+                // e.g. a peer address the route rejects: drop it.
+                Err(_) => {
+                    self.stats.datagrams_dropped += 1;
+                    return;
+                }
+            }
+        }
+        if udp.queue.len() < UDP_QUEUE_MAX {
+            udp.queue.push_back((udp.buf[..n].to_vec(), from));
+        } else {
+            self.stats.datagrams_dropped += 1;
+        }
+    }
+
+    /// Sends queued datagrams until the queue is empty or the socket full.
+    fn udp_flush(&mut self) {
+        let udp = &mut self.udp;
+        while let Some((datagram, to)) = udp.queue.front() {
+            match udp.socket.as_socket().send_to(datagram, &(*to).into()) {
+                Ok(_) => {}
+                Err(e) if e.is_would_block() => return,
+                Err(_) => self.stats.datagrams_dropped += 1,
+            }
+            udp.queue.pop_front();
+        }
+    }
+
+    fn update_udp_interest(&mut self) {
+        let mode = self.opts.mode;
+        let want_writable = !self.udp.queue.is_empty();
+        let interest = if want_writable {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        let fd = self.udp.socket.as_fd();
+        if mode == Mode::Oneshot {
+            if let Err(e) = self.selector.reregister(fd, UDP, interest, mode) {
+                self.log.line(format_args!("{e}"));
+            }
+            return;
+        }
+        if mode == Mode::Level
+            && want_writable != self.udp.writable_registered
+            && self.selector.reregister(fd, UDP, interest, mode).is_ok()
+        {
+            self.udp.writable_registered = want_writable;
+        }
+        if mode == Mode::Edge
+            && want_writable
+            && !self.udp.writable_registered
+            && self.selector.reregister(fd, UDP, interest, mode).is_ok()
+        {
+            self.udp.writable_registered = true;
+        }
+    }
+}
