@@ -18,10 +18,12 @@
 //! - idle, it sleeps in `wait(None)`: no timer, no CPU.
 //!
 //! This file is the loop; the rest is one concern a file: `tcp.rs` (the
-//! listener and its back-off, the connections), `udp.rs`, `stop.rs`
-//! (signals and [`Stopper`]) and `stats.rs`. The examples' command line is
+//! listener and its back-off, the connections), `udp.rs`, `interest.rs`
+//! (how each mode is armed, for every socket), `stop.rs` (signals and
+//! [`Stopper`]) and `stats.rs`. The examples' command line is
 //! in `program.rs`, which the benches leave out.
 
+mod interest;
 mod stats;
 mod stop;
 mod tcp;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sockpoll::event::{Interest, Mode, Selector, Token};
 use sockpoll::{TcpListener, TcpStream};
 
-use super::{Server, Stats, FIRST_CONN, LISTENER};
+use super::{interest, Server, Stats, FIRST_CONN, LISTENER};
 
 /// How long the listener stays unwatched after `accept` ran out of fds.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -99,14 +99,12 @@ impl<S: Selector> Server<S> {
             }
         }
         let mode = self.opts.mode;
-        if spent && mode != Mode::Level {
-            self.tcp.accept_again = true;
-        } else if mode == Mode::Oneshot {
+        let readable = Some(Interest::READABLE);
+        let next = interest::next(mode, readable, Interest::READABLE, spent);
+        self.tcp.accept_again |= next.again;
+        if next.tell {
             let fd = self.tcp.listener.as_fd();
-            if let Err(e) = self
-                .selector
-                .reregister(fd, LISTENER, Interest::READABLE, mode)
-            {
+            if let Err(e) = self.selector.reregister(fd, LISTENER, next.interest, mode) {
                 self.log.line(format_args!("{e}"));
             }
         }
@@ -157,11 +155,7 @@ impl<S: Selector> Server<S> {
             tcp.conns.push(None);
             tcp.conns.len() - 1
         });
-        let interest = if self.opts.mode == Mode::Edge {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
+        let interest = interest::next(self.opts.mode, None, Interest::READABLE, false).interest;
         if let Err(e) = self
             .selector
             .register(stream.as_fd(), token(id), interest, self.opts.mode)
@@ -209,25 +203,14 @@ impl<S: Selector> Server<S> {
             self.close(id, "");
             return;
         }
-        if spent && mode != Mode::Level {
+        let next = interest::next(mode, Some(conn.registered), conn.wanted(out_max), spent);
+        if next.again {
             self.tcp.again.push(id);
         }
-        let want = conn.wanted(out_max);
-        // Edge: registered for both directions once; a writable edge flushes
-        // and then resumes reading in the same turn. Level: re-register only
-        // when the wanted interest changed (never per message). Oneshot:
-        // always re-arm, unless a leftover turn will do it.
-        let rearm = match mode {
-            Mode::Edge => false,
-            Mode::Level => want != conn.registered,
-            Mode::Oneshot => !self.tcp.again.contains(&id),
-        };
-        if rearm {
-            conn.registered = want;
-            if let Err(e) = self
-                .selector
-                .reregister(conn.stream.as_fd(), token(id), want, mode)
-            {
+        if next.tell {
+            conn.registered = next.interest;
+            let fd = conn.stream.as_fd();
+            if let Err(e) = self.selector.reregister(fd, token(id), next.interest, mode) {
                 self.log.line(format_args!("{e}"));
                 self.close(id, "");
             }

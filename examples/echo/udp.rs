@@ -5,10 +5,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 
-use sockpoll::event::{Interest, Mode, Selector};
+use sockpoll::event::{Interest, Selector};
 use sockpoll::UdpSocket;
 
-use super::{Server, UDP};
+use super::{interest, Server, UDP};
 
 /// Datagrams per UDP event.
 const UDP_BUDGET: usize = 64;
@@ -22,7 +22,8 @@ pub(super) struct Udp {
     socket: UdpSocket,
     buf: Vec<u8>,
     queue: VecDeque<(Vec<u8>, SocketAddr)>,
-    writable_registered: bool,
+    /// What the selector currently watches for the socket.
+    registered: Interest,
     /// Datagrams left after the budget (edge and oneshot).
     pub(super) again: bool,
 }
@@ -33,7 +34,7 @@ impl Udp {
             socket,
             buf: vec![0; UDP_BUF],
             queue: VecDeque::new(),
-            writable_registered: false,
+            registered: Interest::READABLE,
             again: false,
         }
     }
@@ -60,10 +61,23 @@ impl<S: Selector> Server<S> {
                 }
             }
         }
-        if spent && self.opts.mode != Mode::Level {
-            self.udp.again = true;
+        let want = if self.udp.queue.is_empty() {
+            Interest::READABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        };
+        let mode = self.opts.mode;
+        let next = interest::next(mode, Some(self.udp.registered), want, spent);
+        self.udp.again |= next.again;
+        if next.tell {
+            let fd = self.udp.socket.as_fd();
+            // Unchanged on failure: the next turn tries again.
+            if let Err(e) = self.selector.reregister(fd, UDP, next.interest, mode) {
+                self.log.line(format_args!("{e}"));
+            } else {
+                self.udp.registered = next.interest;
+            }
         }
-        self.update_udp_interest();
     }
 
     /// Sends the `n` bytes just received back to `from`, or queues them.
@@ -97,36 +111,6 @@ impl<S: Selector> Server<S> {
                 Err(_) => self.stats.datagrams_dropped += 1,
             }
             udp.queue.pop_front();
-        }
-    }
-
-    fn update_udp_interest(&mut self) {
-        let mode = self.opts.mode;
-        let want_writable = !self.udp.queue.is_empty();
-        let interest = if want_writable {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        let fd = self.udp.socket.as_fd();
-        if mode == Mode::Oneshot {
-            if let Err(e) = self.selector.reregister(fd, UDP, interest, mode) {
-                self.log.line(format_args!("{e}"));
-            }
-            return;
-        }
-        if mode == Mode::Level
-            && want_writable != self.udp.writable_registered
-            && self.selector.reregister(fd, UDP, interest, mode).is_ok()
-        {
-            self.udp.writable_registered = want_writable;
-        }
-        if mode == Mode::Edge
-            && want_writable
-            && !self.udp.writable_registered
-            && self.selector.reregister(fd, UDP, interest, mode).is_ok()
-        {
-            self.udp.writable_registered = true;
         }
     }
 }
