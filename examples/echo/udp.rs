@@ -55,7 +55,13 @@ impl<S: Selector> Server<S> {
                         self.udp_echo(n, from);
                     }
                 }
-                Err(_) => {
+                Err(e) if e.is_would_block() => {
+                    spent = false;
+                    break;
+                }
+                // The socket's own trouble, logged like the listener's.
+                Err(e) => {
+                    self.log.line(format_args!("{e}"));
                     spent = false;
                     break;
                 }
@@ -88,8 +94,8 @@ impl<S: Selector> Server<S> {
                 Ok(_) => return,
                 Err(e) if e.is_would_block() => {}
                 // e.g. a peer address the route rejects: drop it.
-                Err(_) => {
-                    self.stats.datagrams_dropped += 1;
+                Err(e) => {
+                    self.udp_dropped(from, &e);
                     return;
                 }
             }
@@ -103,14 +109,23 @@ impl<S: Selector> Server<S> {
 
     /// Sends queued datagrams until the queue is empty or the socket full.
     fn udp_flush(&mut self) {
-        let udp = &mut self.udp;
-        while let Some((datagram, to)) = udp.queue.front() {
-            match udp.socket.as_socket().send_to(datagram, &(*to).into()) {
+        while let Some((datagram, to)) = self.udp.queue.front() {
+            match self.udp.socket.as_socket().send_to(datagram, &(*to).into()) {
                 Ok(_) => {}
                 Err(e) if e.is_would_block() => return,
-                Err(_) => self.stats.datagrams_dropped += 1,
+                Err(e) => self.udp_dropped(*to, &e),
             }
-            udp.queue.pop_front();
+            self.udp.queue.pop_front();
+        }
+    }
+
+    /// A datagram for `to` failed to go: one peer's trouble, so (as for a
+    /// connection's error) it is counted, and logged only when verbose.
+    fn udp_dropped(&mut self, to: SocketAddr, err: &sockpoll::Error) {
+        self.stats.datagrams_dropped += 1;
+        if self.opts.verbose {
+            self.log
+                .line(format_args!("dropping a datagram for {to}: {err}"));
         }
     }
 }
