@@ -63,7 +63,7 @@ fn spawn_loop<S: Selector + 'static>(make: fn() -> sockpoll::Result<S>) -> Runni
         let mut server = echo::Server::bind(sel, "127.0.0.1:0", echo::Options::default())
             .unwrap_or_else(|_| panic!("bind"));
         let tid = nix::unistd::gettid().as_raw();
-        tx.send((server.local_addr(), server.stopper(), tid))
+        tx.send((server.local_addr(), server.stopper.clone(), tid))
             .expect("send");
         server.run().expect("echo loop");
     });
@@ -526,7 +526,7 @@ fn print_summary(rows: &[Row]) {
 }
 
 fn main() {
-    common::raise_fd_limit();
+    common::raise_fd_limit(u64::MAX);
     let mut c = common::criterion();
     let mut rows = Vec::new();
     bench_echo(&mut c, &mut rows);

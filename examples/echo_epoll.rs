@@ -9,11 +9,14 @@
 //! line to stdout, `listening on <ip:port> (tcp+udp, backend epoll)`; logs go
 //! to stderr. SIGINT/SIGTERM stop it with exit code 0; a bad argument exits
 //! 2, a bind failure 1. The loop itself is in `echo/mod.rs`, shared by all
-//! three examples and the benches.
+//! three examples and the benches; `echo/program.rs` is the rest of the
+//! program (command line, signals, exit status).
 
 #[path = "echo/mod.rs"]
 mod echo;
+#[path = "echo/program.rs"]
+mod program;
 
 fn main() -> std::process::ExitCode {
-    echo::main_for(sockpoll::event::EpollSelector::new)
+    program::main_for(sockpoll::event::EpollSelector::new)
 }

@@ -13,7 +13,13 @@
 //! non-blocking sockets. Prints msgs/s, MB/s, p50/p99/max round-trip
 //! latency and errors; with `--json`, one JSON line instead. Exit 0 on a
 //! clean run, 1 if any error was seen or nothing could connect, 2 on a bad
-//! argument (one line on stderr).
+//! argument (one line on stderr). The command line is parsed in
+//! `load/args.rs`, the result printed by `load/report.rs`.
+
+#[path = "load/args.rs"]
+mod args;
+#[path = "load/report.rs"]
+mod report;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -22,94 +28,17 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
-use sockpoll::{TcpStream, ToSockAddrs, UdpSocket};
+use sockpoll::{TcpStream, UdpSocket};
 
-const USAGE: &str = "usage: echo_load [--connections C] [--size M] [--seconds T] [--pipeline] [--udp] [--json] ADDR";
+use args::Args;
+use report::Tally;
+
 /// A lost datagram is given up on after this long.
 const UDP_TIMEOUT: Duration = Duration::from_millis(500);
-
-struct Args {
-    conns: usize,
-    size: usize,
-    seconds: f64,
-    pipeline: bool,
-    udp: bool,
-    json: bool,
-    addr: SocketAddr,
-}
-
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        conns: 1,
-        size: 64,
-        seconds: 5.0,
-        pipeline: false,
-        udp: false,
-        json: false,
-        addr: SocketAddr::from(([127, 0, 0, 1], 7007)),
-    };
-    let mut addr = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => return Err(String::new()),
-            "--connections" | "-c" => {
-                let v = value("--connections")?;
-                a.conns = v
-                    .parse()
-                    .ok()
-                    .filter(|c| (1..=100_000).contains(c))
-                    .ok_or(format!("bad --connections {v:?} (1..=100000)"))?;
-            }
-            "--size" | "-s" => {
-                let v = value("--size")?;
-                a.size = v
-                    .parse()
-                    .ok()
-                    .filter(|m| (1..=16 << 20).contains(m))
-                    .ok_or(format!("bad --size {v:?} (1..=16777216 bytes)"))?;
-            }
-            "--seconds" | "-t" => {
-                let v = value("--seconds")?;
-                a.seconds = v
-                    .parse()
-                    .ok()
-                    .filter(|&t: &f64| t > 0.0 && t <= 86_400.0)
-                    .ok_or(format!("bad --seconds {v:?} (0 < T <= 86400)"))?;
-            }
-            "--pipeline" => a.pipeline = true,
-            "--udp" => a.udp = true,
-            "--json" => a.json = true,
-            s if s.starts_with('-') => return Err(format!("unknown option {s:?}")),
-            _ if addr.is_some() => return Err(format!("unexpected argument {arg:?}")),
-            _ => addr = Some(arg),
-        }
-    }
-    let addr = addr.ok_or("missing ADDR")?;
-    a.addr = addr
-        .as_str()
-        .to_sock_addrs()
-        .ok()
-        .and_then(|v| v.iter().find_map(|s| s.as_socket()))
-        .ok_or(format!("bad address {addr:?}"))?;
-    if a.udp && !(8..=65_507).contains(&a.size) {
-        return Err(format!("--udp needs 8 <= --size <= 65507, got {}", a.size));
-    }
-    Ok(a)
-}
 
 /// The byte at stream offset `k` of connection `conn`.
 fn pattern(conn: usize, k: u64) -> u8 {
     (k.wrapping_mul(31).wrapping_add(conn as u64 * 7) % 251) as u8
-}
-
-#[derive(Default)]
-struct Tally {
-    messages: u64,
-    bytes: u64,
-    errors: u64,
-    latencies: Vec<u64>,
 }
 
 struct Conn {
@@ -120,14 +49,6 @@ struct Conn {
     inflight: VecDeque<Instant>,
     writing: bool,
     dead: bool,
-}
-
-fn window(a: &Args) -> u64 {
-    if a.pipeline {
-        ((64 * 1024) / a.size).clamp(1, 64) as u64
-    } else {
-        1
-    }
 }
 
 fn run_tcp(a: &Args, t: &mut Tally) -> Result<(), String> {
@@ -167,7 +88,7 @@ fn run_tcp(a: &Args, t: &mut Tally) -> Result<(), String> {
         });
     }
     let m = a.size as u64;
-    let win = window(a);
+    let win = a.window();
     let mut out = vec![0u8; a.size.min(64 * 1024)];
     let mut buf = vec![0u8; 64 * 1024];
     let mut events = Events::with_capacity(1024);
@@ -323,7 +244,7 @@ fn run_udp(a: &Args, t: &mut Tally) -> Result<(), String> {
         });
     }
     let m = a.size;
-    let win = window(a) as usize;
+    let win = a.window() as usize;
     let mut out = vec![0u8; m];
     let mut buf = vec![0u8; 65_536];
     let mut events = Events::with_capacity(1024);
@@ -397,23 +318,15 @@ fn run_udp(a: &Args, t: &mut Tally) -> Result<(), String> {
     Ok(())
 }
 
-fn pct(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let k = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[k.min(sorted.len() - 1)] as f64 / 1000.0
-}
-
 fn main() -> ExitCode {
-    let a = match parse() {
+    let a = match args::parse() {
         Ok(a) => a,
         Err(e) if e.is_empty() => {
-            println!("{USAGE}");
+            println!("{}", args::USAGE);
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("echo_load: {e}; {USAGE}");
+            eprintln!("echo_load: {e}; {}", args::USAGE);
             return ExitCode::from(2);
         }
     };
@@ -429,27 +342,7 @@ fn main() -> ExitCode {
         eprintln!("echo_load: {e}");
         return ExitCode::from(1);
     }
-    t.latencies.sort_unstable();
-    let (p50, p99, max) = (
-        pct(&t.latencies, 0.50),
-        pct(&t.latencies, 0.99),
-        pct(&t.latencies, 1.0),
-    );
-    let msgs = t.messages as f64 / secs;
-    let mbs = t.bytes as f64 / secs / 1e6;
-    let proto = if a.udp { "udp" } else { "tcp" };
-    let style = if a.pipeline { "pipeline" } else { "pingpong" };
-    if a.json {
-        println!(
-            "{{\"addr\":\"{}\",\"proto\":\"{proto}\",\"mode\":\"{style}\",\"connections\":{},\"size\":{},\"seconds\":{secs:.3},\"messages\":{},\"msgs_per_s\":{msgs:.1},\"mb_per_s\":{mbs:.3},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"max_us\":{max:.1},\"errors\":{}}}",
-            a.addr, a.conns, a.size, t.messages, t.errors
-        );
-    } else {
-        println!(
-            "{proto} {style} {} conns x {} B to {} for {secs:.2} s: {} msgs, {msgs:.0} msgs/s, {mbs:.2} MB/s, latency p50 {p50:.1} us p99 {p99:.1} us max {max:.1} us, {} errors",
-            a.conns, a.size, a.addr, t.messages, t.errors
-        );
-    }
+    report::print(&a, &mut t, secs);
     if t.errors > 0 || t.messages == 0 {
         ExitCode::from(1)
     } else {

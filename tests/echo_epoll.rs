@@ -11,5 +11,5 @@ echo_common::behaviour_tests!(edge, "epoll", Some("edge"));
 
 #[test]
 fn ten_thousand_connections() {
-    echo_common::ten_thousand(echo_common::Cfg::new("epoll", None));
+    echo_common::behaviour::ten_thousand(echo_common::Cfg::new("epoll", None));
 }

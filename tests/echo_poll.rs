@@ -10,10 +10,10 @@ echo_common::behaviour_tests!(oneshot, "poll", Some("oneshot"));
 
 #[test]
 fn edge_mode_is_refused() {
-    echo_common::assert_refused("poll", &["--mode", "edge", "127.0.0.1:0"], "edge", 2);
+    echo_common::cli::assert_refused("poll", &["--mode", "edge", "127.0.0.1:0"], "edge", 2);
 }
 
 #[test]
 fn ten_thousand_connections() {
-    echo_common::ten_thousand(echo_common::Cfg::new("poll", None));
+    echo_common::behaviour::ten_thousand(echo_common::Cfg::new("poll", None));
 }

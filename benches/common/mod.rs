@@ -29,18 +29,9 @@ pub fn criterion() -> Criterion {
     c.configure_from_args()
 }
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the limit now
-/// in force.
-pub fn raise_fd_limit() -> u64 {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
-        return 1024;
-    };
-    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
-        return hard;
-    }
-    soft
-}
+#[path = "../../examples/support/fdlimit.rs"]
+mod fdlimit;
+pub use fdlimit::raise_fd_limit;
 
 /// The largest pair count that fits: 10,000 pairs are 20,000 fds, and the
 /// hard limit here is 20,000, so leave room for stdio, selectors and

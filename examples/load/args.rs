@@ -1,0 +1,92 @@
+//! The command line of `echo_load` (see its docs), parsed and checked.
+
+use std::net::SocketAddr;
+
+use sockpoll::ToSockAddrs;
+
+pub const USAGE: &str = "usage: echo_load [--connections C] [--size M] [--seconds T] [--pipeline] [--udp] [--json] ADDR";
+
+/// What to run.
+pub struct Args {
+    pub conns: usize,
+    pub size: usize,
+    pub seconds: f64,
+    pub pipeline: bool,
+    pub udp: bool,
+    pub json: bool,
+    pub addr: SocketAddr,
+}
+
+/// Parses the command line. `Err` with an empty message means `--help`.
+pub fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        conns: 1,
+        size: 64,
+        seconds: 5.0,
+        pipeline: false,
+        udp: false,
+        json: false,
+        addr: SocketAddr::from(([127, 0, 0, 1], 7007)),
+    };
+    let mut addr = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => return Err(String::new()),
+            "--connections" | "-c" => {
+                let v = value("--connections")?;
+                a.conns = v
+                    .parse()
+                    .ok()
+                    .filter(|c| (1..=100_000).contains(c))
+                    .ok_or(format!("bad --connections {v:?} (1..=100000)"))?;
+            }
+            "--size" | "-s" => {
+                let v = value("--size")?;
+                a.size = v
+                    .parse()
+                    .ok()
+                    .filter(|m| (1..=16 << 20).contains(m))
+                    .ok_or(format!("bad --size {v:?} (1..=16777216 bytes)"))?;
+            }
+            "--seconds" | "-t" => {
+                let v = value("--seconds")?;
+                a.seconds = v
+                    .parse()
+                    .ok()
+                    .filter(|&t: &f64| t > 0.0 && t <= 86_400.0)
+                    .ok_or(format!("bad --seconds {v:?} (0 < T <= 86400)"))?;
+            }
+            "--pipeline" => a.pipeline = true,
+            "--udp" => a.udp = true,
+            "--json" => a.json = true,
+            s if s.starts_with('-') => return Err(format!("unknown option {s:?}")),
+            _ if addr.is_some() => return Err(format!("unexpected argument {arg:?}")),
+            _ => addr = Some(arg),
+        }
+    }
+    let addr = addr.ok_or("missing ADDR")?;
+    a.addr = addr
+        .as_str()
+        .to_sock_addrs()
+        .ok()
+        .and_then(|v| v.iter().find_map(|s| s.as_socket()))
+        .ok_or(format!("bad address {addr:?}"))?;
+    if a.udp && !(8..=65_507).contains(&a.size) {
+        return Err(format!("--udp needs 8 <= --size <= 65507, got {}", a.size));
+    }
+    Ok(a)
+}
+
+impl Args {
+    /// Messages in flight per connection: one for ping-pong, with
+    /// `--pipeline` up to 64 KiB or 64 messages.
+    pub fn window(&self) -> u64 {
+        if self.pipeline {
+            ((64 * 1024) / self.size).clamp(1, 64) as u64
+        } else {
+            1
+        }
+    }
+}
