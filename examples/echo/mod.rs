@@ -153,7 +153,7 @@ impl<S: Selector> Server<S> {
                 .map_err(StartError::Io)?;
         }
         let signals = if opts.stop_on_signals {
-            Some(stop::watch_signals(&mut selector).map_err(StartError::Signals)?)
+            Some(stop::watch_signals(&selector).map_err(StartError::Signals)?)
         } else {
             None
         };

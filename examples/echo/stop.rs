@@ -51,7 +51,7 @@ impl Stopper {
 
 /// SIGINT and SIGTERM write a byte to a socket pair; `selector` watches the
 /// returned end.
-pub(super) fn watch_signals<S: Selector>(selector: &mut S) -> io::Result<UnixStream> {
+pub(super) fn watch_signals<S: Selector>(selector: &S) -> io::Result<UnixStream> {
     let (read, write) = UnixStream::pair()?;
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::low_level::pipe::register(signal, write.try_clone()?)?;

@@ -105,16 +105,14 @@ pub fn pipe() -> (File, File) {
     (File::from(r), File::from(w))
 }
 
+#[path = "../../examples/support/fdlimit.rs"]
+mod fdlimit;
+
 /// Raises the soft RLIMIT_NOFILE to at least `want` (capped at the hard
-/// limit); returns the new soft limit.
+/// limit); returns the new soft limit. Written once, for the examples and
+/// benches too, in `examples/support/fdlimit.rs`.
 pub fn raise_fd_limit(want: u64) -> u64 {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
-    let target = want.min(hard).max(soft);
-    if target > soft {
-        setrlimit(Resource::RLIMIT_NOFILE, target, hard).expect("setrlimit");
-    }
-    target
+    fdlimit::raise_fd_limit(want)
 }
 
 /// Serialises the tests that open thousands of fds, so parallel tests do
