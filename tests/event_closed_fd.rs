@@ -15,7 +15,7 @@ use util::*;
 #[test]
 fn closed_then_reused_number_on_every_backend() {
     for &kind in BackendKind::ALL {
-        let mut sel = AnySelector::new(kind).unwrap();
+        let sel = AnySelector::new(kind).unwrap();
         let mut ev = Events::with_capacity(8);
         let (a, b) = UnixStream::pair().unwrap();
         let number = a.as_raw_fd();
@@ -56,9 +56,9 @@ fn closed_then_reused_number_on_every_backend() {
         // The new file under the old number works, with its own token only.
         sel.register(c.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
             .unwrap();
-        let e = expect_event(&mut sel, &mut ev, Token(2), |e| e.is_writable(), SOON);
+        let e = expect_event(&sel, &mut ev, Token(2), |e| e.is_writable(), SOON);
         assert!(!e.is_invalid(), "{kind}: {e:?}");
-        let stray: Vec<_> = collect(&mut sel, &mut ev, QUIET)
+        let stray: Vec<_> = collect(&sel, &mut ev, QUIET)
             .into_iter()
             .filter(|e| e.token() != Token(2))
             .collect();
@@ -68,7 +68,7 @@ fn closed_then_reused_number_on_every_backend() {
         sel.reregister(c.as_fd(), Token(3), Interest::READABLE, Mode::Level)
             .unwrap();
         drop(d);
-        expect_event(&mut sel, &mut ev, Token(3), |e| e.is_read_closed(), SOON);
+        expect_event(&sel, &mut ev, Token(3), |e| e.is_read_closed(), SOON);
         sel.deregister(c.as_fd()).unwrap();
     }
 }

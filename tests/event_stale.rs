@@ -211,8 +211,8 @@ fn deregister_of_reused_number(kind: BackendKind) {
     // The new socket on the old number registers and reports as itself.
     sel.register(r.new.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
         .unwrap();
-    expect_event(&mut sel, &mut events, Token(2), Event::is_writable, SOON);
-    let stray: Vec<_> = collect(&mut sel, &mut events, QUIET)
+    expect_event(&sel, &mut events, Token(2), Event::is_writable, SOON);
+    let stray: Vec<_> = collect(&sel, &mut events, QUIET)
         .into_iter()
         .filter(|e| e.token() != Token(2))
         .collect();
@@ -232,7 +232,7 @@ fn reregister_of_reused_number(kind: BackendKind) {
     timed_wait_idles(&mut sel, &mut events);
     wait_forever_blocks(&mut sel, &mut events);
     r.new_peer.write_all(b"y").unwrap();
-    expect_event(&mut sel, &mut events, Token(3), Event::is_readable, SOON);
+    expect_event(&sel, &mut events, Token(3), Event::is_readable, SOON);
     sel.deregister(r.new.as_fd()).unwrap();
 }
 
@@ -304,7 +304,7 @@ fn other_registrations_survive() {
         .unwrap();
     level_peer.write_all(b"l").unwrap();
     fired_peer.write_all(b"f").unwrap();
-    let got = collect(&mut sel, &mut events, Duration::from_millis(100));
+    let got = collect(&sel, &mut events, Duration::from_millis(100));
     assert_eq!(got.iter().filter(|e| e.token() == Token(11)).count(), 1);
     assert!(got.iter().any(|e| e.token() == Token(10)));
 
@@ -314,7 +314,7 @@ fn other_registrations_survive() {
     sel.register(armed.as_fd(), Token(12), Interest::WRITABLE, Mode::Oneshot)
         .unwrap();
 
-    let got = collect(&mut sel, &mut events, Duration::from_millis(100));
+    let got = collect(&sel, &mut events, Duration::from_millis(100));
     let count = |t| {
         got.iter()
             .filter(|e: &&Event| e.token() == Token(t))
@@ -325,10 +325,10 @@ fn other_registrations_survive() {
     assert_eq!(count(12), 1, "{got:?}");
     assert_eq!(count(1), 0, "{got:?}");
     edge_peer.write_all(b"e").unwrap();
-    expect_event(&mut sel, &mut events, Token(13), Event::is_readable, SOON);
+    expect_event(&sel, &mut events, Token(13), Event::is_readable, SOON);
     sel.reregister(fired.as_fd(), Token(11), Interest::READABLE, Mode::Oneshot)
         .unwrap();
-    expect_event(&mut sel, &mut events, Token(11), Event::is_readable, SOON);
+    expect_event(&sel, &mut events, Token(11), Event::is_readable, SOON);
 }
 
 #[test]

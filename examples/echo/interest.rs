@@ -34,7 +34,7 @@ pub(super) fn next(mode: Mode, held: Option<Interest>, want: Interest, spent: bo
         // Edge: add a direction the socket now needs; never drop one.
         (Mode::Edge, Some(held)) => (held | want, !covers(held, want)),
         // Oneshot: every event disarms; re-arm unless the turn to come will.
-        (Mode::Oneshot, Some(_)) => (want, !again),
+        (Mode::Oneshot | Mode::EdgeOneshot, Some(_)) => (want, !again),
     };
     Next {
         again,

@@ -92,15 +92,34 @@ const NOTIFY_TAG: u64 = u64::MAX;
 fn bits(interest: Interest, mode: Mode) -> u32 {
     let mut b = 0;
     if interest.is_readable() {
-        b |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
+        b |= libc::EPOLLIN as u32;
+        // The kernel takes EPOLLEXCLUSIVE with EPOLLIN, EPOLLOUT and
+        // EPOLLET only (EINVAL otherwise): an exclusive registration learns
+        // of a peer's shutdown through EPOLLIN/EPOLLHUP alone.
+        if !interest.is_exclusive() {
+            b |= libc::EPOLLRDHUP as u32;
+        }
     }
     if interest.is_writable() {
         b |= libc::EPOLLOUT as u32;
     }
-    match mode {
-        Mode::Level => {}
-        Mode::Edge => b |= libc::EPOLLET as u32,
-        Mode::Oneshot => b |= libc::EPOLLONESHOT as u32,
+    if interest.is_priority() {
+        b |= libc::EPOLLPRI as u32;
+    }
+    if interest.is_exclusive() {
+        b |= libc::EPOLLEXCLUSIVE as u32;
+    }
+    if interest.is_none() {
+        // epoll reports hang-ups and errors unasked; oneshot makes the
+        // kernel disable the entry after the first, which NONE drops, so a
+        // level-triggered hang-up cannot spin the wait.
+        b |= libc::EPOLLONESHOT as u32;
+    }
+    if mode.is_edge() {
+        b |= libc::EPOLLET as u32;
+    }
+    if mode.is_oneshot() {
+        b |= libc::EPOLLONESHOT as u32;
     }
     b
 }
@@ -114,9 +133,14 @@ fn data(fd: RawFd, generation: u64) -> u64 {
 fn to_flags(ev: u32, interest: Interest) -> u8 {
     let has = |b: libc::c_int| ev & (b as u32) != 0;
     let mut f = 0;
+    if interest.is_none() {
+        return 0;
+    }
+    if interest.is_priority() && has(libc::EPOLLPRI) {
+        f |= flags::PRIORITY;
+    }
     if interest.is_readable()
         && (has(libc::EPOLLIN)
-            || has(libc::EPOLLPRI)
             || has(libc::EPOLLHUP)
             || has(libc::EPOLLERR)
             || has(libc::EPOLLRDHUP))
@@ -198,6 +222,15 @@ fn rebuild(ep: &OwnedFd, reg: &Registry, notifier: &Notifier, except: Option<Raw
             continue;
         }
         let (ev, tag) = (bits(e.interest, e.mode), data(fd, e.generation));
+        if e.interest.is_exclusive() {
+            // The kernel refuses EPOLL_CTL_MOD of an exclusive entry, so it
+            // cannot be probed: carried over as registered (a closed one
+            // fails the ADD with EBADF and is left out).
+            match sys::epoll_ctl_raw(fresh.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag) {
+                Err(e) if !forgotten(&e) => return Err(e),
+                _ => continue,
+            }
+        }
         match sys::epoll_ctl_raw(ep.as_fd(), libc::EPOLL_CTL_MOD, fd, ev, tag) {
             Ok(()) => sys::epoll_ctl_raw(fresh.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?,
             Err(e) if forgotten(&e) => {}
@@ -251,7 +284,7 @@ impl Selector for EpollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check_mode("register", mode)?;
+        self.check_mode("register", mode, interest)?;
         let mut reg = lock(&self.reg);
         let generation = reg
             .insert("register", fd, token, interest, mode, ())?
@@ -290,13 +323,24 @@ impl Selector for EpollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check_mode("reregister", mode)?;
+        self.check_mode("reregister", mode, interest)?;
         let mut reg = lock(&self.reg);
         reg.require("reregister", fd)?;
         let generation = reg.peek_generation();
         let raw = fd.as_raw_fd();
         let (ev, tag) = (bits(interest, mode), data(raw, generation));
-        match sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_MOD, fd, ev, tag) {
+        let was_exclusive = reg.get(raw).is_some_and(|e| e.interest.is_exclusive());
+        let op = if was_exclusive || interest.is_exclusive() {
+            // The kernel refuses to modify an exclusive entry: delete it,
+            // then add the new one (ENOENT below if it was already gone).
+            match sys::epoll_ctl_del(self.ep.as_fd(), fd) {
+                Err(e) if !forgotten(&e) => return Err(e),
+                _ => libc::EPOLL_CTL_ADD,
+            }
+        } else {
+            libc::EPOLL_CTL_MOD
+        };
+        match sys::epoll_ctl(self.ep.as_fd(), op, fd, ev, tag) {
             // The kernel has no registration of this file under this number:
             // the registered one was closed. Register the file there now, as
             // poll and select would watch it.
@@ -372,7 +416,7 @@ impl Selector for EpollSelector {
                     unknown = Some(fd);
                     continue;
                 };
-                if e.mode == Mode::Oneshot {
+                if e.mode.is_oneshot() {
                     // The kernel disarmed it; remembered for `rebuild`.
                     e.armed = false;
                 }
@@ -454,7 +498,10 @@ mod tests {
             let t = Instant::now();
             assert_eq!(sel.wait(&mut events, Some(want)).unwrap(), 0);
             let took = t.elapsed();
-            assert!(took >= want.max(Duration::from_millis(1)), "{want:?}: {took:?}");
+            assert!(
+                took >= want.max(Duration::from_millis(1)),
+                "{want:?}: {took:?}"
+            );
         }
         crate::sys::epoll::force_epoll_wait_fallback(false);
     }

@@ -169,20 +169,43 @@ pub type DefaultSelector = PollSelector;
 pub struct Token(pub usize);
 
 /// What readiness to watch for: [`READABLE`](Interest::READABLE),
-/// [`WRITABLE`](Interest::WRITABLE) or both (`READABLE | WRITABLE`).
-///
-/// An empty interest cannot be constructed.
+/// [`WRITABLE`](Interest::WRITABLE), [`PRIORITY`](Interest::PRIORITY), any
+/// combination (`READABLE | WRITABLE`), or [`NONE`](Interest::NONE); plus
+/// the [`EXCLUSIVE`](Interest::EXCLUSIVE) wake-up option.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Interest(u8);
 
-const R: u8 = 0b01;
-const W: u8 = 0b10;
+const R: u8 = 0b0001;
+const W: u8 = 0b0010;
+const P: u8 = 0b0100;
+const X: u8 = 0b1000;
 
 impl Interest {
     /// Readable: `POLLIN`, `EPOLLIN`, the `select` read set.
     pub const READABLE: Interest = Interest(R);
     /// Writable: `POLLOUT`, `EPOLLOUT`, the `select` write set.
     pub const WRITABLE: Interest = Interest(W);
+    /// Priority readiness — out-of-band TCP data (`send` with `MSG_OOB`),
+    /// and other exceptional conditions: `EPOLLPRI`, `POLLPRI`, the
+    /// `select` exception set. Reported as [`Event::is_priority`], on every
+    /// backend.
+    pub const PRIORITY: Interest = Interest(P);
+    /// Nothing: the fd stays registered (its token, its number taken) but
+    /// nothing is delivered for it — not even errors or hang-ups — until
+    /// [`Selector::reregister`] gives it an interest. Every backend.
+    pub const NONE: Interest = Interest(0);
+    /// Not a readiness but a wake-up option, for a listening socket
+    /// registered in several selectors waited on by several threads
+    /// (`EPOLLEXCLUSIVE`, Linux 4.5+): one incoming connection wakes one of
+    /// them, not all (the thundering herd). `epoll` only, and only with
+    /// [`Mode::Level`] or [`Mode::Edge`] and without
+    /// [`PRIORITY`](Interest::PRIORITY) (the kernel refuses the others);
+    /// elsewhere `register` fails with [`Error::Unsupported`]. Such a
+    /// registration is not told of a peer's half-close apart from
+    /// readability (no `EPOLLRDHUP`: the kernel refuses that too).
+    /// `reregister` of an exclusive registration deletes and re-adds it
+    /// (the kernel refuses to modify one).
+    pub const EXCLUSIVE: Interest = Interest(X);
 
     /// Whether this interest includes [`READABLE`](Interest::READABLE).
     pub const fn is_readable(self) -> bool {
@@ -192,6 +215,21 @@ impl Interest {
     /// Whether this interest includes [`WRITABLE`](Interest::WRITABLE).
     pub const fn is_writable(self) -> bool {
         self.0 & W != 0
+    }
+
+    /// Whether this interest includes [`PRIORITY`](Interest::PRIORITY).
+    pub const fn is_priority(self) -> bool {
+        self.0 & P != 0
+    }
+
+    /// Whether this interest asks for nothing (no readiness bit).
+    pub const fn is_none(self) -> bool {
+        self.0 & (R | W | P) == 0
+    }
+
+    /// Whether [`EXCLUSIVE`](Interest::EXCLUSIVE) is set.
+    pub const fn is_exclusive(self) -> bool {
+        self.0 & X != 0
     }
 }
 
@@ -205,12 +243,26 @@ impl BitOr for Interest {
 
 impl fmt::Debug for Interest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.is_readable(), self.is_writable()) {
-            (true, true) => f.write_str("READABLE | WRITABLE"),
-            (true, false) => f.write_str("READABLE"),
-            (false, true) => f.write_str("WRITABLE"),
-            (false, false) => f.write_str("(empty)"),
+        if self.0 == 0 {
+            return f.write_str("NONE");
         }
+        let names = [
+            (R, "READABLE"),
+            (W, "WRITABLE"),
+            (P, "PRIORITY"),
+            (X, "EXCLUSIVE"),
+        ];
+        let mut first = true;
+        for (bit, name) in names {
+            if self.0 & bit != 0 {
+                if !first {
+                    f.write_str(" | ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -226,6 +278,33 @@ pub enum Mode {
     /// Reported once, then disarmed until [`Selector::reregister`]
     /// (`EPOLLONESHOT`; emulated on `poll` and `select`). Every backend.
     Oneshot,
+    /// Edge-triggered and oneshot together (`EPOLLET | EPOLLONESHOT`): one
+    /// event for the next change of readiness, then disarmed until
+    /// `reregister`. `epoll` only: elsewhere `register` fails with
+    /// [`Error::Unsupported`].
+    EdgeOneshot,
+}
+
+impl Mode {
+    /// Whether a registration in this mode is disarmed after one event.
+    pub const fn is_oneshot(self) -> bool {
+        matches!(self, Mode::Oneshot | Mode::EdgeOneshot)
+    }
+
+    /// Whether this mode is edge-triggered (epoll only).
+    pub const fn is_edge(self) -> bool {
+        matches!(self, Mode::Edge | Mode::EdgeOneshot)
+    }
+
+    /// The mode's name as the docs and errors spell it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::Level => "Mode::Level",
+            Mode::Edge => "Mode::Edge",
+            Mode::Oneshot => "Mode::Oneshot",
+            Mode::EdgeOneshot => "Mode::EdgeOneshot",
+        }
+    }
 }
 
 pub(crate) mod flags {
@@ -235,13 +314,15 @@ pub(crate) mod flags {
     pub(crate) const READ_CLOSED: u8 = 1 << 3;
     pub(crate) const WRITE_CLOSED: u8 = 1 << 4;
     pub(crate) const INVALID: u8 = 1 << 5;
-    pub(crate) const NAMES: [(u8, &str); 6] = [
+    pub(crate) const PRIORITY: u8 = 1 << 6;
+    pub(crate) const NAMES: [(u8, &str); 7] = [
         (READABLE, "READABLE"),
         (WRITABLE, "WRITABLE"),
         (ERROR, "ERROR"),
         (READ_CLOSED, "READ_CLOSED"),
         (WRITE_CLOSED, "WRITE_CLOSED"),
         (INVALID, "INVALID"),
+        (PRIORITY, "PRIORITY"),
     ];
 }
 
@@ -298,6 +379,13 @@ impl Event {
     /// reported by `select`.
     pub fn is_write_closed(&self) -> bool {
         self.flags & flags::WRITE_CLOSED != 0
+    }
+
+    /// Priority readiness: out-of-band data or another exceptional
+    /// condition (`EPOLLPRI`, `POLLPRI`, the `select` exception set). Only
+    /// set for registrations with [`Interest::PRIORITY`].
+    pub fn is_priority(&self) -> bool {
+        self.flags & flags::PRIORITY != 0
     }
 
     /// The fd was closed while registered (`POLLNVAL`, `EBADF` from
@@ -704,25 +792,37 @@ pub(crate) trait Backend: Selector {
     /// [`Selector::name`].
     const NAME: &'static str;
 
-    /// Whether the backend has [`Mode::Edge`]. [`Mode::Level`] and
-    /// [`Mode::Oneshot`] work on every backend.
+    /// Whether the backend is epoll-like: it has [`Mode::Edge`],
+    /// [`Mode::EdgeOneshot`] and [`Interest::EXCLUSIVE`]. [`Mode::Level`]
+    /// and [`Mode::Oneshot`] work on every backend.
     const EDGE: bool;
 
     /// Runs `f` on the backend's registry, under the backend's lock.
     fn with_registry<R>(&self, f: impl FnOnce(&registry::Registry<Self::Extra>) -> R) -> R;
 
-    /// The mode check `register` and `reregister` start with: `Ok` for a
-    /// mode [`supports`](Selector::supports) accepts, else
-    /// [`Error::Unsupported`] naming `call`.
-    fn check_mode(&self, call: &'static str, mode: Mode) -> Result<()> {
-        if self.supports(mode) {
-            Ok(())
+    /// The check `register` and `reregister` start with: `Ok` for a mode
+    /// [`supports`](Selector::supports) accepts and an interest the backend
+    /// can honour, else [`Error::Unsupported`] naming `call` and what was
+    /// refused.
+    fn check_mode(&self, call: &'static str, mode: Mode, interest: Interest) -> Result<()> {
+        let refused = if !self.supports(mode) {
+            Some(mode.name())
+        } else if interest.is_exclusive() && !Self::EDGE {
+            Some("Interest::EXCLUSIVE")
+        } else if interest.is_exclusive() && mode.is_oneshot() {
+            Some("Interest::EXCLUSIVE with a oneshot mode")
+        } else if interest.is_exclusive() && interest.is_priority() {
+            Some("Interest::EXCLUSIVE with Interest::PRIORITY")
         } else {
-            Err(Error::Unsupported {
+            None
+        };
+        match refused {
+            None => Ok(()),
+            Some(what) => Err(Error::Unsupported {
                 call,
                 backend: Self::NAME,
-                what: "Mode::Edge",
-            })
+                what,
+            }),
         }
     }
 }
@@ -755,7 +855,7 @@ macro_rules! shared_selector_methods {
         }
 
         fn supports(&self, mode: $crate::event::Mode) -> bool {
-            <Self as $crate::event::Backend>::EDGE || mode != $crate::event::Mode::Edge
+            <Self as $crate::event::Backend>::EDGE || !mode.is_edge()
         }
     };
 }

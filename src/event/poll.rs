@@ -87,8 +87,17 @@ fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
     if e.interest.is_writable() {
         events |= libc::POLLOUT;
     }
+    if e.interest.is_priority() {
+        events |= libc::POLLPRI;
+    }
     libc::pollfd {
-        fd: if e.armed { fd } else { -1 },
+        // NONE is left out, like a disarmed fd: poll reports hang-ups and
+        // errors unasked, and NONE delivers nothing.
+        fd: if e.armed && !e.interest.is_none() {
+            fd
+        } else {
+            -1
+        },
         events,
         revents: 0,
     }
@@ -97,13 +106,14 @@ fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
 fn to_flags(revents: libc::c_short, interest: Interest) -> u8 {
     let has = |bits: libc::c_short| revents & bits != 0;
     let mut f = 0;
-    if interest.is_readable()
-        && has(libc::POLLIN | libc::POLLPRI | libc::POLLHUP | libc::POLLERR | POLLRDHUP)
-    {
+    if interest.is_readable() && has(libc::POLLIN | libc::POLLHUP | libc::POLLERR | POLLRDHUP) {
         f |= flags::READABLE;
     }
     if interest.is_writable() && has(libc::POLLOUT | libc::POLLERR | libc::POLLHUP) {
         f |= flags::WRITABLE;
+    }
+    if interest.is_priority() && has(libc::POLLPRI) {
+        f |= flags::PRIORITY;
     }
     if has(libc::POLLERR) {
         f |= flags::ERROR;
@@ -198,7 +208,7 @@ impl Selector for PollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check_mode("register", mode)?;
+        self.check_mode("register", mode, interest)?;
         let mut shared = lock(&self.shared);
         shared
             .reg
@@ -213,7 +223,7 @@ impl Selector for PollSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check_mode("reregister", mode)?;
+        self.check_mode("reregister", mode, interest)?;
         let mut shared = lock(&self.shared);
         shared
             .reg
@@ -288,7 +298,7 @@ impl Selector for PollSelector {
                 if !events.push(Event::new(e.token, f, p.fd, e.generation)) {
                     break;
                 }
-                if e.mode == Mode::Oneshot || f & flags::INVALID != 0 {
+                if e.mode.is_oneshot() || f & flags::INVALID != 0 {
                     e.armed = false;
                     p.fd = -1;
                 }

@@ -75,6 +75,8 @@ struct Shared {
 struct Waiter {
     read: Vec<libc::c_ulong>,
     write: Vec<libc::c_ulong>,
+    /// The exception set: [`Interest::PRIORITY`].
+    except: Vec<libc::c_ulong>,
     /// Where the next scan starts, so every ready fd gets its turn.
     start: usize,
 }
@@ -147,6 +149,8 @@ fn build_sets(reg: &Registry<Extra>, notifier: RawFd, w: &mut Waiter) -> usize {
     w.read.resize(words, 0);
     w.write.clear();
     w.write.resize(words, 0);
+    w.except.clear();
+    w.except.resize(words, 0);
     if let Ok(i) = usize::try_from(notifier) {
         set_bit(&mut w.read, i);
     }
@@ -157,6 +161,9 @@ fn build_sets(reg: &Registry<Extra>, notifier: RawFd, w: &mut Waiter) -> usize {
             }
             if e.armed && e.interest.is_writable() {
                 set_bit(&mut w.write, i);
+            }
+            if e.armed && e.interest.is_priority() {
+                set_bit(&mut w.except, i);
             }
         }
     }
@@ -191,11 +198,15 @@ fn collect_ready(reg: &mut Registry<Extra>, w: &mut Waiter, events: &mut Events)
         let slot = (first + k) % len;
         let fd = reg.dense()[slot];
         let Ok(i) = usize::try_from(fd) else { continue };
-        let (r, wr) = (has_bit(&w.read, i), has_bit(&w.write, i));
+        let (r, wr, x) = (
+            has_bit(&w.read, i),
+            has_bit(&w.write, i),
+            has_bit(&w.except, i),
+        );
         let Some(e) = reg.get_mut(fd) else {
             continue;
         };
-        if !e.armed || !(r || wr) {
+        if !e.armed || !(r || wr || x) {
             continue;
         }
         let mut f = 0;
@@ -208,13 +219,16 @@ fn collect_ready(reg: &mut Registry<Extra>, w: &mut Waiter, events: &mut Events)
         if wr && e.interest.is_writable() {
             f |= flags::WRITABLE;
         }
+        if x && e.interest.is_priority() {
+            f |= flags::PRIORITY;
+        }
         if f == 0 {
             continue;
         }
         if !events.push(Event::new(e.token, f, fd, e.generation)) {
             break;
         }
-        if e.mode == Mode::Oneshot {
+        if e.mode.is_oneshot() {
             e.armed = false;
         }
         w.start = slot + 1;
@@ -240,7 +254,7 @@ impl Selector for SelectSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check_mode("register", mode)?;
+        self.check_mode("register", mode, interest)?;
         if let Some(limit) = self.fd_limit() {
             let raw = fd.as_raw_fd();
             if usize::try_from(raw).map_or(true, |i| i >= limit) {
@@ -267,7 +281,7 @@ impl Selector for SelectSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check_mode("reregister", mode)?;
+        self.check_mode("reregister", mode, interest)?;
         let extra = Extra::of(fd);
         let mut shared = lock(&self.shared);
         shared
@@ -293,8 +307,13 @@ impl Selector for SelectSelector {
                 shared.blocked = true;
                 build_sets(&shared.reg, notifier, &mut waiter)
             };
-            let Waiter { read, write, .. } = &mut *waiter;
-            let selected = sys::pselect(nfds, read, write, remaining);
+            let Waiter {
+                read,
+                write,
+                except,
+                ..
+            } = &mut *waiter;
+            let selected = sys::pselect(nfds, read, write, except, remaining);
             let mut shared = lock(&self.shared);
             shared.blocked = false;
             let notified = match selected {

@@ -349,6 +349,32 @@ impl Socket {
         sys::socket::recv(self.as_fd(), buf, 0)
     }
 
+    /// Sends `buf` as TCP urgent ("out-of-band") data (`send` with
+    /// `MSG_OOB`, and `MSG_NOSIGNAL`): the peer's readiness backends report
+    /// it as [priority](crate::event::Event::is_priority) readiness.
+    ///
+    #[doc = concat!("Corresponds to ", man!("send", 2), " with `MSG_OOB`.")]
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Socket::send); `EOPNOTSUPP` on sockets without urgent
+    /// data (UDP, Unix).
+    pub fn send_out_of_band(&self, buf: &[u8]) -> Result<usize> {
+        sys::socket::send(self.as_fd(), buf, libc::MSG_OOB)
+    }
+
+    /// Receives the pending urgent byte (`recv` with `MSG_OOB`), which ends
+    /// the priority readiness it caused.
+    ///
+    #[doc = concat!("Corresponds to ", man!("recv", 2), " with `MSG_OOB`.")]
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Socket::recv); `EINVAL` when no urgent data is pending.
+    pub fn recv_out_of_band(&self, buf: &mut [u8]) -> Result<usize> {
+        sys::socket::recv(self.as_fd(), buf, libc::MSG_OOB)
+    }
+
     /// Like [`recv`](Socket::recv), but leaves the data queued (`MSG_PEEK`).
     ///
     /// # Errors

@@ -41,7 +41,7 @@ fn checked_nfds(
         })
 }
 
-/// One `pselect(nfds, read, write, NULL, timeout, NULL)`: [`select`] with
+/// One `pselect(nfds, read, write, except, timeout, NULL)`: [`select`] with
 /// the timeout exact to the nanosecond (`None` = NULL = forever; seconds
 /// clamped as [`timeout_timespec`](time::timeout_timespec) says) and the
 /// signal mask left alone. `EINTR` and `EBADF` are returned as errors for
@@ -50,14 +50,16 @@ pub(crate) fn pselect(
     nfds: usize,
     read: &mut [libc::c_ulong],
     write: &mut [libc::c_ulong],
+    except: &mut [libc::c_ulong],
     timeout: Option<Duration>,
 ) -> Result<usize> {
     let c_nfds = checked_nfds("pselect", nfds, read, write)?;
+    checked_nfds("pselect", nfds, except, except)?;
     let ts = time::timeout_timespec(timeout);
     let ts_ptr = ts
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: both sets hold at least `nfds` bits (checked above), which is
+    // SAFETY: all three sets hold at least `nfds` bits (checked above), which is
     // all the kernel reads or writes; fd_set is an array of longs on Linux,
     // so the casts only reinterpret the same words. `ts_ptr` is NULL or
     // points to the live local `ts`, which is only read; a NULL sigmask
@@ -67,7 +69,7 @@ pub(crate) fn pselect(
             c_nfds,
             read.as_mut_ptr().cast::<libc::fd_set>(),
             write.as_mut_ptr().cast::<libc::fd_set>(),
-            std::ptr::null_mut(),
+            except.as_mut_ptr().cast::<libc::fd_set>(),
             ts_ptr,
             std::ptr::null(),
         )
@@ -153,7 +155,13 @@ mod tests {
             let mut read = vec![0; words_for(nfds)];
             let mut write = vec![0; words_for(nfds)];
             read[bit / WORD_BITS] |= 1 << (bit % WORD_BITS);
-            let Err(err) = pselect(nfds, &mut read, &mut write, Some(Duration::ZERO)) else {
+            let Err(err) = pselect(
+                nfds,
+                &mut read,
+                &mut write,
+                &mut vec![0; words_for(nfds)],
+                Some(Duration::ZERO),
+            ) else {
                 continue;
             };
             assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
@@ -183,7 +191,13 @@ mod tests {
             let mut read = vec![0; words_for(fd + 1)];
             let mut write = vec![0; words_for(fd + 1)];
             read[word] |= 1 << bit;
-            let n = pselect(fd + 1, &mut read, &mut write, t)?;
+            let n = pselect(
+                fd + 1,
+                &mut read,
+                &mut write,
+                &mut vec![0; words_for(fd + 1)],
+                t,
+            )?;
             assert_eq!(n != 0, read[word] & (1 << bit) != 0);
             Ok(n)
         }
@@ -222,7 +236,14 @@ mod tests {
     fn pselect_refuses_sets_smaller_than_nfds() {
         let mut read = vec![0; 1];
         let mut write = vec![0; 1];
-        let err = pselect(WORD_BITS + 1, &mut read, &mut write, None).unwrap_err();
+        let err = pselect(
+            WORD_BITS + 1,
+            &mut read,
+            &mut write,
+            &mut vec![0; words_for(WORD_BITS + 1)],
+            None,
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 err,

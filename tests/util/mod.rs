@@ -18,7 +18,7 @@ pub const QUIET: Duration = Duration::from_millis(60);
 /// Waits (bounded by `within`) until an event for `token` satisfying `pred`
 /// arrives; other events are ignored (readiness may be spurious).
 pub fn expect_event<S: Selector + ?Sized>(
-    sel: &mut S,
+    sel: &S,
     events: &mut Events,
     token: Token,
     pred: impl Fn(&Event) -> bool,
@@ -47,11 +47,7 @@ pub fn expect_event<S: Selector + ?Sized>(
 }
 
 /// Every event delivered through `next_event` during `window`.
-pub fn collect<S: Selector + ?Sized>(
-    sel: &mut S,
-    events: &mut Events,
-    window: Duration,
-) -> Vec<Event> {
+pub fn collect<S: Selector + ?Sized>(sel: &S, events: &mut Events, window: Duration) -> Vec<Event> {
     let deadline = Instant::now() + window;
     let mut all = Vec::new();
     for _ in 0..10_000 {
@@ -71,7 +67,7 @@ pub fn collect<S: Selector + ?Sized>(
 }
 
 /// Asserts no event for `token` arrives within [`QUIET`].
-pub fn expect_no_event<S: Selector + ?Sized>(sel: &mut S, events: &mut Events, token: Token) {
+pub fn expect_no_event<S: Selector + ?Sized>(sel: &S, events: &mut Events, token: Token) {
     let got: Vec<Event> = collect(sel, events, QUIET)
         .into_iter()
         .filter(|e| e.token() == token)
