@@ -19,6 +19,8 @@
 //! `SOCKPOLL_BENCH_QUICK=1` makes it short (see BENCHMARKS.md).
 
 mod common;
+#[path = "common/pairs.rs"]
+mod pairs;
 
 use std::hint::black_box;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -209,7 +211,7 @@ fn bench_selector<S: Selector>(
 
 fn backends(c: &mut Criterion) {
     let limit = common::raise_fd_limit(u64::MAX);
-    let largest = common::largest_n(limit);
+    let largest = pairs::largest_n(limit);
     eprintln!("backends: fd limit {limit}; N up to {largest}");
     let ns = [100, 1_000, largest];
     // Quick mode: the two corners of the (A, W) square only.
@@ -228,7 +230,7 @@ fn backends(c: &mut Criterion) {
             g.sample_size(30);
         }
         for &n in &ns {
-            let (reads, writes) = common::pairs(n);
+            let (reads, writes) = pairs::pairs(n);
             let work = Work {
                 reads: &reads,
                 writes: &writes,
@@ -246,7 +248,7 @@ fn backends(c: &mut Criterion) {
             bench_selector(&mut g, "epoll", EpollSelector::new().expect("epoll"), &work);
 
             {
-                let mut p = common::mio_poll_for(&reads);
+                let mut p = pairs::mio_poll_for(&reads);
                 let mut events = mio::Events::with_capacity(BATCH);
                 g.bench_function(BenchmarkId::new("mio", n), |b| {
                     b.iter_custom(|iters| timed(iters, || run_mio(&mut p, &mut events, &work)))

@@ -58,7 +58,7 @@ impl Running {
 fn spawn_loop<S: Selector + 'static>(make: fn() -> sockpoll::Result<S>) -> Running {
     let (tx, rx) = mpsc::channel();
     let join = std::thread::spawn(move || {
-        common::pin_to(1);
+        pin_to(1);
         let sel = make().expect("selector");
         let mut server = echo::Server::bind(sel, "127.0.0.1:0", echo::Options::default())
             .unwrap_or_else(|_| panic!("bind"));
@@ -86,7 +86,7 @@ fn spawn_mio() -> Running {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let join = std::thread::spawn(move || {
-        common::pin_to(1);
+        pin_to(1);
         let mut poll = mio::Poll::new().expect("mio");
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE).expect("waker"));
         let mut listener = TcpListener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
@@ -198,7 +198,7 @@ fn spawn_raw_epoll() -> Running {
     let (tx, rx) = mpsc::channel();
     let (stop_tx, stop_rx) = UnixStream::pair().expect("socketpair");
     let join = std::thread::spawn(move || {
-        common::pin_to(1);
+        pin_to(1);
         let ep = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).expect("epoll");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -468,7 +468,7 @@ fn servers() -> [(&'static str, Spawn); 5] {
 }
 
 fn bench_echo(c: &mut Criterion, rows: &mut Vec<Row>) {
-    common::pin_to(0);
+    pin_to(0);
     for conns in [1usize, 50, 500] {
         for size in [64usize, 4096] {
             let group = format!("echo_C{conns}_{size}B");
@@ -532,4 +532,19 @@ fn main() {
     bench_echo(&mut c, &mut rows);
     c.final_summary();
     print_summary(&rows);
+}
+
+/// Pins the calling thread to `cpu` when the machine has it; a failure is
+/// only noise, never an error.
+pub fn pin_to(cpu: usize) {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
+    let have = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpu >= have {
+        return;
+    }
+    let mut set = CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = sched_setaffinity(Pid::from_raw(0), &set);
+    }
 }

@@ -21,6 +21,8 @@
 //! `cargo bench --bench wait -- precision`.
 
 mod common;
+#[path = "common/pairs.rs"]
+mod pairs;
 
 use std::hint::black_box;
 use std::os::fd::{AsFd, AsRawFd};
@@ -59,7 +61,7 @@ fn wait_selector<S: Selector>(g: &mut Group<'_>, name: &str, mut sel: S, reads: 
 fn wait_group(c: &mut Criterion, ready: usize, ns: &[usize]) {
     let mut g = c.benchmark_group(format!("wait_{ready}_ready"));
     for &n in ns {
-        let (reads, writes) = common::pairs(n);
+        let (reads, writes) = pairs::pairs(n);
         if ready == 1 {
             nix::unistd::write(writes[n - 1].as_fd(), b"r").expect("write");
         }
@@ -77,7 +79,7 @@ fn wait_group(c: &mut Criterion, ready: usize, ns: &[usize]) {
             &reads,
         );
         if ready == 0 {
-            let mut p = common::mio_poll_for(&reads);
+            let mut p = pairs::mio_poll_for(&reads);
             let mut events = mio::Events::with_capacity(BATCH);
             g.bench_function(BenchmarkId::new("mio", n), |b| {
                 b.iter(|| p.poll(&mut events, Some(Duration::ZERO)).expect("mio poll"))
@@ -149,7 +151,7 @@ fn churn_selector<S: Selector>(
 fn churn(c: &mut Criterion) {
     let mut g = c.benchmark_group("churn");
     for n in [1, 1_000] {
-        let (reads, _writes) = common::pairs(n);
+        let (reads, _writes) = pairs::pairs(n);
         let (extra, _peer) = UnixStream::pair().expect("socketpair");
         churn_selector(
             &mut g,
@@ -173,7 +175,7 @@ fn churn(c: &mut Criterion) {
             &extra,
         );
         {
-            let p = common::mio_poll_for(&reads);
+            let p = pairs::mio_poll_for(&reads);
             let raw = extra.as_raw_fd();
             g.bench_function(BenchmarkId::new("mio", n), |b| {
                 b.iter(|| {
@@ -282,7 +284,7 @@ fn precision(c: &mut Criterion) {
 
 fn main() {
     let limit = common::raise_fd_limit(u64::MAX);
-    let largest = common::largest_n(limit);
+    let largest = pairs::largest_n(limit);
     eprintln!("wait: fd limit {limit}; N up to {largest}");
     let ns = [1, 100, 1_000, largest];
     let mut c = common::criterion();

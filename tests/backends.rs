@@ -16,8 +16,15 @@ use sockpoll::event::{
     AnySelector, BackendKind, Event, Events, Interest, Mode, PollSelector, SelectSelector,
     Selector, Token, Waker,
 };
-use sockpoll::Error;
+use sockpoll::{Domain, Error, Socket};
 use util::*;
+
+/// A connected TCP pair (`util::net::tcp_pair`), made non-blocking.
+fn nonblocking((a, b): (Socket, Socket)) -> (Socket, Socket) {
+    a.set_nonblocking(true).expect("nonblocking");
+    b.set_nonblocking(true).expect("nonblocking");
+    (a, b)
+}
 
 fn uds_pair() -> (UnixStream, UnixStream) {
     let (a, b) = UnixStream::pair().expect("socketpair");
@@ -225,7 +232,7 @@ fn peer_close_is_read_closed<S: Selector>(sel: S) {
         SOON,
     );
     // TCP: peer shuts down its write side only.
-    let (client, server) = tcp_pair();
+    let (client, server) = nonblocking(net::tcp_pair(Domain::IPV4));
     sel.register(server.as_fd(), Token(2), Interest::READABLE, Mode::Level)
         .unwrap();
     expect_no_event(&sel, &mut ev, Token(2));
@@ -235,7 +242,7 @@ fn peer_close_is_read_closed<S: Selector>(sel: S) {
     // IPv6 loopback too, with data queued before the FIN.
     if let Ok(l) = std::net::TcpListener::bind("[::1]:0") {
         drop(l);
-        let (mut client, mut server) = tcp_pair_on("[::1]:0");
+        let (mut client, mut server) = nonblocking(net::tcp_pair(Domain::IPV6));
         sel.register(server.as_fd(), Token(3), Interest::READABLE, Mode::Level)
             .unwrap();
         client.write_all(b"bye").unwrap();
@@ -248,7 +255,7 @@ fn peer_close_is_read_closed<S: Selector>(sel: S) {
 
 fn reset_is_error_or_read_closed<S: Selector>(sel: S) {
     let mut ev = Events::with_capacity(8);
-    let (client, server) = tcp_pair();
+    let (client, server) = nonblocking(net::tcp_pair(Domain::IPV4));
     sel.register(server.as_fd(), Token(1), Interest::READABLE, Mode::Level)
         .unwrap();
     socket2::SockRef::from(&client)

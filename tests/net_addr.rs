@@ -2,16 +2,16 @@
 //! limits (RELIABILITY row 15), conversions, Display/Debug, and property
 //! tests of the round trips through std types and through the kernel.
 
-mod net_common;
+mod util;
 
 use std::io::{self, IoSliceMut};
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::path::Path;
 
-use net_common::*;
 use proptest::prelude::*;
 use sockpoll::{Domain, Protocol, SockAddr, Socket, Type, UnixDatagram, UNIX_PATH_MAX};
+use util::net::*;
 
 #[test]
 fn display_strings() {

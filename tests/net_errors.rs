@@ -2,16 +2,16 @@
 //! typed busy-port error and its trip through `io::Error` and back (row 14),
 //! and the helpers on `Error`.
 
-mod net_common;
+mod util;
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use net_common::*;
 use nix::sys::pthread::{pthread_kill, pthread_self};
 use nix::sys::signal::{SigSet, Signal};
 use sockpoll::{Domain, Error, SockAddr, Socket, TcpListener, TcpStream, Type, UdpSocket};
+use util::net::*;
 
 /// Whether SIGPIPE is pending for the calling thread (`SigPnd` in
 /// `/proc/thread-self/status`, a hex mask with bit `signo - 1`).

@@ -3,7 +3,7 @@
 //! read that back (so a setter that does nothing, or a getter that returns a
 //! constant, fails).
 
-mod net_common;
+mod util;
 
 use std::io;
 use std::time::Duration;
@@ -272,7 +272,7 @@ fn defaults_are_the_kernel_defaults() {
 
 #[test]
 fn linger_zero_makes_close_reset_the_connection() {
-    let (c, s) = net_common::tcp_pair(V4);
+    let (c, s) = util::net::tcp_pair(V4);
     s.set_linger(Some(Duration::ZERO)).unwrap();
     drop(s);
     let err = c.recv(&mut [0u8; 4]).unwrap_err();
@@ -283,7 +283,7 @@ fn linger_zero_makes_close_reset_the_connection() {
 fn reuse_port_lets_two_udp_sockets_share_a_port() {
     let a = Socket::new(V4, DGRAM, None).unwrap();
     a.set_reuse_port(true).unwrap();
-    a.bind(&net_common::v4_any()).unwrap();
+    a.bind(&util::net::v4_any()).unwrap();
     let addr = a.local_addr().unwrap();
     let b = Socket::new(V4, DGRAM, None).unwrap();
     b.set_reuse_port(true).unwrap();
@@ -297,7 +297,7 @@ fn reuse_port_lets_two_udp_sockets_share_a_port() {
 #[test]
 fn only_v6_refuses_a_v4_mapped_connection() {
     let l = Socket::new(V4, STREAM, None).unwrap();
-    l.bind(&net_common::v4_any()).unwrap();
+    l.bind(&util::net::v4_any()).unwrap();
     l.listen(4).unwrap();
     let port = l.local_addr().unwrap().as_socket().unwrap().port();
     let mapped: std::net::SocketAddr = format!("[::ffff:127.0.0.1]:{port}").parse().unwrap();
@@ -363,8 +363,8 @@ fn multicast_join_and_leave_v4_on_loopback() {
 // connection (queued data lost, the peer read ECONNRESET instead of EOF).
 #[test]
 fn a_sub_second_linger_rounds_up_and_close_still_sends_a_fin() {
-    let (c, s) = net_common::tcp_pair(V4);
-    net_common::set_timeouts(&c);
+    let (c, s) = util::net::tcp_pair(V4);
+    util::net::set_timeouts(&c);
     s.set_linger(Some(Duration::from_millis(500))).unwrap();
     assert_eq!(s.linger().unwrap(), Some(Duration::from_secs(1)));
     s.set_linger(Some(Duration::from_millis(1001))).unwrap();
@@ -388,7 +388,7 @@ fn a_sub_second_linger_rounds_up_and_close_still_sends_a_fin() {
 // then said `None`.
 #[test]
 fn a_zero_socket_timeout_is_refused_and_a_sub_microsecond_one_rounds_up() {
-    let (c, _s) = net_common::tcp_pair(V4);
+    let (c, _s) = util::net::tcp_pair(V4);
     for (name, set, get) in [
         (
             "read",

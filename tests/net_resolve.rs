@@ -3,7 +3,7 @@
 //! wrappers accept. No network here: only `localhost` and numeric hosts are
 //! expected to resolve.
 
-mod net_common;
+mod util;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -1,15 +1,17 @@
 //! `Socket`: every public call over real loopback sockets and socketpairs,
 //! in roughly the order of `src/net/socket.rs`.
 
-mod net_common;
+mod util;
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use net_common::*;
 use sockpoll::{Domain, Protocol, SockAddr, Socket, Type};
+use util::bytes::pattern;
+use util::net::*;
+use util::stream::read_to_eof;
 
 #[test]
 fn new_is_blocking_cloexec_and_has_its_domain_and_type() {
@@ -403,7 +405,7 @@ fn peek_from_leaves_the_datagram_queued() {
 fn shutdown_write_delivers_all_data_then_eof_and_half_close_still_reads() {
     for domain in [Domain::IPV4, Domain::IPV6] {
         let (c, s) = tcp_pair(domain);
-        let data = pattern(200_000);
+        let data = pattern(1, 200_000);
         let writer = std::thread::spawn(move || {
             let mut off = 0;
             while off < data.len() {
@@ -419,8 +421,8 @@ fn shutdown_write_delivers_all_data_then_eof_and_half_close_still_reads() {
             assert_eq!(&reply[..n], b"got it");
             assert_eq!(c.recv(&mut reply).unwrap(), 0);
         });
-        let got = read_to_eof(&s, 300_000);
-        assert_eq!(got, pattern(200_000));
+        let got = read_to_eof(&mut &s, PATIENCE, 300_000);
+        assert_eq!(got, pattern(1, 200_000));
         // EOF is sticky.
         assert_eq!(s.recv(&mut [0u8; 4]).unwrap(), 0);
         s.send(b"got it").unwrap();

@@ -1,13 +1,15 @@
 //! `TcpListener` and `TcpStream` over IPv4 and IPv6 loopback.
 
-mod net_common;
+mod util;
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr};
 use std::time::Duration;
 
-use net_common::*;
 use sockpoll::{Domain, SockAddr, Socket, TcpListener, TcpStream, Type};
+use util::bytes::pattern;
+use util::net::*;
+use util::stream::read_to_eof;
 
 fn stream_pair(listen: &str) -> (TcpListener, TcpStream, TcpStream) {
     let l = TcpListener::bind(listen).unwrap();
@@ -42,7 +44,7 @@ fn round_trip_v4_and_v6() {
 #[test]
 fn a_megabyte_arrives_byte_exact() {
     let (_l, c, s) = stream_pair("[::1]:0");
-    let data = pattern(1 << 20);
+    let data = pattern(1, 1 << 20);
     let expect = data.clone();
     let writer = std::thread::spawn(move || {
         let mut c = c;
@@ -182,7 +184,7 @@ fn connect_by_name_and_tuple() {
 #[test]
 fn shutdown_write_then_drain_keeps_every_byte() {
     let (_l, c, s) = stream_pair("127.0.0.1:0");
-    let data = pattern(300_000);
+    let data = pattern(1, 300_000);
     let expect = data.clone();
     let writer = std::thread::spawn(move || {
         (&c).write_all(&data).unwrap();
@@ -192,7 +194,7 @@ fn shutdown_write_then_drain_keeps_every_byte() {
         (&c).read_to_end(&mut reply).unwrap();
         reply
     });
-    let got = read_to_eof(s.as_socket(), 400_000);
+    let got = read_to_eof(&mut s.as_socket(), PATIENCE, 400_000);
     assert!(got == expect, "lost or changed bytes ({} read)", got.len());
     (&s).write_all(b"bye").unwrap();
     s.shutdown(Shutdown::Write).unwrap();

@@ -2,12 +2,13 @@
 //! RELIABILITY row 16: the largest IPv4 payload, one byte more, truncation,
 //! and zero-length datagrams.
 
-mod net_common;
+mod util;
 
 use std::io::{self, IoSliceMut};
 
-use net_common::*;
 use sockpoll::{UdpSocket, MAX_UDP_PAYLOAD_V4};
+use util::bytes::pattern;
+use util::net::*;
 
 fn bound(addr: &str) -> UdpSocket {
     let s = UdpSocket::bind(addr).unwrap();
@@ -82,7 +83,7 @@ fn largest_v4_datagram_round_trips_whole() {
         s.as_socket().set_send_buffer_size(1 << 18).unwrap();
         s.as_socket().set_recv_buffer_size(1 << 18).unwrap();
     }
-    let data = pattern(MAX_UDP_PAYLOAD_V4);
+    let data = pattern(1, MAX_UDP_PAYLOAD_V4);
     assert_eq!(
         a.send_to(&data, b.local_addr().unwrap()).unwrap(),
         MAX_UDP_PAYLOAD_V4

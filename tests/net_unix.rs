@@ -2,13 +2,13 @@
 //! (in a per-test temp dir) and Linux abstract names (unique per process and
 //! test).
 
-mod net_common;
+mod util;
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 
-use net_common::*;
 use sockpoll::{Domain, SockAddr, Socket, Type, UnixDatagram, UnixListener, UnixStream};
+use util::net::*;
 
 #[test]
 fn stream_over_a_path() {

@@ -273,6 +273,10 @@ impl Backend for EpollSelector {
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
         f(&lock(&self.reg))
     }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
 }
 
 impl Selector for EpollSelector {
@@ -447,10 +451,6 @@ impl Selector for EpollSelector {
             }
             Ok((notified || !events.is_empty()).then_some(events.len()))
         })
-    }
-
-    fn notify(&self) -> Result<()> {
-        self.notifier.notify()
     }
 
     shared_selector_methods!();

@@ -800,6 +800,9 @@ pub(crate) trait Backend: Selector {
     /// Runs `f` on the backend's registry, under the backend's lock.
     fn with_registry<R>(&self, f: impl FnOnce(&registry::Registry<Self::Extra>) -> R) -> R;
 
+    /// The backend's own wake-up, in its kernel set.
+    fn notifier(&self) -> &Notifier;
+
     /// The check `register` and `reregister` start with: `Ok` for a mode
     /// [`supports`](Selector::supports) accepts and an interest the backend
     /// can honour, else [`Error::Unsupported`] naming `call` and what was
@@ -828,7 +831,7 @@ pub(crate) trait Backend: Selector {
 }
 
 /// The [`Selector`] methods that are the same on every backend, written
-/// once: `next_event`, `name` and `supports`, from the backend's
+/// once: `next_event`, `notify`, `name` and `supports`, from the backend's
 /// [`Backend`] impl. Invoke it in the backend's `impl Selector`, after
 /// `wait` (the trait's order).
 ///
@@ -848,6 +851,10 @@ macro_rules! shared_selector_methods {
             $crate::event::Backend::with_registry(self, |reg| {
                 events.next_current(|fd, generation| reg.is_current(fd, generation))
             })
+        }
+
+        fn notify(&self) -> $crate::error::Result<()> {
+            $crate::event::Backend::notifier(self).notify()
         }
 
         fn name(&self) -> &'static str {

@@ -198,6 +198,10 @@ impl Backend for PollSelector {
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
         f(&lock(&self.shared).reg)
     }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
 }
 
 impl Selector for PollSelector {
@@ -306,10 +310,6 @@ impl Selector for PollSelector {
             }
             Ok((notified || !events.is_empty()).then_some(events.len()))
         })
-    }
-
-    fn notify(&self) -> Result<()> {
-        self.notifier.notify()
     }
 
     shared_selector_methods!();

@@ -244,6 +244,10 @@ impl Backend for SelectSelector {
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<Extra>) -> R) -> R {
         f(&lock(&self.shared).reg)
     }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
 }
 
 impl Selector for SelectSelector {
@@ -334,10 +338,6 @@ impl Selector for SelectSelector {
             let n = collect_ready(&mut shared.reg, &mut waiter, events);
             Ok((notified || n > 0).then_some(n))
         })
-    }
-
-    fn notify(&self) -> Result<()> {
-        self.notifier.notify()
     }
 
     shared_selector_methods!();

@@ -1,9 +1,15 @@
-//! Helpers shared by the event tests: socket pairs, tolerant event
-//! collection with bounded deadlines, fd-limit raising.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Helpers shared by the test files, one subject a module: `net` (socket
+//! pairs, addresses), `bytes` (test data), `stream` (reading to EOF);
+//! here, the readiness helpers: tolerant event collection with bounded
+//! deadlines, pipes, fd-limit raising. Each test binary pulls this in with
+//! `mod util;` and uses a different subset.
+#![allow(dead_code)]
+
+pub mod bytes;
+pub mod net;
+pub mod stream;
 
 use std::fs::File;
-use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -73,21 +79,6 @@ pub fn expect_no_event<S: Selector + ?Sized>(sel: &S, events: &mut Events, token
         .filter(|e| e.token() == token)
         .collect();
     assert!(got.is_empty(), "{}: unexpected events {got:?}", sel.name());
-}
-
-/// A connected TCP pair on 127.0.0.1 (client, server side), non-blocking.
-pub fn tcp_pair() -> (TcpStream, TcpStream) {
-    tcp_pair_on("127.0.0.1:0")
-}
-
-/// A connected TCP pair on `addr` (port 0), non-blocking.
-pub fn tcp_pair_on(addr: &str) -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind(addr).expect("bind");
-    let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
-    let (server, _) = listener.accept().expect("accept");
-    client.set_nonblocking(true).expect("nonblocking");
-    server.set_nonblocking(true).expect("nonblocking");
-    (client, server)
 }
 
 /// A non-blocking pipe: (read end, write end).

@@ -1,5 +1,5 @@
-//! Helpers for a std `TcpStream` under test: read to EOF with a bound,
-//! reset instead of closing.
+//! Helpers for a stream under test: read to EOF with a bound, reset
+//! instead of closing.
 
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Reads until EOF, bounded by `limit` overall (and by the socket's read
 /// timeout a read); `expect` is the length expected, for messages.
-pub fn read_to_eof(c: &mut TcpStream, limit: Duration, expect: usize) -> Vec<u8> {
+pub fn read_to_eof(c: &mut impl Read, limit: Duration, expect: usize) -> Vec<u8> {
     let deadline = Instant::now() + limit;
     let mut got = Vec::with_capacity(expect);
     let mut buf = vec![0u8; 256 * 1024];

@@ -1,6 +1,5 @@
-//! Helpers shared by the `tests/net_*.rs` files (each pulls them in with
-//! `mod net_common;`, so not every helper is used by every file).
-#![allow(dead_code)]
+//! Socket-layer helpers: loopback addresses, listeners and connected
+//! pairs of `sockpoll::Socket`, timeouts, `/proc` fd flags, temp dirs.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
@@ -128,26 +127,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Reads from `s` until EOF (bounded by `limit` bytes and the socket's read
-/// timeout), returning everything read.
-pub fn read_to_eof(s: &Socket, limit: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        let n = s.recv(&mut buf).expect("recv before EOF");
-        if n == 0 {
-            return out;
-        }
-        out.extend_from_slice(&buf[..n]);
-        assert!(out.len() <= limit, "read more than {limit} bytes");
-    }
-}
-
-/// A deterministic pattern of `len` bytes.
-pub fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 + 7) as u8).collect()
 }
 
 /// Waits (at most 5 s) until `fd` is writable, through nix's safe epoll
