@@ -197,9 +197,18 @@ impl SockAddr {
     ///
     /// # Errors
     ///
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) on systems other
+    /// than Linux and Android, which have no abstract names; and
     /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) when `name` is
     /// longer than [`UNIX_PATH_MAX`] bytes.
     pub fn abstract_name(name: impl AsRef<[u8]>) -> Result<SockAddr> {
+        if !cfg!(any(target_os = "linux", target_os = "android")) {
+            return Err(Error::InvalidInput {
+                call: "sockaddr_un",
+                subject: Subject::Name(String::from_utf8_lossy(name.as_ref()).into_owned()),
+                reason: "abstract socket names exist only on Linux and Android",
+            });
+        }
         let name = name.as_ref();
         if name.len() > UNIX_PATH_MAX {
             return Err(Error::InvalidInput {

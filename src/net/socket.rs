@@ -67,7 +67,7 @@ impl Socket {
     /// The OS error: e.g. `EAFNOSUPPORT`, `EMFILE` (see [`Error::is_fd_exhausted`]).
     #[doc(alias = "socket")]
     pub fn new(domain: Domain, ty: Type, protocol: Option<Protocol>) -> Result<Socket> {
-        Self::with_flags(domain, ty, protocol, 0)
+        Self::with_flags(domain, ty, protocol, false)
     }
 
     /// Like [`new`](Socket::new), but the socket starts non-blocking
@@ -77,16 +77,17 @@ impl Socket {
     ///
     /// As [`new`](Socket::new).
     pub fn new_nonblocking(domain: Domain, ty: Type, protocol: Option<Protocol>) -> Result<Socket> {
-        Self::with_flags(domain, ty, protocol, libc::SOCK_NONBLOCK)
+        Self::with_flags(domain, ty, protocol, true)
     }
 
     fn with_flags(
         domain: Domain,
         ty: Type,
         protocol: Option<Protocol>,
-        flags: i32,
+        nonblocking: bool,
     ) -> Result<Socket> {
-        let fd = sys::socket::socket(domain.0, ty.0 | flags, protocol.map_or(0, |p| p.0))?;
+        let protocol = protocol.map_or(0, |p| p.0);
+        let fd = sys::socket::socket(domain.0, ty.0, protocol, nonblocking)?;
         Ok(Socket { fd })
     }
 
@@ -143,7 +144,7 @@ impl Socket {
     /// queued, so a level-triggered listener stays ready: back off.
     #[doc(alias = "accept4")]
     pub fn accept(&self) -> Result<(Socket, SockAddr)> {
-        let (fd, addr) = sys::socket::accept4(self.as_fd(), 0)?;
+        let (fd, addr) = sys::socket::accept(self.as_fd(), false)?;
         Ok((Socket { fd }, addr))
     }
 
@@ -154,7 +155,7 @@ impl Socket {
     ///
     /// As [`accept`](Socket::accept).
     pub fn accept_nonblocking(&self) -> Result<(Socket, SockAddr)> {
-        let (fd, addr) = sys::socket::accept4(self.as_fd(), libc::SOCK_NONBLOCK)?;
+        let (fd, addr) = sys::socket::accept(self.as_fd(), true)?;
         Ok((Socket { fd }, addr))
     }
 

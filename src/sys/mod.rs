@@ -10,6 +10,26 @@
 //! use the ground types only — `crate::error` (the error of every call) and
 //! `crate::addr` (`SockAddr` and `Domain`/`Type`/`Protocol`, whose bytes it
 //! hands to the kernel) — and nothing above.
+//!
+//! # Linux-only calls and their portable paths
+//!
+//! Every call below sits behind `cfg(target_os = …)` with the portable
+//! path beside it. Only the Linux column is built and tested here (no
+//! other target can be compiled on the project's machines); the others are
+//! written by review against their man pages.
+//!
+//! | what | Linux/Android | elsewhere | where |
+//! |---|---|---|---|
+//! | close-on-exec / non-blocking at creation | `SOCK_CLOEXEC`, `SOCK_NONBLOCK` on `socket`, `socketpair`, `accept4` (also the BSDs, illumos) | `socket`/`accept`, then `fcntl(F_SETFD, FD_CLOEXEC)` and `fcntl(F_SETFL, O_NONBLOCK)`: not atomic against a concurrent `fork`+`exec` | `socket.rs` (`cfg_atomic_flags!`) |
+//! | no `SIGPIPE` on send | `MSG_NOSIGNAL` on every send (also the BSDs, illumos) | `SO_NOSIGPIPE` set on every socket at creation (Apple) | `socket.rs` |
+//! | readiness | `epoll_create1(EPOLL_CLOEXEC)`, `epoll_ctl`, `epoll_pwait2` (5.11+) or `epoll_wait` | no `EpollSelector`; `DefaultSelector` is `PollSelector` | `epoll.rs` |
+//! | precise poll | `ppoll` (also the BSDs) | `poll`, timeouts rounded up to ms | `poll.rs` |
+//! | waker / notifier | `eventfd(EFD_CLOEXEC \| EFD_NONBLOCK)` | a pipe: `pipe2(O_CLOEXEC \| O_NONBLOCK)`, or `pipe` + `fcntl` where there is no `pipe2` (Apple) | `waker.rs`, `fd.rs` |
+//! | `POLLRDHUP` | requested, reported as read-closed | 0 (read-closed from `POLLHUP` only) | `event/poll.rs` |
+//! | select set size | sets sized to the highest fd | `FD_SETSIZE`, `Error::FdLimit` at `register` | `event/select.rs` |
+//! | abstract Unix names | `sun_path` starting with NUL | `SockAddr::abstract_name` is `InvalidInput` | `addr.rs` |
+//! | `sun_path` length | from libc's `sockaddr_un` (108) | the same (104 on the BSDs and Apple) | `addr.rs` |
+//! | fd identity of an epoll entry | `kcmp(KCMP_EPOLL_TFD)`, `/proc/self/fdinfo` | (no epoll) | `epoll.rs` |
 #![allow(unsafe_code)]
 
 use std::io;

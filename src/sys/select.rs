@@ -41,7 +41,7 @@ fn checked_nfds(
         })
 }
 
-/// One `pselect(nfds, read, write, except, timeout, NULL)`: [`select`] with
+/// One `pselect(nfds, read, write, except, timeout, NULL)`: `select(2)` with
 /// the timeout exact to the nanosecond (`None` = NULL = forever; seconds
 /// clamped as [`timeout_timespec`](time::timeout_timespec) says) and the
 /// signal mask left alone. `EINTR` and `EBADF` are returned as errors for

@@ -20,29 +20,139 @@ fn fd_subject(fd: BorrowedFd<'_>) -> impl FnOnce() -> Subject {
     move || Subject::Fd(raw)
 }
 
-/// `socket(2)` with `SOCK_CLOEXEC` always set; `ty` may carry `SOCK_NONBLOCK`.
-pub(crate) fn socket(domain: i32, ty: i32, protocol: i32) -> Result<OwnedFd> {
+/// Targets whose `socket`/`socketpair`/`accept4` take `SOCK_CLOEXEC` and
+/// `SOCK_NONBLOCK` (atomic close-on-exec); elsewhere (macOS and the other
+/// Apple systems) the flags are set with `fcntl` right after the call. See
+/// the table in the `sys` module docs.
+macro_rules! cfg_atomic_flags {
+    ($($item:item)*) => {$(
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "illumos",
+            target_os = "solaris",
+        ))]
+        $item
+    )*};
+}
+
+macro_rules! cfg_not_atomic_flags {
+    ($($item:item)*) => {$(
+        #[cfg(not(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "illumos",
+            target_os = "solaris",
+        )))]
+        $item
+    )*};
+}
+
+cfg_atomic_flags! {
+    /// `MSG_NOSIGNAL`, added to every send so a closed peer is `EPIPE`, not
+    /// `SIGPIPE`.
+    const NOSIGNAL: i32 = libc::MSG_NOSIGNAL;
+
+    /// The `type`/`flags` bits that make a new descriptor close-on-exec and,
+    /// if asked, non-blocking, in the creating call itself.
+    fn creation_flags(nonblocking: bool) -> i32 {
+        libc::SOCK_CLOEXEC | if nonblocking { libc::SOCK_NONBLOCK } else { 0 }
+    }
+
+    /// Nothing left to do: the creating call set the flags atomically.
+    fn finish_new(_fd: &OwnedFd, _nonblocking: bool) -> Result<()> {
+        Ok(())
+    }
+}
+
+cfg_not_atomic_flags! {
+    /// No `MSG_NOSIGNAL` here: every socket gets `SO_NOSIGPIPE` instead
+    /// (see `finish_new`).
+    const NOSIGNAL: i32 = 0;
+
+    /// No such bits here: `finish_new` sets the flags.
+    fn creation_flags(_nonblocking: bool) -> i32 {
+        0
+    }
+
+    /// Close-on-exec, `O_NONBLOCK` if asked, and `SO_NOSIGPIPE` (what
+    /// `MSG_NOSIGNAL` does elsewhere), right after the call that made `fd`.
+    /// Not atomic: a `fork`+`exec` in another thread in between can inherit
+    /// it (std, mio and socket2 share this window on these systems).
+    fn finish_new(fd: &OwnedFd, nonblocking: bool) -> Result<()> {
+        let raw = fd.as_raw_fd();
+        super::fd::setfd(raw, super::fd::getfd(raw)? | libc::FD_CLOEXEC)?;
+        if nonblocking {
+            super::fd::setfl(raw, super::fd::getfl(raw)? | libc::O_NONBLOCK)?;
+        }
+        #[cfg(target_vendor = "apple")]
+        {
+            let on: libc::c_int = 1;
+            // SAFETY: `on` is a live c_int and the length says so; fd is
+            // open (owned by the caller).
+            check(
+                unsafe {
+                    libc::setsockopt(
+                        raw,
+                        libc::SOL_SOCKET,
+                        libc::SO_NOSIGPIPE,
+                        (&on as *const libc::c_int).cast(),
+                        mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                },
+                "setsockopt SO_NOSIGPIPE",
+                || Subject::Fd(raw),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `socket(2)`, always close-on-exec (`SOCK_CLOEXEC`), non-blocking from
+/// the start if asked (`SOCK_NONBLOCK`); `fcntl` after the call where those
+/// flags do not exist.
+pub(crate) fn socket(domain: i32, ty: i32, protocol: i32, nonblocking: bool) -> Result<OwnedFd> {
     // SAFETY: plain integer arguments; the kernel validates them.
     let fd = check(
-        unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) },
+        unsafe { libc::socket(domain, ty | creation_flags(nonblocking), protocol) },
         "socket",
         || Subject::None,
     )?;
     // SAFETY: socket returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    finish_new(&fd, nonblocking)?;
+    Ok(fd)
 }
 
-/// `socketpair(2)` with `SOCK_CLOEXEC` always set.
+/// `socketpair(2)`, both ends close-on-exec.
 pub(crate) fn socketpair(domain: i32, ty: i32, protocol: i32) -> Result<(OwnedFd, OwnedFd)> {
     let mut fds = [-1 as RawFd; 2];
     check(
         // SAFETY: fds is a valid array of two ints for the kernel to fill.
-        unsafe { libc::socketpair(domain, ty | libc::SOCK_CLOEXEC, protocol, fds.as_mut_ptr()) },
+        unsafe {
+            libc::socketpair(
+                domain,
+                ty | creation_flags(false),
+                protocol,
+                fds.as_mut_ptr(),
+            )
+        },
         "socketpair",
         || Subject::None,
     )?;
     // SAFETY: socketpair succeeded, so both are new descriptors we own.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    let pair = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    finish_new(&pair.0, false)?;
+    finish_new(&pair.1, false)?;
+    Ok(pair)
 }
 
 /// `bind(2)`.
@@ -68,28 +178,45 @@ pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: i32) -> Result<()> {
     .map(drop)
 }
 
-/// `accept4(2)` with `SOCK_CLOEXEC` (plus `flags`), retried on EINTR.
-pub(crate) fn accept4(fd: BorrowedFd<'_>, flags: i32) -> Result<(OwnedFd, SockAddr)> {
+/// `accept4(2)` with `SOCK_CLOEXEC` (and `SOCK_NONBLOCK` if asked), retried
+/// on EINTR; `accept(2)` then `fcntl` where there is no `accept4`.
+pub(crate) fn accept(fd: BorrowedFd<'_>, nonblocking: bool) -> Result<(OwnedFd, SockAddr)> {
     let mut raw = RawAddr::empty();
     let new = check_retry(
         || {
             raw.len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             // SAFETY: raw is a writable sockaddr_storage and raw.len its size.
-            unsafe {
-                libc::accept4(
-                    fd.as_raw_fd(),
-                    raw.as_mut_ptr(),
-                    &mut raw.len,
-                    flags | libc::SOCK_CLOEXEC,
-                )
-            }
+            unsafe { accept_call(fd.as_raw_fd(), &mut raw, nonblocking) }
         },
-        "accept4",
+        ACCEPT_CALL,
         fd_subject(fd),
     )?;
-    // SAFETY: accept4 succeeded: a new descriptor that nothing else owns.
+    // SAFETY: the accept succeeded: a new descriptor that nothing else owns.
     let new = unsafe { OwnedFd::from_raw_fd(new) };
+    finish_new(&new, nonblocking)?;
     Ok((new, raw.to_addr()))
+}
+
+cfg_atomic_flags! {
+    const ACCEPT_CALL: &str = "accept4";
+
+    /// # Safety
+    /// `raw` must be a writable sockaddr buffer whose `len` is its size.
+    unsafe fn accept_call(fd: RawFd, raw: &mut RawAddr, nonblocking: bool) -> libc::c_int {
+        // SAFETY: the caller's contract: raw is writable for raw.len bytes.
+        unsafe { libc::accept4(fd, raw.as_mut_ptr(), &mut raw.len, creation_flags(nonblocking)) }
+    }
+}
+
+cfg_not_atomic_flags! {
+    const ACCEPT_CALL: &str = "accept";
+
+    /// # Safety
+    /// `raw` must be a writable sockaddr buffer whose `len` is its size.
+    unsafe fn accept_call(fd: RawFd, raw: &mut RawAddr, _nonblocking: bool) -> libc::c_int {
+        // SAFETY: the caller's contract: raw is writable for raw.len bytes.
+        unsafe { libc::accept(fd, raw.as_mut_ptr(), &mut raw.len) }
+    }
 }
 
 /// `connect(2)`, not retried: EINTR/EINPROGRESS are the caller's to complete.
@@ -136,7 +263,7 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8], flags: i32) -> Result<usize> 
                 fd.as_raw_fd(),
                 buf.as_ptr().cast(),
                 buf.len(),
-                flags | libc::MSG_NOSIGNAL,
+                flags | NOSIGNAL,
             )
         },
         "send",
@@ -172,7 +299,7 @@ pub(crate) fn send_to(
                 fd.as_raw_fd(),
                 buf.as_ptr().cast(),
                 buf.len(),
-                flags | libc::MSG_NOSIGNAL,
+                flags | NOSIGNAL,
                 raw.as_ptr(),
                 raw.len,
             )
@@ -232,7 +359,7 @@ pub(crate) fn send_msg(
     check_retry(
         // SAFETY: msg points at live buffers (bufs, raw) for the whole call;
         // sendmsg only reads through them.
-        || unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags | libc::MSG_NOSIGNAL) },
+        || unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags | NOSIGNAL) },
         "sendmsg",
         || match addr {
             Some(addr) => Subject::Addr(addr.clone()),
