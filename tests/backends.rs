@@ -304,9 +304,13 @@ fn closed_registered_fd_does_not_spin<S: Selector>(mut sel: S) {
     // The other registration still works.
     drop(d);
     expect_event(&mut sel, &mut ev, Token(2), |e| e.is_read_closed(), SOON);
-    // The number stays registered until deregister, which succeeds once we
-    // hold an fd with that number again (bounded attempts; other tests run in
-    // parallel and may take the number first).
+    // Once we hold an fd with that number again (bounded attempts; other
+    // tests run in parallel and may take the number first), the new file is
+    // not watched under the old token — poll and select stopped watching the
+    // number when they reported it invalid, epoll watched the closed file —
+    // and registering it succeeds: the stale registration is replaced.
+    // (Changed by "closed-then-reused fds never wedge a selector": this
+    // register was AlreadyExists until a deregister of the number.)
     let mut held = Vec::new();
     for _ in 0..256 {
         let (x, y) = uds_pair();
@@ -316,19 +320,91 @@ fn closed_registered_fd_does_not_spin<S: Selector>(mut sel: S) {
         held.push((x, y));
         if let Some(i) = hit {
             let (x, y) = held.last().unwrap();
-            let fd = if i == 0 { x.as_fd() } else { y.as_fd() };
-            let err = sel
-                .register(fd, Token(3), Interest::READABLE, Mode::Level)
-                .unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
-            sel.deregister(fd).unwrap();
+            let (fd, mut peer) = if i == 0 {
+                (x.as_fd(), y)
+            } else {
+                (y.as_fd(), x)
+            };
+            peer.write_all(b"x").unwrap();
+            if invalid == 1 || sel.name() == "epoll" {
+                expect_no_event(&mut sel, &mut ev, Token(1));
+            }
             sel.register(fd, Token(3), Interest::WRITABLE, Mode::Level)
                 .unwrap();
             expect_event(&mut sel, &mut ev, Token(3), writable, SOON);
+            let err = sel
+                .register(fd, Token(4), Interest::READABLE, Mode::Level)
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+            sel.deregister(fd).unwrap();
             return;
         }
     }
     eprintln!("{}: fd {number} was not reused in 256 tries", sel.name());
+}
+
+/// Closes the socket at `old`'s number and puts a new one there in the same
+/// step (`dup2`): what a new connection that gets the number of a socket
+/// closed without `deregister` looks like, made atomic so that no test
+/// running in parallel can take the number in between. Returns the new
+/// socket (on the old number) and its peer.
+fn reuse_number(old: UnixStream) -> (UnixStream, UnixStream) {
+    let (new, peer) = uds_pair();
+    let mut slot = std::os::fd::OwnedFd::from(old);
+    nix::unistd::dup2(&new, &mut slot).expect("dup2");
+    // The new socket now lives on the old number only.
+    drop(new);
+    (UnixStream::from(slot), peer)
+}
+
+/// A socket closed without `deregister`, its number reused by a new one:
+/// registering the new socket succeeds, replaces the stale registration,
+/// and only the new token is ever delivered — not even the old
+/// registration's events collected before the reuse. Registering the same
+/// socket twice is still `AlreadyExists`.
+fn reused_number_registers_afresh<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    let (a, mut a_peer) = uds_pair();
+    let number = a.as_fd().as_raw_fd_for_test();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    a_peer.write_all(b"old").unwrap();
+    // A batch holding the old registration's event, not yet handed out.
+    let deadline = Instant::now() + SOON;
+    while !ev.iter().any(|e| e.token() == Token(1)) && Instant::now() < deadline {
+        sel.wait(&mut ev, Some(Duration::from_millis(100))).unwrap();
+    }
+    assert!(ev.iter().any(|e| e.token() == Token(1)), "{}", sel.name());
+
+    let (b, mut b_peer) = reuse_number(a);
+    assert_eq!(b.as_fd().as_raw_fd_for_test(), number);
+    sel.register(b.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    assert_eq!(sel.next_event(&mut ev), None, "{}: stale event", sel.name());
+
+    b_peer.write_all(b"new").unwrap();
+    let e = expect_event(&mut sel, &mut ev, Token(2), readable, SOON);
+    assert!(!e.is_invalid(), "{}: {e:?}", sel.name());
+    let old: Vec<_> = collect(&mut sel, &mut ev, QUIET)
+        .into_iter()
+        .filter(|e| e.token() != Token(2))
+        .collect();
+    assert!(old.is_empty(), "{}: {old:?}", sel.name());
+
+    let err = sel
+        .register(b.as_fd(), Token(3), Interest::WRITABLE, Mode::Level)
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::AlreadyExists,
+        "{}: {err}",
+        sel.name()
+    );
+    assert_eq!(err.raw_os_error(), Some(libc_eexist()));
+    // Still the one registration, under its token.
+    expect_event(&mut sel, &mut ev, Token(2), readable, SOON);
+    sel.deregister(b.as_fd()).unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(2));
 }
 
 trait RawForTest {
@@ -718,6 +794,10 @@ macro_rules! backend_tests {
             #[test]
             fn stale_events_are_skipped() {
                 super::stale_events_are_skipped(new());
+            }
+            #[test]
+            fn reused_number_registers_afresh() {
+                super::reused_number_registers_afresh(new());
             }
             #[test]
             fn timeouts() {

@@ -37,15 +37,19 @@ use crate::sys::epoll as sys;
 /// epoll watches open files, keyed by (file, fd number). When a registered
 /// fd is closed and no `dup` keeps its file open, the kernel drops the
 /// registration silently — no event, no [`is_invalid`](Event::is_invalid).
-/// The number stays in the registry until `deregister`, which then
-/// succeeds.
+/// The number stays in the registry until it is deregistered (with the
+/// file now at it) or registered for another file: the file that got the number next is never reported under
+/// the old registration, since the kernel never watched it.
 ///
 /// If a `dup` keeps the file open, the kernel keeps watching it under the
 /// old number, and `EPOLL_CTL_DEL` cannot reach it any more: it needs that
 /// file at that number, and the number is closed or names another file.
-/// Until the number is deregistered or re-registered, its events are still
-/// delivered with its token. `deregister` and `reregister` of such a number
-/// ask the kernel whether it still holds a registration there
+/// Until the number is deregistered or re-registered, or registered for the
+/// file now at it, the old file's events are still delivered with its
+/// token. Each of those calls on such a number (`register` only when the
+/// file there is not the registered one: see [Closing, dup and
+/// fork](super#closing-dup-and-fork)) asks the kernel whether it still
+/// holds a registration there
 /// (`kcmp(KCMP_EPOLL_TFD)`, or `/proc/self/fdinfo`; O(registered fds), only
 /// on this path) and if so replace the epoll instance with a new one
 /// holding every other registration — the only way to make the kernel let
@@ -59,7 +63,7 @@ use crate::sys::epoll as sys;
 /// more (a spurious event, which readiness allows), and a registration
 /// whose file is no longer at its number is left out (the kernel had
 /// dropped it, or kept it only through a dup); its number stays registered
-/// until `deregister`, as above.
+/// until dropped, as above.
 ///
 /// # Threads
 ///
@@ -252,11 +256,19 @@ impl Selector for EpollSelector {
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("register", mode)?;
-        let mut reg = lock(&self.reg);
-        let generation = reg
-            .insert("register", fd, token, interest, mode, ())?
-            .generation;
+        let file = crate::sys::fd::identity(fd).ok();
         let raw = fd.as_raw_fd();
+        let mut reg = lock(&self.reg);
+        if reg.is_stale(raw, file) {
+            // Registered for a file that was closed there, the number now
+            // `fd`'s: the registration is replaced. The kernel dropped the
+            // closed file when it was closed, unless a dup keeps it open;
+            // then it is dropped now (or nothing changes, StillWatched).
+            self.drop_lingering(&reg, "register", raw)?;
+        }
+        let generation = reg
+            .insert("register", fd, file, token, interest, mode, ())?
+            .generation;
         let res = sys::epoll_ctl(
             self.ep.as_fd(),
             libc::EPOLL_CTL_ADD,
@@ -265,8 +277,9 @@ impl Selector for EpollSelector {
             data(raw, generation),
         );
         if res.is_err() {
-            // Undo: the fd was not registered after all.
-            let _ = reg.remove("register", fd);
+            // Undo: the fd was not registered after all (a stale
+            // registration it replaced stays gone).
+            let _ = reg.remove("register", raw);
         }
         self.changed();
         res
@@ -291,10 +304,14 @@ impl Selector for EpollSelector {
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("reregister", mode)?;
-        let mut reg = lock(&self.reg);
-        reg.require("reregister", fd)?;
-        let generation = reg.peek_generation();
         let raw = fd.as_raw_fd();
+        let mut reg = lock(&self.reg);
+        // A MOD that succeeds proves the registered file is still the one
+        // at the number (the kernel keys registrations by file), so its
+        // identity is kept without an fstat; only a file that took the
+        // number over is looked at.
+        let mut file = reg.require("reregister", raw)?.file;
+        let generation = reg.peek_generation();
         let (ev, tag) = (bits(interest, mode), data(raw, generation));
         match sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_MOD, fd, ev, tag) {
             // The kernel has no registration of this file under this number:
@@ -302,11 +319,12 @@ impl Selector for EpollSelector {
             // poll and select would watch it.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                 self.drop_lingering(&reg, "reregister", raw)?;
-                sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?
+                sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?;
+                file = crate::sys::fd::identity(fd).ok();
             }
             res => res?,
         }
-        reg.update("reregister", fd, token, interest, mode, ())?;
+        reg.update("reregister", fd, file, token, interest, mode, ())?;
         self.changed();
         Ok(())
     }
@@ -323,14 +341,15 @@ impl Selector for EpollSelector {
     /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        let raw = fd.as_raw_fd();
         let mut reg = lock(&self.reg);
-        reg.require("deregister", fd)?;
+        reg.require("deregister", raw)?;
         match sys::epoll_ctl_del(self.ep.as_fd(), fd) {
             Ok(()) => {}
-            Err(e) if forgotten(&e) => self.drop_lingering(&reg, "deregister", fd.as_raw_fd())?,
+            Err(e) if forgotten(&e) => self.drop_lingering(&reg, "deregister", raw)?,
             Err(e) => return Err(e),
         }
-        reg.remove("deregister", fd)?;
+        reg.remove("deregister", raw)?;
         self.changed();
         Ok(())
     }
@@ -454,7 +473,10 @@ mod tests {
             let t = Instant::now();
             assert_eq!(sel.wait(&mut events, Some(want)).unwrap(), 0);
             let took = t.elapsed();
-            assert!(took >= want.max(Duration::from_millis(1)), "{want:?}: {took:?}");
+            assert!(
+                took >= want.max(Duration::from_millis(1)),
+                "{want:?}: {took:?}"
+            );
         }
         crate::sys::epoll::force_epoll_wait_fallback(false);
     }

@@ -29,7 +29,11 @@ const POLLRDHUP: libc::c_short = 0;
 ///
 /// A registered fd that gets closed is reported once with
 /// [`is_invalid`](Event::is_invalid) (`POLLNVAL`) and then left out of the
-/// array; the number stays registered until `deregister`.
+/// array; the number stays registered until it is deregistered or
+/// registered for another file. `poll` knows only the number: a number
+/// closed and reused before a `wait` saw it closed is watched, under the
+/// old registration, as whatever file now holds it, until then (see
+/// [Closing, dup and fork](super#closing-dup-and-fork)).
 ///
 /// # Threads
 ///
@@ -199,10 +203,13 @@ impl Selector for PollSelector {
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("register", mode)?;
+        let file = crate::sys::fd::identity(fd).ok();
         let mut shared = lock(&self.shared);
+        // A stale registration of the number (its file closed, the number
+        // now `fd`'s) is replaced; the array is rebuilt either way.
         shared
             .reg
-            .insert("register", fd, token, interest, mode, ())?;
+            .insert("register", fd, file, token, interest, mode, ())?;
         self.wake_if(shared.touch())
     }
 
@@ -214,16 +221,17 @@ impl Selector for PollSelector {
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("reregister", mode)?;
+        let file = crate::sys::fd::identity(fd).ok();
         let mut shared = lock(&self.shared);
         shared
             .reg
-            .update("reregister", fd, token, interest, mode, ())?;
+            .update("reregister", fd, file, token, interest, mode, ())?;
         self.sync(&mut shared, fd)
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
         let mut shared = lock(&self.shared);
-        shared.reg.remove("deregister", fd)?;
+        shared.reg.remove("deregister", fd.as_raw_fd())?;
         self.wake_if(shared.touch())
     }
 
