@@ -407,6 +407,69 @@ fn reused_number_registers_afresh<S: Selector>(mut sel: S) {
     expect_no_event(&mut sel, &mut ev, Token(2));
 }
 
+/// A registration whose fd the caller no longer has is dropped by number
+/// (`deregister_raw`) or by token (`deregister_token`), whether the number
+/// is closed or reused by a file nobody registered.
+fn deregister_raw_and_by_token<S: Selector>(mut sel: S) {
+    let mut ev = Events::with_capacity(8);
+    // Closed: the number may be anyone's by now (tests run in parallel);
+    // only this selector's registration is touched.
+    let (a, _a_peer) = uds_pair();
+    let number = a.as_fd().as_raw_fd_for_test();
+    sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    drop(a);
+    sel.deregister_raw(number).unwrap();
+    let err = sel.deregister_raw(number).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{}: {err}", sel.name());
+    expect_no_event(&mut sel, &mut ev, Token(1));
+
+    // Reused by a file that is not registered: no longer watched under the
+    // old token, and free to be registered.
+    let (c, _c_peer) = uds_pair();
+    let number = c.as_fd().as_raw_fd_for_test();
+    sel.register(c.as_fd(), Token(4), Interest::READABLE, Mode::Level)
+        .unwrap();
+    let (d, mut d_peer) = reuse_number(c);
+    d_peer.write_all(b"x").unwrap();
+    sel.deregister_raw(number).unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(4));
+    sel.register(d.as_fd(), Token(5), Interest::READABLE, Mode::Level)
+        .unwrap();
+    expect_event(&mut sel, &mut ev, Token(5), readable, SOON);
+    // An open, registered fd: deregister_raw is deregister.
+    sel.deregister_raw(number).unwrap();
+    expect_no_event(&mut sel, &mut ev, Token(5));
+    let err = sel.deregister(d.as_fd()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+
+    // By token: every registration carrying it, closed or not; others stay.
+    let (e, _e_peer) = uds_pair();
+    let (f, _f_peer) = uds_pair();
+    let (g, _g_peer) = uds_pair();
+    sel.register(e.as_fd(), Token(6), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    sel.register(f.as_fd(), Token(6), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    sel.register(g.as_fd(), Token(7), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    drop(e);
+    assert_eq!(sel.deregister_token(Token(6)).unwrap(), 2, "{}", sel.name());
+    let err = sel.deregister_token(Token(6)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{}: {err}", sel.name());
+    assert!(err.to_string().contains("token 6"), "{err}");
+    let got = collect(&mut sel, &mut ev, QUIET);
+    assert!(got.iter().any(|e| e.token() == Token(7)), "{got:?}");
+    assert!(got.iter().all(|e| e.token() == Token(7)), "{got:?}");
+    let err = sel
+        .register(g.as_fd(), Token(8), Interest::WRITABLE, Mode::Level)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    sel.register(f.as_fd(), Token(8), Interest::WRITABLE, Mode::Level)
+        .unwrap();
+    expect_event(&mut sel, &mut ev, Token(8), writable, SOON);
+}
+
 trait RawForTest {
     fn as_raw_fd_for_test(&self) -> i32;
 }
@@ -798,6 +861,10 @@ macro_rules! backend_tests {
             #[test]
             fn reused_number_registers_afresh() {
                 super::reused_number_registers_afresh(new());
+            }
+            #[test]
+            fn deregister_raw_and_by_token() {
+                super::deregister_raw_and_by_token(new());
             }
             #[test]
             fn timeouts() {

@@ -80,6 +80,13 @@ fn closed_then_reused_number_on_every_backend() {
         drop(d);
         expect_event(&mut sel, &mut ev, Token(3), |e| e.is_read_closed(), SOON);
 
-        sel.deregister(c.as_fd()).unwrap();
+        // Closed for good without deregister: the caller has no fd left,
+        // only the number, and deregister_raw drops it, once.
+        drop(c);
+        sel.deregister_raw(number).unwrap();
+        let err = sel.deregister_raw(number).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{kind}: {err}");
+        let quiet = collect(&mut sel, &mut ev, QUIET);
+        assert!(quiet.is_empty(), "{kind}: {quiet:?}");
     }
 }

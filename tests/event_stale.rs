@@ -263,6 +263,32 @@ fn register_of_reused_number(kind: BackendKind) {
     sel.deregister(r.new.as_fd()).unwrap();
 }
 
+/// `deregister_raw` of the number, and `deregister_token` of two such
+/// registrations sharing a token, drop them from the kernel too.
+fn raw_and_token_deregistration_of_reused_numbers(kind: BackendKind) {
+    let mut sel = AnySelector::new(kind).unwrap();
+    let mut events = Events::with_capacity(8);
+    let r = dup_close_reuse(&mut sel, Token(1));
+    sel.deregister_raw(r.number).unwrap();
+    assert!(!kernel_watches(r.number, r.ino), "{kind}: still watched");
+    let err = sel.deregister_raw(r.number).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{kind}: {err}");
+    timed_wait_idles(&mut sel, &mut events);
+
+    let (a, b) = (
+        dup_close_reuse(&mut sel, Token(7)),
+        dup_close_reuse(&mut sel, Token(7)),
+    );
+    assert_eq!(sel.deregister_token(Token(7)).unwrap(), 2, "{kind}");
+    for r in [&a, &b] {
+        assert!(!kernel_watches(r.number, r.ino), "{kind}: still watched");
+    }
+    let err = sel.deregister_token(Token(7)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{kind}: {err}");
+    wait_forever_blocks(&mut sel, &mut events);
+    timed_wait_idles(&mut sel, &mut events);
+}
+
 /// When no new epoll instance can be made (the fd limit is reached),
 /// `deregister` cannot drop the old file's registration: it says so and
 /// changes nothing; once fds are free again it succeeds.
@@ -372,6 +398,7 @@ fn dup_closed_and_reused_number_neither_spins_nor_lingers() {
         deregister_of_reused_number(kind);
         reregister_of_reused_number(kind);
         register_of_reused_number(kind);
+        raw_and_token_deregistration_of_reused_numbers(kind);
     }
     #[cfg(target_os = "linux")]
     {

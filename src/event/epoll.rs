@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::registry::Registry;
+use super::registry::{token_not_found, Registry};
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
     Mode, Notifier, Selector, Token,
@@ -38,7 +38,9 @@ use crate::sys::epoll as sys;
 /// fd is closed and no `dup` keeps its file open, the kernel drops the
 /// registration silently — no event, no [`is_invalid`](Event::is_invalid).
 /// The number stays in the registry until it is deregistered (with the
-/// file now at it) or registered for another file: the file that got the number next is never reported under
+/// file now at it, [`deregister_raw`](Selector::deregister_raw) or
+/// [`deregister_token`](Selector::deregister_token)) or registered for
+/// another file: the file that got the number next is never reported under
 /// the old registration, since the kernel never watched it.
 ///
 /// If a `dup` keeps the file open, the kernel keeps watching it under the
@@ -234,6 +236,28 @@ impl EpollSelector {
     fn changed(&self) {
         self.changes.fetch_add(1, Ordering::Release);
     }
+
+    /// The rest of `deregister`/`deregister_raw` of number `fd`, after
+    /// `EPOLL_CTL_DEL` of it answered `del`: if the kernel had no
+    /// registration for the file at that number, one for a closed file may
+    /// linger (a `dup` keeps it open) and is dropped; then the number
+    /// leaves the registry. On error nothing is removed.
+    fn finish_deregister(
+        &self,
+        reg: &mut Registry,
+        call: &'static str,
+        fd: RawFd,
+        del: Result<()>,
+    ) -> Result<()> {
+        match del {
+            Ok(()) => {}
+            Err(e) if forgotten(&e) => self.drop_lingering(reg, call, fd)?,
+            Err(e) => return Err(e),
+        }
+        reg.remove(call, fd)?;
+        self.changed();
+        Ok(())
+    }
 }
 
 impl Backend for EpollSelector {
@@ -344,14 +368,78 @@ impl Selector for EpollSelector {
         let raw = fd.as_raw_fd();
         let mut reg = lock(&self.reg);
         reg.require("deregister", raw)?;
-        match sys::epoll_ctl_del(self.ep.as_fd(), fd) {
-            Ok(()) => {}
-            Err(e) if forgotten(&e) => self.drop_lingering(&reg, "deregister", raw)?,
-            Err(e) => return Err(e),
+        let del = sys::epoll_ctl_del(self.ep.as_fd(), fd);
+        self.finish_deregister(&mut reg, "deregister", raw, del)
+    }
+
+    /// Stops watching number `fd`: `EPOLL_CTL_DEL` of the number, which
+    /// removes only this instance's registration of whatever file is there
+    /// (none, if the registered one was closed); a closed file that a `dup`
+    /// keeps watched is dropped as for [`deregister`](Selector::deregister).
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::deregister_raw`].
+    #[doc(alias = "epoll_ctl")]
+    fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+        let mut reg = lock(&self.reg);
+        reg.require("deregister_raw", fd)?;
+        let del = sys::epoll_ctl_del_raw(self.ep.as_fd(), fd);
+        self.finish_deregister(&mut reg, "deregister_raw", fd, del)
+    }
+
+    /// Stops watching every registration with `token`, each as
+    /// [`deregister_raw`](Selector::deregister_raw) of its number; closed
+    /// files that `dup`s keep watched are all dropped with one replacement
+    /// of the instance.
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::deregister_token`].
+    #[doc(alias = "epoll_ctl")]
+    fn deregister_token(&self, token: Token) -> Result<usize> {
+        const CALL: &str = "deregister_token";
+        let mut reg = lock(&self.reg);
+        let (mut dropped, mut lingering) = (0, None);
+        let mut below = reg.dense().len();
+        while let Some((slot, fd)) = reg.find_token_below(below, token) {
+            below = slot;
+            match sys::epoll_ctl_del_raw(self.ep.as_fd(), fd) {
+                Ok(()) => {}
+                // Gone from the kernel with its file, or kept by a dup: the
+                // second waits for the one replacement below.
+                Err(e) if forgotten(&e) => {
+                    if sys::watches_number(self.ep.as_fd(), fd) != Some(false) {
+                        lingering.get_or_insert(fd);
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    self.changed();
+                    return Err(e);
+                }
+            }
+            reg.remove(CALL, fd)?;
+            dropped += 1;
         }
-        reg.remove("deregister", raw)?;
+        if let Some(fd) = lingering {
+            // The replacement carries over only registrations whose file is
+            // still at their number, so it leaves out every lingering one.
+            if let Err(source) = rebuild(&self.ep, &reg, &self.notifier, None) {
+                self.changed();
+                return Err(Error::StillWatched {
+                    call: CALL,
+                    fd,
+                    source: Box::new(source),
+                });
+            }
+            dropped += reg.remove_token(CALL, token)?;
+        }
         self.changed();
-        Ok(())
+        match dropped {
+            0 => Err(token_not_found(CALL, token)),
+            n => Ok(n),
+        }
     }
 
     /// One or more `epoll_wait` calls, as [`Selector::wait`] says. The first

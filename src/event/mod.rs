@@ -93,7 +93,10 @@
 //!     say) replaces it: the new file is registered as usual, and no event
 //!     of the old registration — not even one collected before — is handed
 //!     out by [`Selector::next_event`] after that;
-//!   - [`deregister`](Selector::deregister) with the new file;
+//!   - [`deregister`](Selector::deregister) with the new file, or
+//!     [`deregister_raw`](Selector::deregister_raw) with the number, or
+//!     [`deregister_token`](Selector::deregister_token) with the token, when
+//!     the caller has no fd left;
 //!   - [`reregister`](Selector::reregister) with the new file moves the
 //!     registration to it.
 //!
@@ -110,11 +113,11 @@
 //! share one look the same: a file opened twice, and on Linux the
 //! anonymous-inode fds of one kind (every eventfd — a [`Waker`] too —,
 //! timerfd, signalfd or epoll instance). A number reused by such a
-//! look-alike is `AlreadyExists` as before: `deregister` the number (with
-//! the new fd) first.
+//! look-alike is `AlreadyExists` as before: drop the old registration with
+//! `deregister_raw` or `deregister_token` first.
 //!
 //! **What `poll` and `select` cannot promise.** The kernel sees only fd
-//! numbers there. Between the close and the `register` (or `deregister`)
+//! numbers there. Between the close and the `register` (or `deregister…`)
 //! that drops the old registration, a `wait` that runs after the number was
 //! reused watches the new file under the old token and interest, and may
 //! deliver its readiness with the old token. (`epoll` never does: it
@@ -623,7 +626,9 @@ pub trait Selector: Send + Sync {
     ///
     /// Succeeds for any registered number, even one whose fd was closed (and
     /// perhaps reused) since it was registered. It never reports success
-    /// while the kernel still watches the registered file.
+    /// while the kernel still watches the registered file. Without an fd at
+    /// the number, use [`deregister_raw`](Selector::deregister_raw) or
+    /// [`deregister_token`](Selector::deregister_token).
     ///
     /// # Errors
     ///
@@ -634,6 +639,46 @@ pub trait Selector: Send + Sync {
     ///   could not be made to drop it (see [`EpollSelector`]); the
     ///   registration is unchanged.
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()>;
+
+    /// Stops watching whatever is registered under fd number `fd`: for a
+    /// registration whose fd the caller no longer has — closed without
+    /// [`deregister`](Selector::deregister), the number perhaps reused by a
+    /// file that is not registered, or by nothing yet.
+    ///
+    /// A raw number, where the rest of this trait borrows an fd, because
+    /// there is no fd left to borrow: the registered file is closed, and
+    /// the number names another file now, or none. That is safe for any
+    /// number: nothing is done to whatever file is there (no I/O, no
+    /// close); only this selector's registration under the number is
+    /// removed (on `epoll`, `EPOLL_CTL_DEL` of the number, which changes
+    /// only this epoll instance). For a registered fd that is still open it
+    /// is [`deregister`](Selector::deregister).
+    ///
+    /// # Errors
+    ///
+    /// As [`deregister`](Selector::deregister):
+    /// [`NotFound`](std::io::ErrorKind::NotFound) if the number is not
+    /// registered; on `epoll`, [`Error::StillWatched`] if a `dup` keeps the
+    /// closed file watched and the kernel could not be made to drop it (the
+    /// registration is unchanged).
+    fn deregister_raw(&self, fd: RawFd) -> Result<()>;
+
+    /// Stops watching every registration whose token is `token`, and says
+    /// how many there were (at least 1): for a caller that keeps its
+    /// connections by token and no longer has the fd, nor its number.
+    /// Tokens need not be unique; all registrations carrying this one are
+    /// dropped, each as [`deregister_raw`](Selector::deregister_raw) of its
+    /// number. Costs a scan of the registry (O(registered fds)).
+    ///
+    /// # Errors
+    ///
+    /// - [`NotFound`](std::io::ErrorKind::NotFound) if no registration has
+    ///   the token;
+    /// - on `epoll`, [`Error::StillWatched`] as for
+    ///   [`deregister_raw`](Selector::deregister_raw): the registrations
+    ///   with the token that could be dropped are dropped, the others stay
+    ///   (call it again once fds are free).
+    fn deregister_token(&self, token: Token) -> Result<usize>;
 
     /// Waits until at least one event is delivered or `timeout` elapses
     /// (`None`: forever), and fills `events` (cleared first) with at most
@@ -709,6 +754,14 @@ macro_rules! forward_selector {
 
             fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
                 (**self).deregister(fd)
+            }
+
+            fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+                (**self).deregister_raw(fd)
+            }
+
+            fn deregister_token(&self, token: Token) -> Result<usize> {
+                (**self).deregister_token(token)
             }
 
             fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {

@@ -1,6 +1,6 @@
 //! The `poll(2)` backend.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -167,6 +167,14 @@ impl PollSelector {
         Ok(())
     }
 
+    /// `deregister` and `deregister_raw`: only the registry knows the
+    /// number, so whatever file is there now (or none) does not matter.
+    fn deregister_raw_as(&self, call: &'static str, fd: RawFd) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        shared.reg.remove(call, fd)?;
+        self.wake_if(shared.touch())
+    }
+
     /// Rebuilds the array from the registry: the notifier, then one slot
     /// per registration in registry order.
     fn rebuild(&self, shared: &Shared, waiter: &mut Waiter) {
@@ -230,9 +238,18 @@ impl Selector for PollSelector {
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        self.deregister_raw_as("deregister", fd.as_raw_fd())
+    }
+
+    fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+        self.deregister_raw_as("deregister_raw", fd)
+    }
+
+    fn deregister_token(&self, token: Token) -> Result<usize> {
         let mut shared = lock(&self.shared);
-        shared.reg.remove("deregister", fd.as_raw_fd())?;
-        self.wake_if(shared.touch())
+        let n = shared.reg.remove_token("deregister_token", token)?;
+        self.wake_if(shared.touch())?;
+        Ok(n)
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {

@@ -221,6 +221,42 @@ impl<X: Copy> Registry<X> {
         }
         Ok(entry)
     }
+
+    /// The registered number at `slot` of [`dense`](Registry::dense) whose
+    /// token is `token`, scanning from `slot` down to 0: with
+    /// [`remove`](Registry::remove) of each one found, then the next
+    /// search from its slot, every registration with the token is visited
+    /// once (a removal moves only an already scanned, higher slot down).
+    pub(crate) fn find_token_below(&self, slot: usize, token: Token) -> Option<(usize, RawFd)> {
+        let end = slot.min(self.dense.len());
+        self.dense[..end]
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|&(_, &fd)| self.get(fd).is_some_and(|e| e.token == token))
+            .map(|(i, &fd)| (i, fd))
+    }
+
+    /// Removes every registration whose token is `token`; returns how many,
+    /// `ENOENT` (naming the token) if there was none.
+    pub(crate) fn remove_token(&mut self, call: &'static str, token: Token) -> Result<usize> {
+        let mut removed = 0;
+        let mut below = self.dense.len();
+        while let Some((slot, fd)) = self.find_token_below(below, token) {
+            self.remove(call, fd)?;
+            removed += 1;
+            below = slot;
+        }
+        match removed {
+            0 => Err(token_not_found(call, token)),
+            n => Ok(n),
+        }
+    }
+}
+
+/// `ENOENT` for a token no registration carries.
+pub(crate) fn token_not_found(call: &'static str, token: Token) -> Error {
+    Error::errno(call, Subject::Token(token.0), libc::ENOENT)
 }
 
 #[cfg(test)]
@@ -229,6 +265,49 @@ mod tests {
     use std::os::unix::net::UnixStream;
 
     use super::*;
+
+    /// Removal by token visits every registration once, although each
+    /// removal moves the last registration into the freed slot.
+    #[test]
+    fn remove_token_takes_every_carrier_and_keeps_the_rest_consistent() {
+        let socks: Vec<_> = (0..4).map(|_| UnixStream::pair().unwrap()).collect();
+        let fds: Vec<_> = socks
+            .iter()
+            .flat_map(|(a, b)| [a.as_fd(), b.as_fd()])
+            .collect();
+        let tokens = [1, 2, 1, 1, 3, 1, 1, 4];
+        let mut reg = Registry::<()>::default();
+        for (fd, t) in fds.iter().zip(tokens) {
+            let file = crate::sys::fd::identity(*fd).ok();
+            reg.insert(
+                "register",
+                *fd,
+                file,
+                Token(t),
+                Interest::READABLE,
+                Mode::Level,
+                (),
+            )
+            .unwrap();
+        }
+        assert_eq!(reg.remove_token("deregister_token", Token(1)).unwrap(), 5);
+        let mut left: Vec<_> = reg
+            .dense()
+            .iter()
+            .map(|&fd| reg.get(fd).unwrap().token.0)
+            .collect();
+        left.sort_unstable();
+        assert_eq!(left, [2, 3, 4]);
+        for (slot, &fd) in reg.dense().iter().enumerate() {
+            assert_eq!(reg.get(fd).unwrap().slot, slot);
+        }
+        let err = reg.remove_token("deregister_token", Token(1)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        assert!(
+            err.to_string().starts_with("deregister_token token 1: "),
+            "{err}"
+        );
+    }
 
     /// A number registered for one file and found holding another is stale;
     /// the same file, or an unknown identity, is not.

@@ -136,6 +136,14 @@ impl SelectSelector {
         }
         Ok(())
     }
+
+    /// `deregister` and `deregister_raw`: only the registry knows the
+    /// number, so whatever file is there now (or none) does not matter.
+    fn deregister_raw_as(&self, call: &'static str, fd: RawFd) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        shared.reg.remove(call, fd)?;
+        self.wake_if(shared.blocked)
+    }
 }
 
 /// Fills the sets from the registry, the notifier in the read set; returns
@@ -286,9 +294,18 @@ impl Selector for SelectSelector {
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        self.deregister_raw_as("deregister", fd.as_raw_fd())
+    }
+
+    fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+        self.deregister_raw_as("deregister_raw", fd)
+    }
+
+    fn deregister_token(&self, token: Token) -> Result<usize> {
         let mut shared = lock(&self.shared);
-        shared.reg.remove("deregister", fd.as_raw_fd())?;
-        self.wake_if(shared.blocked)
+        let n = shared.reg.remove_token("deregister_token", token)?;
+        self.wake_if(shared.blocked)?;
+        Ok(n)
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
