@@ -281,14 +281,32 @@ fn closed_registered_fd_does_not_spin<S: Selector>(mut sel: S) {
     let start = Instant::now();
     let mut invalid = 0;
     let mut waits = 0;
-    while start.elapsed() < Duration::from_millis(300) && waits < 1000 {
+    let mut taken = false;
+    while start.elapsed() < Duration::from_millis(300) && waits < 1000 && !taken {
         waits += 1;
         sel.wait(&mut ev, Some(Duration::from_millis(50))).unwrap();
         while let Some(e) = sel.next_event(&mut ev) {
             assert_eq!(e.token(), Token(1), "{e:?}");
-            assert!(e.is_invalid(), "{}: {e:?}", sel.name());
-            invalid += 1;
+            if e.is_invalid() {
+                invalid += 1;
+            } else {
+                // A test running in parallel took the number before a wait
+                // saw it closed: poll and select then watch that file under
+                // the old registration, as documented ("What poll and
+                // select cannot promise"); epoll never does.
+                assert_ne!(sel.name(), "epoll", "{e:?}");
+                taken = true;
+            }
         }
+    }
+    if taken {
+        // Not ours to watch, nor to close: drop the registration by number.
+        sel.deregister_raw(number).unwrap();
+        expect_no_event(&mut sel, &mut ev, Token(1));
+        drop(d);
+        expect_event(&mut sel, &mut ev, Token(2), |e| e.is_read_closed(), SOON);
+        eprintln!("{}: fd {number} was taken by another test", sel.name());
+        return;
     }
     assert!(
         invalid <= 1,
