@@ -486,6 +486,36 @@ fn deregister_raw_and_by_token<S: Selector>(mut sel: S) {
     sel.register(f.as_fd(), Token(8), Interest::WRITABLE, Mode::Level)
         .unwrap();
     expect_event(&mut sel, &mut ev, Token(8), writable, SOON);
+
+    // Look-alikes (Linux): every anonymous-inode fd has the same identity,
+    // so an eventfd on the number of a closed one looks like the same file:
+    // AlreadyExists, as documented; deregister_raw clears the way.
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::eventfd::EventFd;
+        use std::os::fd::{AsRawFd, OwnedFd};
+        let mut slot = OwnedFd::from(EventFd::new().unwrap());
+        let number = slot.as_raw_fd();
+        sel.register(slot.as_fd(), Token(10), Interest::READABLE, Mode::Level)
+            .unwrap();
+        let new = EventFd::from_value(1).unwrap();
+        nix::unistd::dup2(&new, &mut slot).expect("dup2");
+        drop(new);
+        let err = sel
+            .register(slot.as_fd(), Token(11), Interest::READABLE, Mode::Level)
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::AlreadyExists,
+            "{}: {err}",
+            sel.name()
+        );
+        sel.deregister_raw(number).unwrap();
+        sel.register(slot.as_fd(), Token(11), Interest::READABLE, Mode::Level)
+            .unwrap();
+        expect_event(&mut sel, &mut ev, Token(11), readable, SOON);
+        sel.deregister(slot.as_fd()).unwrap();
+    }
 }
 
 trait RawForTest {

@@ -110,11 +110,11 @@
 //! `register` of a registered number is `AlreadyExists` when the file there
 //! has the recorded identity, and replaces the registration when it has
 //! another. Sockets and pipes each have an inode of their own; files that
-//! share one look the same: a file opened twice, and on Linux the
-//! anonymous-inode fds of one kind (every eventfd — a [`Waker`] too —,
-//! timerfd, signalfd or epoll instance). A number reused by such a
-//! look-alike is `AlreadyExists` as before: drop the old registration with
-//! `deregister_raw` or `deregister_token` first.
+//! share one look the same: a file opened twice, and on Linux all
+//! anonymous-inode fds (eventfds — a [`Waker`] too —, epoll instances,
+//! timerfds, signalfds…: they share the one anonymous inode). A number
+//! reused by such a look-alike is `AlreadyExists` as before: drop the old
+//! registration with `deregister_raw` or `deregister_token` first.
 //!
 //! **What `poll` and `select` cannot promise.** The kernel sees only fd
 //! numbers there. Between the close and the `register` (or `deregister…`)

@@ -25,9 +25,9 @@ pub(crate) fn getfd(fd: RawFd) -> Result<i32> {
 /// An open file's identity: `fstat(2)`'s device and inode numbers. Two
 /// open fds with different identities name different files. The same
 /// identity is the same file, or another file on the same inode: the file
-/// opened twice, or (Linux) any other anonymous-inode fd of the same kind —
-/// every eventfd shares one inode, as do all epoll instances, timerfds and
-/// signalfds. Sockets and pipes each have an inode of their own.
+/// opened twice, or (Linux) any other anonymous-inode fd — eventfds, epoll
+/// instances, timerfds, signalfds… all share the one anonymous inode.
+/// Sockets and pipes each have an inode of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FileId {
     dev: libc::dev_t,
