@@ -24,6 +24,8 @@ pub enum Subject {
     /// The `nfds` argument of `poll(2)` (how many `pollfd`s) or `select(2)`
     /// (one more than the highest fd in the sets).
     Nfds(usize),
+    /// A readiness [`Token`](crate::event::Token)'s number.
+    Token(usize),
 }
 
 impl fmt::Display for Subject {
@@ -34,6 +36,7 @@ impl fmt::Display for Subject {
             Subject::Addr(addr) => write!(f, "{addr}"),
             Subject::Name(name) => write!(f, "{name:?}"),
             Subject::Nfds(n) => write!(f, "nfds {n}"),
+            Subject::Token(t) => write!(f, "token {t}"),
         }
     }
 }

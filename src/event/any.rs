@@ -1,7 +1,7 @@
 //! Choosing the backend at run time.
 
 use std::fmt;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -208,6 +208,14 @@ impl Selector for AnySelector {
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
         dispatch!(self, s => s.deregister(fd))
+    }
+
+    fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+        dispatch!(self, s => s.deregister_raw(fd))
+    }
+
+    fn deregister_token(&self, token: Token) -> Result<usize> {
+        dispatch!(self, s => s.deregister_token(token))
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {

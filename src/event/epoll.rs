@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::registry::Registry;
+use super::registry::{token_not_found, Registry};
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
     Mode, Notifier, Selector, Token,
@@ -37,15 +37,21 @@ use crate::sys::epoll as sys;
 /// epoll watches open files, keyed by (file, fd number). When a registered
 /// fd is closed and no `dup` keeps its file open, the kernel drops the
 /// registration silently — no event, no [`is_invalid`](Event::is_invalid).
-/// The number stays in the registry until `deregister`, which then
-/// succeeds.
+/// The number stays in the registry until it is deregistered (with the
+/// file now at it, [`deregister_raw`](Selector::deregister_raw) or
+/// [`deregister_token`](Selector::deregister_token)) or registered for
+/// another file: the file that got the number next is never reported under
+/// the old registration, since the kernel never watched it.
 ///
 /// If a `dup` keeps the file open, the kernel keeps watching it under the
 /// old number, and `EPOLL_CTL_DEL` cannot reach it any more: it needs that
 /// file at that number, and the number is closed or names another file.
-/// Until the number is deregistered or re-registered, its events are still
-/// delivered with its token. `deregister` and `reregister` of such a number
-/// ask the kernel whether it still holds a registration there
+/// Until the number is deregistered or re-registered, or registered for the
+/// file now at it, the old file's events are still delivered with its
+/// token. Each of those calls on such a number (`register` only when the
+/// file there is not the registered one: see [Closing, dup and
+/// fork](super#closing-dup-and-fork)) asks the kernel whether it still
+/// holds a registration there
 /// (`kcmp(KCMP_EPOLL_TFD)`, or `/proc/self/fdinfo`; O(registered fds), only
 /// on this path) and if so replace the epoll instance with a new one
 /// holding every other registration — the only way to make the kernel let
@@ -59,7 +65,7 @@ use crate::sys::epoll as sys;
 /// more (a spurious event, which readiness allows), and a registration
 /// whose file is no longer at its number is left out (the kernel had
 /// dropped it, or kept it only through a dup); its number stays registered
-/// until `deregister`, as above.
+/// until dropped, as above.
 ///
 /// # Threads
 ///
@@ -263,6 +269,28 @@ impl EpollSelector {
     fn changed(&self) {
         self.changes.fetch_add(1, Ordering::Release);
     }
+
+    /// The rest of `deregister`/`deregister_raw` of number `fd`, after
+    /// `EPOLL_CTL_DEL` of it answered `del`: if the kernel had no
+    /// registration for the file at that number, one for a closed file may
+    /// linger (a `dup` keeps it open) and is dropped; then the number
+    /// leaves the registry. On error nothing is removed.
+    fn finish_deregister(
+        &self,
+        reg: &mut Registry,
+        call: &'static str,
+        fd: RawFd,
+        del: Result<()>,
+    ) -> Result<()> {
+        match del {
+            Ok(()) => {}
+            Err(e) if forgotten(&e) => self.drop_lingering(reg, call, fd)?,
+            Err(e) => return Err(e),
+        }
+        reg.remove(call, fd)?;
+        self.changed();
+        Ok(())
+    }
 }
 
 impl Backend for EpollSelector {
@@ -289,11 +317,19 @@ impl Selector for EpollSelector {
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("register", mode, interest)?;
-        let mut reg = lock(&self.reg);
-        let generation = reg
-            .insert("register", fd, token, interest, mode, ())?
-            .generation;
+        let file = crate::sys::fd::identity(fd).ok();
         let raw = fd.as_raw_fd();
+        let mut reg = lock(&self.reg);
+        if reg.is_stale(raw, file) {
+            // Registered for a file that was closed there, the number now
+            // `fd`'s: the registration is replaced. The kernel dropped the
+            // closed file when it was closed, unless a dup keeps it open;
+            // then it is dropped now (or nothing changes, StillWatched).
+            self.drop_lingering(&reg, "register", raw)?;
+        }
+        let generation = reg
+            .insert("register", fd, file, token, interest, mode, ())?
+            .generation;
         let res = sys::epoll_ctl(
             self.ep.as_fd(),
             libc::EPOLL_CTL_ADD,
@@ -302,8 +338,9 @@ impl Selector for EpollSelector {
             data(raw, generation),
         );
         if res.is_err() {
-            // Undo: the fd was not registered after all.
-            let _ = reg.remove("register", fd);
+            // Undo: the fd was not registered after all (a stale
+            // registration it replaced stays gone).
+            let _ = reg.remove("register", raw);
         }
         self.changed();
         res
@@ -328,10 +365,14 @@ impl Selector for EpollSelector {
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("reregister", mode, interest)?;
-        let mut reg = lock(&self.reg);
-        reg.require("reregister", fd)?;
-        let generation = reg.peek_generation();
         let raw = fd.as_raw_fd();
+        let mut reg = lock(&self.reg);
+        // A MOD that succeeds proves the registered file is still the one
+        // at the number (the kernel keys registrations by file), so its
+        // identity is kept without an fstat; only a file that took the
+        // number over is looked at.
+        let mut file = reg.require("reregister", raw)?.file;
+        let generation = reg.peek_generation();
         let (ev, tag) = (bits(interest, mode), data(raw, generation));
         let was_exclusive = reg.get(raw).is_some_and(|e| e.interest.is_exclusive());
         let op = if was_exclusive || interest.is_exclusive() {
@@ -350,11 +391,15 @@ impl Selector for EpollSelector {
             // poll and select would watch it.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                 self.drop_lingering(&reg, "reregister", raw)?;
-                sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?
+                sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?;
+                file = crate::sys::fd::identity(fd).ok();
             }
+            // An exclusive entry was deleted and added: the add does not
+            // prove the file unchanged, so look at it.
+            Ok(()) if op == libc::EPOLL_CTL_ADD => file = crate::sys::fd::identity(fd).ok(),
             res => res?,
         }
-        reg.update("reregister", fd, token, interest, mode, ())?;
+        reg.update("reregister", fd, file, token, interest, mode, ())?;
         self.changed();
         Ok(())
     }
@@ -371,16 +416,81 @@ impl Selector for EpollSelector {
     /// file's registration could not be dropped (nothing changed then).
     #[doc(alias = "epoll_ctl")]
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        let raw = fd.as_raw_fd();
         let mut reg = lock(&self.reg);
-        reg.require("deregister", fd)?;
-        match sys::epoll_ctl_del(self.ep.as_fd(), fd) {
-            Ok(()) => {}
-            Err(e) if forgotten(&e) => self.drop_lingering(&reg, "deregister", fd.as_raw_fd())?,
-            Err(e) => return Err(e),
+        reg.require("deregister", raw)?;
+        let del = sys::epoll_ctl_del(self.ep.as_fd(), fd);
+        self.finish_deregister(&mut reg, "deregister", raw, del)
+    }
+
+    /// Stops watching number `fd`: `EPOLL_CTL_DEL` of the number, which
+    /// removes only this instance's registration of whatever file is there
+    /// (none, if the registered one was closed); a closed file that a `dup`
+    /// keeps watched is dropped as for [`deregister`](Selector::deregister).
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::deregister_raw`].
+    #[doc(alias = "epoll_ctl")]
+    fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+        let mut reg = lock(&self.reg);
+        reg.require("deregister_raw", fd)?;
+        let del = sys::epoll_ctl_del_raw(self.ep.as_fd(), fd);
+        self.finish_deregister(&mut reg, "deregister_raw", fd, del)
+    }
+
+    /// Stops watching every registration with `token`, each as
+    /// [`deregister_raw`](Selector::deregister_raw) of its number; closed
+    /// files that `dup`s keep watched are all dropped with one replacement
+    /// of the instance.
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::deregister_token`].
+    #[doc(alias = "epoll_ctl")]
+    fn deregister_token(&self, token: Token) -> Result<usize> {
+        const CALL: &str = "deregister_token";
+        let mut reg = lock(&self.reg);
+        let (mut dropped, mut lingering) = (0, None);
+        let mut below = reg.dense().len();
+        while let Some((slot, fd)) = reg.find_token_below(below, token) {
+            below = slot;
+            match sys::epoll_ctl_del_raw(self.ep.as_fd(), fd) {
+                Ok(()) => {}
+                // Gone from the kernel with its file, or kept by a dup: the
+                // second waits for the one replacement below.
+                Err(e) if forgotten(&e) => {
+                    if sys::watches_number(self.ep.as_fd(), fd) != Some(false) {
+                        lingering.get_or_insert(fd);
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    self.changed();
+                    return Err(e);
+                }
+            }
+            reg.remove(CALL, fd)?;
+            dropped += 1;
         }
-        reg.remove("deregister", fd)?;
+        if let Some(fd) = lingering {
+            // The replacement carries over only registrations whose file is
+            // still at their number, so it leaves out every lingering one.
+            if let Err(source) = rebuild(&self.ep, &reg, &self.notifier, None) {
+                self.changed();
+                return Err(Error::StillWatched {
+                    call: CALL,
+                    fd,
+                    source: Box::new(source),
+                });
+            }
+            dropped += reg.remove_token(CALL, token)?;
+        }
         self.changed();
-        Ok(())
+        match dropped {
+            0 => Err(token_not_found(CALL, token)),
+            n => Ok(n),
+        }
     }
 
     /// One or more `epoll_wait` calls, as [`Selector::wait`] says. The first

@@ -16,11 +16,14 @@
 //!
 //! # One contract on every backend
 //!
-//! - Registering an fd number that is already registered fails with
-//!   [`AlreadyExists`](std::io::ErrorKind::AlreadyExists) (`EEXIST`);
-//!   `reregister`/`deregister` of a number that is not registered fail with
-//!   [`NotFound`](std::io::ErrorKind::NotFound) (`ENOENT`). Every backend
-//!   keeps its own fd-indexed registry, which is the single source of truth.
+//! - Registering a file that is already registered under its fd number
+//!   fails with [`AlreadyExists`](std::io::ErrorKind::AlreadyExists)
+//!   (`EEXIST`); `reregister`/`deregister` of a number that is not
+//!   registered fail with [`NotFound`](std::io::ErrorKind::NotFound)
+//!   (`ENOENT`). Every backend keeps its own fd-indexed registry, which is
+//!   the single source of truth. A number registered for a file that has
+//!   been closed since is no obstacle: see [Closing, dup and
+//!   fork](self#closing-dup-and-fork).
 //! - [`Mode::Level`] and [`Mode::Oneshot`] work everywhere (oneshot is
 //!   emulated on `poll` and `select` by disarming the fd after one event;
 //!   [`Selector::reregister`] re-arms it). [`Mode::Edge`] exists only on
@@ -77,15 +80,54 @@
 //! it needs that file at that number. If an fd is closed while registered
 //! anyway:
 //! - `poll` and `select` report one event with
-//!   [`is_invalid`](Event::is_invalid) set, then stop watching the number;
+//!   [`is_invalid`](Event::is_invalid) set (if a `wait` runs while the
+//!   number is closed), then stop watching the number;
 //! - `epoll` silently forgets the closed description and reports nothing —
 //!   unless a `dup` keeps it open: then it is reported until the number is
-//!   deregistered (or re-registered), and the epoll backend then replaces
-//!   its kernel instance to make the kernel let go (see [`EpollSelector`]);
-//! - on all three the number stays registered (a new `register` of it is
-//!   `AlreadyExists`) until `deregister`, which then succeeds (on `epoll`,
-//!   it fails with [`Error::StillWatched`], changing nothing, only when a
-//!   `dup` keeps the file open and no new epoll instance can be made).
+//!   deregistered, re-registered or registered afresh, and the epoll
+//!   backend then replaces its kernel instance to make the kernel let go
+//!   (see [`EpollSelector`]);
+//! - on all three the registration stays until it is dropped in one of
+//!   these ways:
+//!   - `register` of the file that got the number next (a new connection,
+//!     say) replaces it: the new file is registered as usual, and no event
+//!     of the old registration — not even one collected before — is handed
+//!     out by [`Selector::next_event`] after that;
+//!   - [`deregister`](Selector::deregister) with the new file, or
+//!     [`deregister_raw`](Selector::deregister_raw) with the number, or
+//!     [`deregister_token`](Selector::deregister_token) with the token, when
+//!     the caller has no fd left;
+//!   - [`reregister`](Selector::reregister) with the new file moves the
+//!     registration to it.
+//!
+//!   On `epoll` each of these fails with [`Error::StillWatched`], changing
+//!   nothing, only when a `dup` keeps the closed file open and no new epoll
+//!   instance can be made.
+//!
+//! **Telling files apart.** A registration remembers its file's identity,
+//! `fstat`'s device and inode numbers (one `fstat(2)` per `register` and
+//! `reregister`; none on `epoll`'s `reregister` unless the file changed). A
+//! `register` of a registered number is `AlreadyExists` when the file there
+//! has the recorded identity, and replaces the registration when it has
+//! another. Sockets and pipes each have an inode of their own; files that
+//! share one look the same: a file opened twice, and on Linux all
+//! anonymous-inode fds (eventfds — a [`Waker`] too —, epoll instances,
+//! timerfds, signalfds…: they share the one anonymous inode). A number
+//! reused by such a look-alike is `AlreadyExists` as before: drop the old
+//! registration with `deregister_raw` or `deregister_token` first.
+//!
+//! **What `poll` and `select` cannot promise.** The kernel sees only fd
+//! numbers there. Between the close and the `register` (or `deregister…`)
+//! that drops the old registration, a `wait` that runs after the number was
+//! reused watches the new file under the old token and interest, and may
+//! deliver its readiness with the old token. (`epoll` never does: it
+//! watches the closed file, not the number.) There is no such `wait` when
+//! the new fd is registered before the next `wait` — the usual accept loop
+//! — nor when a `wait` ran while the number was closed: it reported the
+//! number invalid and stopped watching it. Checking the identity of every
+//! ready fd in `wait` would rule the rest out, at one `fstat(2)` per event
+//! (measured ~0.5 µs, where a whole `poll` `wait(0)` with one ready fd takes
+//! ~0.75 µs), so the backends do not.
 //!
 //! **fork:** a child shares an `epoll` instance (and its registrations) with
 //! its parent. A child that wants readiness makes its own selector and
@@ -138,7 +180,7 @@
 
 use std::fmt;
 use std::ops::BitOr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, Subject};
@@ -622,9 +664,17 @@ pub trait Selector: Send + Sync {
     ///
     /// # Errors
     ///
-    /// - [`AlreadyExists`](std::io::ErrorKind::AlreadyExists) if this fd
-    ///   number is already registered (until it is deregistered, even if it
-    ///   was closed meanwhile);
+    /// - [`AlreadyExists`](std::io::ErrorKind::AlreadyExists) if this file
+    ///   is already registered under this fd number. A registration of the
+    ///   number for a file that was closed since (the number now `fd`'s) is
+    ///   not an error: it is dropped, and `fd` registered in its place, with
+    ///   a fresh generation (it stays dropped if registering `fd` then
+    ///   fails). Files are told apart by `fstat`'s device and inode; see
+    ///   [Closing, dup and fork](self#closing-dup-and-fork) for the files
+    ///   that look alike;
+    /// - on `epoll`, [`Error::StillWatched`] if that closed file lives on in
+    ///   a `dup` and the kernel could not be made to drop it; nothing is
+    ///   changed;
     /// - [`Unsupported`](std::io::ErrorKind::Unsupported)
     ///   ([`Error::Unsupported`]) for a mode the backend lacks
     ///   ([`supports`](Selector::supports));
@@ -643,6 +693,8 @@ pub trait Selector: Send + Sync {
 
     /// Changes the token, interest and mode of a registered fd and re-arms a
     /// [`Mode::Oneshot`] registration. Events collected before it are stale.
+    /// If the registered file was closed and `fd` has its number now, the
+    /// registration moves to `fd`'s file.
     ///
     /// # Errors
     ///
@@ -662,7 +714,9 @@ pub trait Selector: Send + Sync {
     ///
     /// Succeeds for any registered number, even one whose fd was closed (and
     /// perhaps reused) since it was registered. It never reports success
-    /// while the kernel still watches the registered file.
+    /// while the kernel still watches the registered file. Without an fd at
+    /// the number, use [`deregister_raw`](Selector::deregister_raw) or
+    /// [`deregister_token`](Selector::deregister_token).
     ///
     /// # Errors
     ///
@@ -673,6 +727,46 @@ pub trait Selector: Send + Sync {
     ///   could not be made to drop it (see [`EpollSelector`]); the
     ///   registration is unchanged.
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()>;
+
+    /// Stops watching whatever is registered under fd number `fd`: for a
+    /// registration whose fd the caller no longer has — closed without
+    /// [`deregister`](Selector::deregister), the number perhaps reused by a
+    /// file that is not registered, or by nothing yet.
+    ///
+    /// A raw number, where the rest of this trait borrows an fd, because
+    /// there is no fd left to borrow: the registered file is closed, and
+    /// the number names another file now, or none. That is safe for any
+    /// number: nothing is done to whatever file is there (no I/O, no
+    /// close); only this selector's registration under the number is
+    /// removed (on `epoll`, `EPOLL_CTL_DEL` of the number, which changes
+    /// only this epoll instance). For a registered fd that is still open it
+    /// is [`deregister`](Selector::deregister).
+    ///
+    /// # Errors
+    ///
+    /// As [`deregister`](Selector::deregister):
+    /// [`NotFound`](std::io::ErrorKind::NotFound) if the number is not
+    /// registered; on `epoll`, [`Error::StillWatched`] if a `dup` keeps the
+    /// closed file watched and the kernel could not be made to drop it (the
+    /// registration is unchanged).
+    fn deregister_raw(&self, fd: RawFd) -> Result<()>;
+
+    /// Stops watching every registration whose token is `token`, and says
+    /// how many there were (at least 1): for a caller that keeps its
+    /// connections by token and no longer has the fd, nor its number.
+    /// Tokens need not be unique; all registrations carrying this one are
+    /// dropped, each as [`deregister_raw`](Selector::deregister_raw) of its
+    /// number. Costs a scan of the registry (O(registered fds)).
+    ///
+    /// # Errors
+    ///
+    /// - [`NotFound`](std::io::ErrorKind::NotFound) if no registration has
+    ///   the token;
+    /// - on `epoll`, [`Error::StillWatched`] as for
+    ///   [`deregister_raw`](Selector::deregister_raw): the registrations
+    ///   with the token that could be dropped are dropped, the others stay
+    ///   (call it again once fds are free).
+    fn deregister_token(&self, token: Token) -> Result<usize>;
 
     /// Waits until at least one event is delivered or `timeout` elapses
     /// (`None`: forever), and fills `events` (cleared first) with at most
@@ -748,6 +842,14 @@ macro_rules! forward_selector {
 
             fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
                 (**self).deregister(fd)
+            }
+
+            fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+                (**self).deregister_raw(fd)
+            }
+
+            fn deregister_token(&self, token: Token) -> Result<usize> {
+                (**self).deregister_token(token)
             }
 
             fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
@@ -1077,8 +1179,8 @@ impl AsFd for Waker {
 }
 
 /// The `EEXIST`/`ENOENT` errors shared by every backend's registry.
-pub(crate) fn registry_error(call: &'static str, fd: BorrowedFd<'_>, errno: i32) -> Error {
-    Error::errno(call, Subject::Fd(fd.as_raw_fd()), errno)
+pub(crate) fn registry_error(call: &'static str, fd: RawFd, errno: i32) -> Error {
+    Error::errno(call, Subject::Fd(fd), errno)
 }
 
 #[cfg(test)]

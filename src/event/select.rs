@@ -10,6 +10,7 @@ use super::{
     Mode, Notifier, Selector, Token,
 };
 use crate::error::{Error, Result};
+use crate::sys::fd::FileId;
 use crate::sys::select::{self as sys, WORD_BITS};
 
 /// Readiness with [`select(2)`](https://man7.org/linux/man-pages/man2/select.2.html).
@@ -42,8 +43,12 @@ use crate::sys::select::{self as sys, WORD_BITS};
 /// - [`is_invalid`](Event::is_invalid): a registered fd that was closed
 ///   makes `select` fail with `EBADF`; the selector then finds the closed
 ///   fds (`fcntl(F_GETFD)`), reports each once as invalid, leaves them out
-///   of the sets (the number stays registered until `deregister`) and waits
-///   again for the remaining time.
+///   of the sets (the number stays registered until it is deregistered or
+///   registered for another file) and waits again for the remaining time.
+///   `select` knows only the number: a number closed and reused before a
+///   `wait` saw it closed is watched, under the old registration, as
+///   whatever file now holds it, until then (see [Closing, dup and
+///   fork](super#closing-dup-and-fork)).
 ///
 /// # Threads
 ///
@@ -91,11 +96,13 @@ pub(crate) struct Extra {
 
 impl Extra {
     /// Looks at the file now at `fd` (the number may name another file
-    /// than at the last `register`: closed and reused).
-    fn of(fd: BorrowedFd<'_>) -> Extra {
-        Extra {
-            stream_like: sys::fd_kind(fd) == sys::FdKind::StreamLike,
-        }
+    /// than at the last `register`: closed and reused), with the one
+    /// `fstat` that also gives the file's identity for the registry.
+    fn of(fd: BorrowedFd<'_>) -> (Extra, Option<FileId>) {
+        let st = crate::sys::fd::fstat(fd).ok();
+        let stream_like =
+            st.is_some_and(|st| sys::fd_kind(fd, st.format) == sys::FdKind::StreamLike);
+        (Extra { stream_like }, st.map(|st| st.id))
     }
 }
 
@@ -130,6 +137,14 @@ impl SelectSelector {
             self.notifier.wake()?;
         }
         Ok(())
+    }
+
+    /// `deregister` and `deregister_raw`: only the registry knows the
+    /// number, so whatever file is there now (or none) does not matter.
+    fn deregister_raw_as(&self, call: &'static str, fd: RawFd) -> Result<()> {
+        let mut shared = lock(&self.shared);
+        shared.reg.remove(call, fd)?;
+        self.wake_if(shared.blocked)
     }
 }
 
@@ -270,11 +285,13 @@ impl Selector for SelectSelector {
                 });
             }
         }
-        let extra = Extra::of(fd);
+        let (extra, file) = Extra::of(fd);
         let mut shared = lock(&self.shared);
+        // A stale registration of the number (its file closed, the number
+        // now `fd`'s) is replaced; the sets are rebuilt every call anyway.
         shared
             .reg
-            .insert("register", fd, token, interest, mode, extra)?;
+            .insert("register", fd, file, token, interest, mode, extra)?;
         self.wake_if(shared.blocked)
     }
 
@@ -286,18 +303,27 @@ impl Selector for SelectSelector {
         mode: Mode,
     ) -> Result<()> {
         self.check_mode("reregister", mode, interest)?;
-        let extra = Extra::of(fd);
+        let (extra, file) = Extra::of(fd);
         let mut shared = lock(&self.shared);
         shared
             .reg
-            .update("reregister", fd, token, interest, mode, extra)?;
+            .update("reregister", fd, file, token, interest, mode, extra)?;
         self.wake_if(shared.blocked)
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        self.deregister_raw_as("deregister", fd.as_raw_fd())
+    }
+
+    fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+        self.deregister_raw_as("deregister_raw", fd)
+    }
+
+    fn deregister_token(&self, token: Token) -> Result<usize> {
         let mut shared = lock(&self.shared);
-        shared.reg.remove("deregister", fd)?;
-        self.wake_if(shared.blocked)
+        let n = shared.reg.remove_token("deregister_token", token)?;
+        self.wake_if(shared.blocked)?;
+        Ok(n)
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {

@@ -54,18 +54,27 @@ pub(crate) fn epoll_ctl_raw(
 
 /// `epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL)`.
 pub(crate) fn epoll_ctl_del(epfd: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> Result<()> {
-    let raw: RawFd = fd.as_raw_fd();
-    // SAFETY: both fds are borrowed and open; since Linux 2.6.9 the event
-    // pointer may be NULL for EPOLL_CTL_DEL.
+    epoll_ctl_del_raw(epfd, fd.as_raw_fd())
+}
+
+/// [`epoll_ctl_del`] of an fd *number*, which may be closed or name another
+/// file by now: the kernel removes this instance's registration of the file
+/// at that number (`ENOENT` if there is none, `EBADF` if the number is
+/// closed). For dropping registrations whose fds the caller no longer has.
+pub(crate) fn epoll_ctl_del_raw(epfd: BorrowedFd<'_>, fd: RawFd) -> Result<()> {
+    // SAFETY: epfd is borrowed, so open; since Linux 2.6.9 the event
+    // pointer may be NULL for EPOLL_CTL_DEL. `fd` is just a number to the
+    // kernel: a closed one is EBADF, and DEL changes only this epoll
+    // instance, never the file.
     let ret = unsafe {
         libc::epoll_ctl(
             epfd.as_raw_fd(),
             libc::EPOLL_CTL_DEL,
-            raw,
+            fd,
             std::ptr::null_mut(),
         )
     };
-    check(ret, "epoll_ctl", || Subject::Fd(raw)).map(drop)
+    check(ret, "epoll_ctl", || Subject::Fd(fd)).map(drop)
 }
 
 /// Whether the epoll instance `epfd` holds a registration under fd number

@@ -1,10 +1,10 @@
 //! Descriptor-level calls that are not about sockets: `fcntl(2)`'s flag
-//! words, and `pipe(2)`/`pipe2(2)`. One wrapper each; the socket layer, the
-//! select backend and the waker all go through these.
+//! words, `fstat(2)`, and `pipe(2)`/`pipe2(2)`. One wrapper each; the socket
+//! layer, the readiness backends and the waker all go through these.
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 use std::os::fd::FromRawFd;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use super::check;
 use crate::error::{Result, Subject};
@@ -20,6 +20,52 @@ pub(crate) fn getfd(fd: RawFd) -> Result<i32> {
         "fcntl F_GETFD",
         || Subject::Fd(fd),
     )
+}
+
+/// An open file's identity: `fstat(2)`'s device and inode numbers. Two
+/// open fds with different identities name different files. The same
+/// identity is the same file, or another file on the same inode: the file
+/// opened twice, or (Linux) any other anonymous-inode fd — eventfds, epoll
+/// instances, timerfds, signalfds… all share the one anonymous inode.
+/// Sockets and pipes each have an inode of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileId {
+    dev: libc::dev_t,
+    ino: libc::ino_t,
+}
+
+/// What the readiness backends take from one `fstat(2)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileStat {
+    /// Which file it is.
+    pub(crate) id: FileId,
+    /// What kind of file: `st_mode & S_IFMT` (`S_IFSOCK`, `S_IFIFO`, …).
+    pub(crate) format: libc::mode_t,
+}
+
+/// `fstat(fd)`: the file's identity and kind.
+pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<FileStat> {
+    let raw = fd.as_raw_fd();
+    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fd is borrowed, so open; fstat writes one `stat` into the
+    // buffer, which is that size and zero-initialised.
+    let ret = unsafe { libc::fstat(raw, st.as_mut_ptr()) };
+    check(ret, "fstat", || Subject::Fd(raw))?;
+    // SAFETY: zeroed() already made every field a valid integer, and fstat
+    // succeeded, so they hold its answer.
+    let st = unsafe { st.assume_init() };
+    Ok(FileStat {
+        id: FileId {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        },
+        format: st.st_mode & libc::S_IFMT,
+    })
+}
+
+/// The identity of the file `fd` names ([`fstat`]).
+pub(crate) fn identity(fd: BorrowedFd<'_>) -> Result<FileId> {
+    fstat(fd).map(|st| st.id)
 }
 
 /// Makes the number `dst` owns refer to `src`'s file, atomically

@@ -5,7 +5,7 @@
 //! for fd >= 1024, and on Linux the kernel accepts sets of any length as
 //! long as they hold `nfds` bits, so the sets are plain `c_ulong` words.
 
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{BorrowedFd, RawFd};
 use std::time::Duration;
 
 use super::{check, time};
@@ -106,21 +106,13 @@ pub(crate) enum FdKind {
     Other,
 }
 
-/// Classifies `fd` with `fstat(2)` and `getsockopt(SO_TYPE)`.
-pub(crate) fn fd_kind(fd: BorrowedFd<'_>) -> FdKind {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
-    // SAFETY: fd is borrowed, so open; fstat writes one `stat` into the
-    // zero-initialised buffer.
-    let ret = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
-    if check(ret, "fstat", || Subject::Fd(fd.as_raw_fd())).is_err() {
-        return FdKind::Other;
-    }
-    // SAFETY: fstat succeeded and initialised it (it was zeroed anyway).
-    let mode = unsafe { st.assume_init() }.st_mode & libc::S_IFMT;
-    if mode == libc::S_IFIFO {
+/// Classifies `fd`, whose `fstat(2)` file kind (`st_mode & S_IFMT`) is
+/// `format`, asking `getsockopt(SO_TYPE)` for a socket.
+pub(crate) fn fd_kind(fd: BorrowedFd<'_>, format: libc::mode_t) -> FdKind {
+    if format == libc::S_IFIFO {
         return FdKind::StreamLike;
     }
-    if mode == libc::S_IFSOCK {
+    if format == libc::S_IFSOCK {
         let sock = socket2::SockRef::from(&fd);
         // A listener is a stream socket too, but FIONREAD fails on it, and
         // `bytes_readable` then says None: it is never taken for EOF.
@@ -133,6 +125,8 @@ pub(crate) fn fd_kind(fd: BorrowedFd<'_>) -> FdKind {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+
     use super::time::suite;
     use super::*;
 
