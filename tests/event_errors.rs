@@ -108,7 +108,7 @@ fn readiness_errors_name_call_and_subject() {
     setrlimit(Resource::RLIMIT_NOFILE, soft, hard).unwrap();
     let err = res.unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc_einval()), "{err}");
-    assert_eq!(err.call(), "ppoll");
+    assert_eq!(err.call(), "poll");
     assert!(
         matches!(
             err,
@@ -120,7 +120,7 @@ fn readiness_errors_name_call_and_subject() {
         ),
         "{err:?}"
     );
-    assert!(err.to_string().starts_with("ppoll nfds 17: "), "{err}");
+    assert!(err.to_string().starts_with("poll nfds 17: "), "{err}");
 }
 
 fn libc_eperm() -> i32 {
