@@ -280,7 +280,7 @@ pub(crate) fn epoll_pwait2(
 ) -> Result<usize> {
     // Forever, a poll, or whole milliseconds: `epoll_wait` says exactly the
     // same, and costs less (measured: the `wait` bench's wait(0)).
-    if timeout.is_none_or(|t| t.subsec_nanos() % 1_000_000 == 0) {
+    if !matches!(timeout, Some(t) if t.subsec_nanos() % 1_000_000 != 0) {
         return epoll_wait(epfd, buf, max, time::timeout_ms_up(timeout));
     }
     latched_wait(latch(), libc::SYS_epoll_pwait2, epfd, buf, max, timeout)

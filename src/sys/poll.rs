@@ -55,7 +55,7 @@ const HAVE_PPOLL: bool = cfg!(any(
 pub(crate) fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
     // Forever, a poll, or whole milliseconds: `poll` says exactly the same
     // and costs less (measured: the `wait` bench's wait(0)).
-    if timeout.is_none_or(|t| t.subsec_nanos() % 1_000_000 == 0) {
+    if !matches!(timeout, Some(t) if t.subsec_nanos() % 1_000_000 != 0) {
         return poll(fds, time::timeout_ms_up(timeout));
     }
     #[cfg(any(
