@@ -116,18 +116,17 @@
 //! reused by such a look-alike is `AlreadyExists` as before: drop the old
 //! registration with `deregister_raw` or `deregister_token` first.
 //!
-//! **What `poll` and `select` cannot promise.** The kernel sees only fd
-//! numbers there. Between the close and the `register` (or `deregister…`)
-//! that drops the old registration, a `wait` that runs after the number was
-//! reused watches the new file under the old token and interest, and may
-//! deliver its readiness with the old token. (`epoll` never does: it
-//! watches the closed file, not the number.) There is no such `wait` when
-//! the new fd is registered before the next `wait` — the usual accept loop
-//! — nor when a `wait` ran while the number was closed: it reported the
-//! number invalid and stopped watching it. Checking the identity of every
-//! ready fd in `wait` would rule the rest out, at one `fstat(2)` per event
-//! (measured ~0.5 µs, where a whole `poll` `wait(0)` with one ready fd takes
-//! ~0.75 µs), so the backends do not.
+//! **Before the new fd is registered.** The kernel sees only fd numbers
+//! on `poll` and `select`: a `wait` that runs after the number was reused,
+//! before the new fd is registered, would find the new file under the old
+//! registration. So they compare the identity of the file at the number
+//! (`fstat`'s device and inode) with the registered one at every event they
+//! deliver — one `fstat(2)` per event, ~0.5 µs here — and when it differs
+//! they drop the event and stop watching the number: the old token is never
+//! delivered for the new file. (`epoll` needs no check: it watches the
+//! closed file, not the number.) Files that share an inode cannot be told
+//! apart this way: on Linux every anonymous-inode fd (eventfd, epoll,
+//! timerfd…) shares one.
 //!
 //! **fork:** a child shares an `epoll` instance (and its registrations) with
 //! its parent. A child that wants readiness makes its own selector and

@@ -134,6 +134,13 @@ fn to_flags(revents: libc::c_short, interest: Interest) -> u8 {
     f
 }
 
+/// Whether the file at number `fd` is still the registered one (one
+/// `fstat` per delivered event: the price of never reporting a reused
+/// number's new file under the old registration).
+pub(super) fn same_file(fd: libc::c_int, registered: Option<crate::sys::fd::FileId>) -> bool {
+    registered.is_none() || crate::sys::fd::identity_of_number(fd) == registered
+}
+
 impl PollSelector {
     /// Creates an empty selector, with the eventfd (a pipe elsewhere) that
     /// wakes its waiter.
@@ -246,11 +253,12 @@ impl Selector for PollSelector {
         let mut shared = lock(&self.shared);
         // No fstat here: this is oneshot's re-arm, once per event, and an
         // fstat would cost more than the rest of it (~0.5 µs against ~10
-        // ns). The identity recorded at `register` stays. The price: after
-        // a reregister onto a number whose file was closed and replaced, a
-        // `register` of that same new file is taken for the stale case and
-        // replaces the registration instead of failing with AlreadyExists.
-        let file = shared.reg.require("reregister", fd.as_raw_fd())?.file;
+        // ns). The identity is left unknown and `wait` adopts the file at
+        // the number when it next reports it (it makes that fstat anyway,
+        // see `same_file`). Until then a `register` of the same file is
+        // AlreadyExists, as for any unknown identity.
+        shared.reg.require("reregister", fd.as_raw_fd())?;
+        let file = None;
         shared
             .reg
             .update("reregister", fd, file, token, interest, mode, ())?;
@@ -328,6 +336,19 @@ impl Selector for PollSelector {
                 let f = to_flags(p.revents, e.interest);
                 p.revents = 0;
                 if f == 0 {
+                    continue;
+                }
+                if e.file.is_none() {
+                    // Re-registered since the last look: the file at the
+                    // number now is the one the caller named.
+                    e.file = crate::sys::fd::identity_of_number(p.fd);
+                } else if f & flags::INVALID == 0 && !same_file(p.fd, e.file) {
+                    // The registered fd was closed and its number reused
+                    // before any wait saw it closed: this readiness is
+                    // another file's. Never the old token for it; stop
+                    // watching the number until it is registered again.
+                    e.armed = false;
+                    p.fd = -1;
                     continue;
                 }
                 if !events.push(Event::new(e.token, f, p.fd, e.generation)) {

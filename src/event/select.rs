@@ -240,6 +240,13 @@ fn collect_ready(reg: &mut Registry<Extra>, w: &mut Waiter, events: &mut Events)
         if f == 0 {
             continue;
         }
+        if !super::poll::same_file(fd, e.file) {
+            // Closed and reused before any wait saw it closed: another
+            // file's readiness. Never the old token for it; stop watching
+            // the number until it is registered again.
+            e.armed = false;
+            continue;
+        }
         if !events.push(Event::new(e.token, f, fd, e.generation)) {
             break;
         }

@@ -63,6 +63,27 @@ pub(crate) fn fstat(fd: BorrowedFd<'_>) -> Result<FileStat> {
     })
 }
 
+/// The identity of the file at fd number `fd` now, or `None` if the number
+/// is closed (or fstat fails). A raw number on purpose: poll and select ask
+/// it about registered numbers whose fd the caller may have closed, to tell
+/// a reused number from the registered file.
+pub(crate) fn identity_of_number(fd: RawFd) -> Option<FileId> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fstat only reads the descriptor table (an unused number is
+    // EBADF, never UB) and writes one `stat` into the buffer, which is that
+    // size and zero-initialised.
+    let ret = unsafe { libc::fstat(fd, st.as_mut_ptr()) };
+    if ret == -1 {
+        return None;
+    }
+    // SAFETY: zeroed() made every field a valid integer; fstat succeeded.
+    let st = unsafe { st.assume_init() };
+    Some(FileId {
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
+
 /// The identity of the file `fd` names ([`fstat`]).
 pub(crate) fn identity(fd: BorrowedFd<'_>) -> Result<FileId> {
     fstat(fd).map(|st| st.id)
