@@ -302,7 +302,12 @@ impl Socket {
                     i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
                 }
             };
-            match sys::socket::poll_one(self.as_fd(), libc::POLLOUT, timeout_ms) {
+            let mut pfd = [libc::pollfd {
+                fd: self.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            }];
+            match sys::poll::poll(&mut pfd, timeout_ms) {
                 Ok(0) => continue, // timed out: the deadline check above decides
                 Ok(_) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -8,7 +8,8 @@ use crate::error::{Result, Subject};
 
 /// One `poll(fds, nfds, timeout_ms)`. `EINTR` is returned as an error: the
 /// caller retries with the remaining time. [`ppoll`] makes it when the
-/// timeout needs no more than milliseconds, and where there is no `ppoll`.
+/// timeout needs no more than milliseconds, and where there is no `ppoll`;
+/// `Socket::connect` waits on it for a connect to complete.
 pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> Result<usize> {
     let nfds = nfds(fds);
     // SAFETY: `fds` is a valid, exclusively borrowed array of `fds.len()`

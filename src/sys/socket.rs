@@ -231,23 +231,6 @@ pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &SockAddr) -> Result<()> {
     .map(drop)
 }
 
-/// `poll(2)` on one descriptor (used to complete a connect). Returns the
-/// `revents`, or 0 on timeout. Not retried: the caller keeps the deadline.
-pub(crate) fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout_ms: i32) -> Result<i16> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events,
-        revents: 0,
-    };
-    // SAFETY: pfd is one valid pollfd.
-    let n = check(
-        unsafe { libc::poll(&mut pfd, 1, timeout_ms) },
-        "poll",
-        fd_subject(fd),
-    )?;
-    Ok(if n == 0 { 0 } else { pfd.revents })
-}
-
 fn len_of(n: isize) -> usize {
     // check() already turned -1 into an error, and no other negative value
     // is defined for these calls; treat one as 0 rather than wrap.
