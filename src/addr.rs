@@ -202,7 +202,7 @@ impl SockAddr {
     /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) when `name` is
     /// longer than [`UNIX_PATH_MAX`] bytes.
     pub fn abstract_name(name: impl AsRef<[u8]>) -> Result<SockAddr> {
-        if !cfg!(any(target_os = "linux", target_os = "android")) {
+        if !cfg!(linux_like) {
             return Err(Error::InvalidInput {
                 call: "sockaddr_un",
                 subject: Subject::Name(String::from_utf8_lossy(name.as_ref()).into_owned()),

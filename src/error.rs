@@ -108,7 +108,7 @@ fn eai_name(code: i32) -> Option<&'static str> {
         libc::EAI_SOCKTYPE => "EAI_SOCKTYPE",
         libc::EAI_SYSTEM => "EAI_SYSTEM",
         libc::EAI_OVERFLOW => "EAI_OVERFLOW",
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(linux_like)]
         libc::EAI_NODATA => "EAI_NODATA",
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         EAI_ADDRFAMILY => "EAI_ADDRFAMILY",
@@ -120,7 +120,7 @@ fn eai_name(code: i32) -> Option<&'static str> {
 fn eai_kind(code: i32) -> io::ErrorKind {
     match code {
         libc::EAI_NONAME => io::ErrorKind::NotFound,
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(linux_like)]
         libc::EAI_NODATA => io::ErrorKind::NotFound,
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         EAI_ADDRFAMILY => io::ErrorKind::NotFound,

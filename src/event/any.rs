@@ -5,7 +5,7 @@ use std::os::fd::{BorrowedFd, RawFd};
 use std::str::FromStr;
 use std::time::Duration;
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 use super::EpollSelector;
 use super::{Event, Events, Interest, Mode, PollSelector, SelectSelector, Selector, Token};
 use crate::error::{Error, Result, Subject};
@@ -22,22 +22,22 @@ pub enum BackendKind {
     /// [`PollSelector`], `"poll"`.
     Poll,
     /// [`EpollSelector`], `"epoll"` (Linux).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     Epoll,
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll, epoll";
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll";
 
 impl BackendKind {
     /// Every backend available on this platform.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     pub const ALL: &'static [BackendKind] =
         &[BackendKind::Select, BackendKind::Poll, BackendKind::Epoll];
     /// Every backend available on this platform.
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(linux_like))]
     pub const ALL: &'static [BackendKind] = &[BackendKind::Select, BackendKind::Poll];
 
     /// The backend's name, as [`Selector::name`] reports it.
@@ -45,16 +45,16 @@ impl BackendKind {
         match self {
             BackendKind::Select => "select",
             BackendKind::Poll => "poll",
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(linux_like)]
             BackendKind::Epoll => "epoll",
         }
     }
 
     /// The backend of [`DefaultSelector`](super::DefaultSelector).
     pub fn platform_default() -> BackendKind {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
+        #[cfg(linux_like)]
         return BackendKind::Epoll;
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(linux_like))]
         return BackendKind::Poll;
     }
 
@@ -122,7 +122,7 @@ pub enum AnySelector {
     /// The `poll` backend.
     Poll(PollSelector),
     /// The `epoll` backend.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     Epoll(EpollSelector),
 }
 
@@ -136,7 +136,7 @@ impl AnySelector {
         Ok(match kind {
             BackendKind::Select => AnySelector::Select(SelectSelector::new()?),
             BackendKind::Poll => AnySelector::Poll(PollSelector::new()?),
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(linux_like)]
             BackendKind::Epoll => AnySelector::Epoll(EpollSelector::new()?),
         })
     }
@@ -168,7 +168,7 @@ impl AnySelector {
         match self {
             AnySelector::Select(_) => BackendKind::Select,
             AnySelector::Poll(_) => BackendKind::Poll,
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(linux_like)]
             AnySelector::Epoll(_) => BackendKind::Epoll,
         }
     }
@@ -179,7 +179,7 @@ macro_rules! dispatch {
         match $self {
             AnySelector::Select($s) => $e,
             AnySelector::Poll($s) => $e,
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(linux_like)]
             AnySelector::Epoll($s) => $e,
         }
     };

@@ -185,24 +185,24 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result, Subject};
 
 mod any;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 mod epoll;
 mod poll;
 mod registry;
 mod select;
 
 pub use any::{AnySelector, BackendKind, BACKEND_ENV};
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub use epoll::EpollSelector;
 pub use poll::PollSelector;
 pub use select::SelectSelector;
 
 /// The best backend on this platform: [`EpollSelector`] on Linux.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub type DefaultSelector = EpollSelector;
 /// The best backend on this platform: [`PollSelector`] where there is no
 /// epoll.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 pub type DefaultSelector = PollSelector;
 
 /// A caller-chosen number identifying a registration; events carry it back.
@@ -489,12 +489,12 @@ impl Events {
     /// epoll_event)`: 178,956,970 on x86-64, where the struct is packed into
     /// 12 bytes; larger values are `EINVAL`). `poll` and `select` report at
     /// most one event per registered fd, far fewer than this.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(linux_like)]
     pub const MAX_CAPACITY: usize = crate::sys::epoll::MAX_EVENTS;
     /// The largest capacity: `INT_MAX / sizeof(struct pollfd)`; `poll` and
     /// `select` report at most one event per registered fd, far fewer than
     /// this.
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(linux_like))]
     pub const MAX_CAPACITY: usize = libc::c_int::MAX as usize / std::mem::size_of::<libc::pollfd>();
 
     /// A buffer for up to `capacity` events per `wait`, clamped to

@@ -11,9 +11,9 @@ use super::{
 };
 use crate::error::Result;
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 const POLLRDHUP: libc::c_short = 0;
 
 /// Readiness with [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html).

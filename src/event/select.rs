@@ -376,7 +376,7 @@ impl Selector for SelectSelector {
     shared_selector_methods!();
 
     fn fd_limit(&self) -> Option<usize> {
-        if cfg!(any(target_os = "linux", target_os = "android")) {
+        if cfg!(linux_like) {
             None
         } else {
             // FD_SETSIZE is usize on some targets, c_int on others.

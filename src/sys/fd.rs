@@ -2,7 +2,7 @@
 //! words, `fstat(2)`, and `pipe(2)`/`pipe2(2)`. One wrapper each; the socket
 //! layer, the readiness backends and the waker all go through these.
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 use std::os::fd::FromRawFd;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
@@ -94,7 +94,7 @@ pub(crate) fn identity(fd: BorrowedFd<'_>) -> Result<FileId> {
 /// file at `dst` is released; a call blocked on it in another thread keeps
 /// its reference until it returns. Used to swap a fresh epoll instance in
 /// under a number other threads may be waiting on.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub(crate) fn replace(dst: &OwnedFd, src: OwnedFd) -> Result<()> {
     let raw = dst.as_raw_fd();
     // SAFETY: both numbers are owned (dst by the caller's OwnedFd, src by
@@ -110,7 +110,7 @@ pub(crate) fn replace(dst: &OwnedFd, src: OwnedFd) -> Result<()> {
 }
 
 /// `fcntl(fd, F_SETFD, flags)`.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 pub(crate) fn setfd(fd: RawFd, flags: i32) -> Result<()> {
     // SAFETY: F_SETFD takes one int argument; an invalid fd is EBADF.
     check(
@@ -122,7 +122,7 @@ pub(crate) fn setfd(fd: RawFd, flags: i32) -> Result<()> {
 }
 
 /// `fcntl(fd, F_GETFL)`: the file status flags (`O_NONBLOCK`, …).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 pub(crate) fn getfl(fd: RawFd) -> Result<i32> {
     // SAFETY: F_GETFL takes no further argument.
     check(
@@ -133,7 +133,7 @@ pub(crate) fn getfl(fd: RawFd) -> Result<i32> {
 }
 
 /// `fcntl(fd, F_SETFL, flags)`.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 pub(crate) fn setfl(fd: RawFd, flags: i32) -> Result<()> {
     // SAFETY: F_SETFL takes one int argument; an invalid fd is EBADF.
     check(
@@ -147,14 +147,7 @@ pub(crate) fn setfl(fd: RawFd, flags: i32) -> Result<()> {
 /// A pipe whose both ends are close-on-exec and non-blocking: `(read,
 /// write)`. Atomic through `pipe2(2)` where it exists. (Linux and Android
 /// wake through an eventfd and need no pipe.)
-#[cfg(any(
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "illumos",
-    target_os = "solaris",
-))]
+#[cfg(bsd_pipe2)]
 pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     let mut fds = [-1 as libc::c_int; 2];
     // SAFETY: pipe2 writes two ints into the array, which has room for two.
@@ -171,16 +164,7 @@ pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 /// write)`. macOS and the other targets without `pipe2(2)`: `pipe(2)` then
 /// `fcntl`, so a `fork`+`exec` in another thread between the two calls can
 /// inherit the ends (mio and polling have the same window there).
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "illumos",
-    target_os = "solaris",
-)))]
+#[cfg(not(atomic_cloexec))]
 pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     use std::os::fd::AsRawFd;
     let mut fds = [-1 as libc::c_int; 2];

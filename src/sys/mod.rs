@@ -13,7 +13,8 @@
 //!
 //! # Linux-only calls and their portable paths
 //!
-//! Every call below sits behind `cfg(target_os = …)` with the portable
+//! Every call below sits behind a `cfg` (the target sets are named once, in
+//! `build.rs`: `linux_like`, `has_ppoll`, `bsd_pipe2`, `atomic_cloexec`) with the portable
 //! path beside it. Only the Linux column is built and tested here (no
 //! other target can be compiled on the project's machines); the others are
 //! written by review against their man pages.
@@ -37,7 +38,7 @@ use std::io;
 use crate::error::{Error, Result, Subject};
 
 pub(crate) mod addr;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub(crate) mod epoll;
 pub(crate) mod fd;
 pub(crate) mod poll;

@@ -35,14 +35,7 @@ pub(crate) const PPOLL_RESOLUTION: Duration = if HAVE_PPOLL {
 
 /// Whether this target has `ppoll(2)` (the BSDs and Linux do; Apple's
 /// systems and some others do not).
-const HAVE_PPOLL: bool = cfg!(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd",
-));
+const HAVE_PPOLL: bool = cfg!(has_ppoll);
 
 /// One `ppoll(fds, nfds, timeout, NULL)`: the timeout is exact to the
 /// nanosecond (`None` = NULL = forever; seconds clamped as
@@ -59,14 +52,7 @@ pub(crate) fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resu
     if !matches!(timeout, Some(t) if t.subsec_nanos() % 1_000_000 != 0) {
         return poll(fds, time::timeout_ms_up(timeout));
     }
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    ))]
+    #[cfg(has_ppoll)]
     {
         let nfds = nfds(fds);
         let ts = time::timeout_timespec(timeout);
@@ -82,14 +68,7 @@ pub(crate) fn ppoll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Resu
         let n = check(ret, "ppoll", || Subject::Nfds(fds.len()))?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    )))]
+    #[cfg(not(has_ppoll))]
     {
         poll(fds, time::timeout_ms_up(timeout))
     }

@@ -26,32 +26,14 @@ fn fd_subject(fd: BorrowedFd<'_>) -> impl FnOnce() -> Subject {
 /// the table in the `sys` module docs.
 macro_rules! cfg_atomic_flags {
     ($($item:item)*) => {$(
-        #[cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "illumos",
-            target_os = "solaris",
-        ))]
+        #[cfg(atomic_cloexec)]
         $item
     )*};
 }
 
 macro_rules! cfg_not_atomic_flags {
     ($($item:item)*) => {$(
-        #[cfg(not(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "illumos",
-            target_os = "solaris",
-        )))]
+        #[cfg(not(atomic_cloexec))]
         $item
     )*};
 }

@@ -8,7 +8,7 @@ use crate::error::{Result, Subject};
 
 /// Creates the waker's descriptors: `(read side, write side)`; for an
 /// eventfd both are the same descriptor, so the write side is `None`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(linux_like)]
 pub(crate) fn new() -> Result<(OwnedFd, Option<OwnedFd>)> {
     // SAFETY: no pointers; the flags are valid constants.
     let fd = check(
@@ -22,7 +22,7 @@ pub(crate) fn new() -> Result<(OwnedFd, Option<OwnedFd>)> {
 
 /// Creates the waker's descriptors: `(read side, write side)`: a pipe
 /// (`pipe2`, or `pipe` + `fcntl` where `pipe2` does not exist).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(linux_like))]
 pub(crate) fn new() -> Result<(OwnedFd, Option<OwnedFd>)> {
     let (read, write) = super::fd::pipe()?;
     Ok((read, Some(write)))

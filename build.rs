@@ -1,0 +1,19 @@
+//! Names for the sets of targets the `cfg`s in `src/` choose between, so
+//! each list is written once (the table in `src/sys/mod.rs` says what each
+//! set changes). cfg_aliases is already built for nix.
+use cfg_aliases::cfg_aliases;
+
+fn main() {
+    cfg_aliases! {
+        // epoll, eventfd, abstract Unix names, kcmp.
+        linux_like: { any(target_os = "linux", target_os = "android") },
+        // ppoll(2).
+        has_ppoll: { any(linux_like, target_os = "freebsd", target_os = "dragonfly",
+                         target_os = "netbsd", target_os = "openbsd") },
+        // pipe2(2) for the non-Linux waker (Linux wakes through an eventfd).
+        bsd_pipe2: { any(target_os = "freebsd", target_os = "dragonfly", target_os = "netbsd",
+                         target_os = "openbsd", target_os = "illumos", target_os = "solaris") },
+        // SOCK_CLOEXEC/SOCK_NONBLOCK, accept4 and MSG_NOSIGNAL.
+        atomic_cloexec: { any(linux_like, bsd_pipe2) },
+    }
+}
