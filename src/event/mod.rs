@@ -1070,6 +1070,15 @@ impl Notifier {
         self.waker.wake()
     }
 
+    /// Wakes the waiter when `blocked` says one is in (or entering) its
+    /// system call with sets built before the change just made.
+    pub(crate) fn wake_if(&self, blocked: bool) -> Result<()> {
+        if blocked {
+            self.wake()?;
+        }
+        Ok(())
+    }
+
     /// [`Selector::notify`]: wakes the waiter and ends its wait.
     pub(crate) fn notify(&self) -> Result<()> {
         self.notified

@@ -174,14 +174,7 @@ impl PollSelector {
                 }
             }
         }
-        self.wake_if(shared.touch())
-    }
-
-    fn wake_if(&self, blocked: bool) -> Result<()> {
-        if blocked {
-            self.notifier.wake()?;
-        }
-        Ok(())
+        self.notifier.wake_if(shared.touch())
     }
 
     /// `deregister` and `deregister_raw`: only the registry knows the
@@ -189,7 +182,7 @@ impl PollSelector {
     fn deregister_raw_as(&self, call: &'static str, fd: RawFd) -> Result<()> {
         let mut shared = lock(&self.shared);
         shared.reg.remove(call, fd)?;
-        self.wake_if(shared.touch())
+        self.notifier.wake_if(shared.touch())
     }
 
     /// Rebuilds the array from the registry: the notifier, then one slot
@@ -239,7 +232,7 @@ impl Selector for PollSelector {
         shared
             .reg
             .insert("register", fd, file, token, interest, mode, ())?;
-        self.wake_if(shared.touch())
+        self.notifier.wake_if(shared.touch())
     }
 
     fn reregister(
@@ -276,7 +269,7 @@ impl Selector for PollSelector {
     fn deregister_token(&self, token: Token) -> Result<usize> {
         let mut shared = lock(&self.shared);
         let n = shared.reg.remove_token("deregister_token", token)?;
-        self.wake_if(shared.touch())?;
+        self.notifier.wake_if(shared.touch())?;
         Ok(n)
     }
 

@@ -132,19 +132,12 @@ impl SelectSelector {
         })
     }
 
-    fn wake_if(&self, blocked: bool) -> Result<()> {
-        if blocked {
-            self.notifier.wake()?;
-        }
-        Ok(())
-    }
-
     /// `deregister` and `deregister_raw`: only the registry knows the
     /// number, so whatever file is there now (or none) does not matter.
     fn deregister_raw_as(&self, call: &'static str, fd: RawFd) -> Result<()> {
         let mut shared = lock(&self.shared);
         shared.reg.remove(call, fd)?;
-        self.wake_if(shared.blocked)
+        self.notifier.wake_if(shared.blocked)
     }
 }
 
@@ -299,7 +292,7 @@ impl Selector for SelectSelector {
         shared
             .reg
             .insert("register", fd, file, token, interest, mode, extra)?;
-        self.wake_if(shared.blocked)
+        self.notifier.wake_if(shared.blocked)
     }
 
     fn reregister(
@@ -315,7 +308,7 @@ impl Selector for SelectSelector {
         shared
             .reg
             .update("reregister", fd, file, token, interest, mode, extra)?;
-        self.wake_if(shared.blocked)
+        self.notifier.wake_if(shared.blocked)
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
@@ -329,7 +322,7 @@ impl Selector for SelectSelector {
     fn deregister_token(&self, token: Token) -> Result<usize> {
         let mut shared = lock(&self.shared);
         let n = shared.reg.remove_token("deregister_token", token)?;
-        self.wake_if(shared.blocked)?;
+        self.notifier.wake_if(shared.blocked)?;
         Ok(n)
     }
 
