@@ -75,8 +75,8 @@ mod sys;
 pub use error::{EaiCode, Error, ResolveError, Result, Subject};
 pub use net::{
     getnameinfo, hostname, resolve, AddrInfo, Domain, Hints, NameInfoFlags, Protocol, Received,
-    SockAddr, Socket, TcpListener, TcpStream, ToSockAddrs, Type, UdpSocket, UnixDatagram,
-    UnixListener, UnixStream, DEFAULT_BACKLOG, MAX_UDP_PAYLOAD_V4, UNIX_PATH_MAX,
+    SockAddr, Socket, TcpInfo, TcpListener, TcpState, TcpStream, ToSockAddrs, Type, UdpSocket,
+    UnixDatagram, UnixListener, UnixStream, DEFAULT_BACKLOG, MAX_UDP_PAYLOAD_V4, UNIX_PATH_MAX,
 };
 
 /// The README's example, compiled and run as a doctest so it cannot rot.

@@ -308,3 +308,49 @@ fn tcp_pair_typed() -> (TcpStream, TcpStream) {
     let (b, _) = l.accept().unwrap();
     (a, b)
 }
+
+/// `TCP_INFO` typed: a real loopback connection walked from ESTABLISHED
+/// to CLOSE-WAIT (the peer sent its FIN) and FIN-WAIT-2 on the side that
+/// shut down, with bytes acked and received counted; a listener is LISTEN.
+#[cfg(target_os = "linux")]
+#[test]
+fn tcp_info_follows_a_connection_from_established_to_close_wait() {
+    use sockpoll::TcpState;
+    use std::time::Instant;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert_eq!(l.as_socket().tcp_info().unwrap().state, TcpState::Listen);
+    let (mut a, mut b) = tcp_pair_typed();
+    let (ia, ib) = (a.tcp_info().unwrap(), b.tcp_info().unwrap());
+    assert_eq!(
+        (ia.state, ib.state),
+        (TcpState::Established, TcpState::Established)
+    );
+    assert!(ia.send_mss > 0 && ia.congestion_window > 0, "{ia:?}");
+    a.write_all(&[7u8; 1000]).unwrap();
+    let mut buf = [0u8; 1000];
+    b.read_exact(&mut buf).unwrap();
+    // Bounded: the ACK comes back over loopback at once.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        while !done() {
+            assert!(Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    until("1000 bytes acked", &|| {
+        a.tcp_info().unwrap().bytes_acked >= 1000
+    });
+    assert!(b.tcp_info().unwrap().bytes_received >= 1000);
+    a.shutdown(Shutdown::Write).unwrap();
+    until("CLOSE-WAIT after the peer's FIN", &|| {
+        b.tcp_info().unwrap().state == TcpState::CloseWait
+    });
+    until("FIN-WAIT-2 once our FIN is acked", &|| {
+        a.tcp_info().unwrap().state == TcpState::FinWait2
+    });
+    assert_eq!(TcpState::CloseWait.to_string(), "CLOSE-WAIT");
+    assert_eq!(TcpState::from_raw(200), TcpState::Other(200));
+    // Not TCP: a typed OS error, no panic.
+    let u = sockpoll::UdpSocket::bind("127.0.0.1:0").unwrap();
+    assert!(u.as_socket().tcp_info().is_err());
+}

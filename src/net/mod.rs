@@ -6,6 +6,7 @@ pub(crate) mod resolve;
 mod shell;
 pub(crate) mod socket;
 pub(crate) mod tcp;
+pub(crate) mod tcp_info;
 pub(crate) mod udp;
 pub(crate) mod unix;
 
@@ -13,5 +14,6 @@ pub use addr::{Domain, Protocol, SockAddr, Type, UNIX_PATH_MAX};
 pub use resolve::{getnameinfo, hostname, resolve, AddrInfo, Hints, NameInfoFlags, ToSockAddrs};
 pub use socket::{Received, Socket};
 pub use tcp::{TcpListener, TcpStream, DEFAULT_BACKLOG};
+pub use tcp_info::{TcpInfo, TcpState};
 pub use udp::{UdpSocket, MAX_UDP_PAYLOAD_V4};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

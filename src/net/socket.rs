@@ -822,6 +822,22 @@ impl Socket {
 
 /// TCP options (`IPPROTO_TCP`).
 impl Socket {
+    /// The kernel's view of this TCP connection: its state, round-trip
+    /// time, retransmits, congestion window, bytes acked and received,
+    /// delivery rate.
+    ///
+    #[doc = concat!("Corresponds to `getsockopt(IPPROTO_TCP, TCP_INFO)`; see ", man!("tcp", 7), ".")]
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`, e.g. `EOPNOTSUPP` on a socket that is
+    /// not TCP.
+    #[cfg(linux_like)]
+    #[doc(alias = "TCP_INFO")]
+    pub fn tcp_info(&self) -> Result<crate::net::TcpInfo> {
+        sys::socket::tcp_info(self.as_fd()).map(|raw| crate::net::TcpInfo::from(&raw))
+    }
+
     sockopt! {
         /// Whether Nagle's algorithm is off (small writes go out at once).
         nodelay / set_nodelay: bool => tcp_nodelay / set_tcp_nodelay, "TCP_NODELAY"

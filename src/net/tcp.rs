@@ -90,6 +90,17 @@ shell!(TcpStream, std::net::TcpStream);
 stream_io!(TcpStream);
 
 impl TcpStream {
+    /// The kernel's view of the connection (`TCP_INFO`): state, RTT,
+    /// retransmits, congestion window, bytes acked and received.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::tcp_info`].
+    #[cfg(linux_like)]
+    pub fn tcp_info(&self) -> Result<crate::net::TcpInfo> {
+        self.0.tcp_info()
+    }
+
     /// Connects to each address of `addr` in turn until one accepts.
     ///
     /// # Errors

@@ -421,3 +421,30 @@ pub(crate) fn peer_addr(fd: BorrowedFd<'_>) -> Result<SockAddr> {
     )?;
     Ok(raw.to_addr())
 }
+
+/// `getsockopt(IPPROTO_TCP, TCP_INFO)`: the kernel's `struct tcp_info`.
+/// A kernel older than libc's struct fills less of it; the rest stays 0.
+#[cfg(linux_like)]
+pub(crate) fn tcp_info(fd: BorrowedFd<'_>) -> Result<libc::tcp_info> {
+    let raw = fd.as_raw_fd();
+    let mut info = mem::MaybeUninit::<libc::tcp_info>::zeroed();
+    let mut len = mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    check(
+        // SAFETY: the buffer is a zeroed tcp_info and `len` its size; the
+        // kernel writes at most `len` bytes into it and reports how many.
+        unsafe {
+            libc::getsockopt(
+                raw,
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
+        },
+        "getsockopt TCP_INFO",
+        || Subject::Fd(raw),
+    )?;
+    // SAFETY: zeroed() made every field a valid integer (tcp_info is
+    // plain integers), and the kernel overwrote the first `len` bytes.
+    Ok(unsafe { info.assume_init() })
+}
