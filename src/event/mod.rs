@@ -633,7 +633,8 @@ impl<'a> IntoIterator for &'a Events {
 /// Why `&self` everywhere rather than mio's `&mut self` selector plus a
 /// cloneable registry handle: one object to share, no second type per
 /// backend, and `Arc<dyn Selector>` stays object safe. The price is a lock
-/// on the hot path (uncontended: two per `wait`, one per `next_event`),
+/// on the hot path (uncontended: the waiter's lock and two short holds of
+/// the registry lock per `wait`, one registry lock per `next_event`),
 /// measured in BENCHMARKS.md.
 ///
 /// # Stale events
