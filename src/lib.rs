@@ -73,6 +73,11 @@ pub mod net;
 mod sys;
 
 pub use error::{EaiCode, Error, ResolveError, Result, Subject};
+#[cfg(target_os = "linux")]
+pub use net::{
+    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, Cmsgs, ControlMessage, ErrorOrigin, ExtendedError,
+    MmsgBatch, RecvFlags, RecvMsg, ScmRights, SendMsg, UnixCredentials, MAX_SEND_CONTROL,
+};
 pub use net::{
     getnameinfo, hostname, resolve, AddrInfo, Domain, Hints, NameInfoFlags, Protocol, Received,
     SockAddr, Socket, TcpInfo, TcpListener, TcpState, TcpStream, ToSockAddrs, Type, UdpSocket,

@@ -2,15 +2,23 @@
 //! wrappers. Everything here is re-exported at the crate root.
 
 pub(crate) mod addr;
+#[cfg(target_os = "linux")]
+pub(crate) mod msg;
 pub(crate) mod resolve;
 mod shell;
 pub(crate) mod socket;
 pub(crate) mod tcp;
 pub(crate) mod tcp_info;
 pub(crate) mod udp;
+mod uninit;
 pub(crate) mod unix;
 
 pub use addr::{Domain, Protocol, SockAddr, Type, UNIX_PATH_MAX};
+#[cfg(target_os = "linux")]
+pub use msg::{
+    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, Cmsgs, ControlMessage, ErrorOrigin, ExtendedError,
+    MmsgBatch, RecvFlags, RecvMsg, ScmRights, SendMsg, UnixCredentials, MAX_SEND_CONTROL,
+};
 pub use resolve::{getnameinfo, hostname, resolve, AddrInfo, Hints, NameInfoFlags, ToSockAddrs};
 pub use socket::{Received, Socket};
 pub use tcp::{TcpListener, TcpStream, DEFAULT_BACKLOG};

@@ -1,9 +1,13 @@
 //! What every typed wrapper shares: ownership of a `Socket`, descriptor
 //! traits, conversions and the calls that mean the same on every type.
 
-/// Implements the common surface of a typed wrapper `$name(Socket)`.
+/// Implements the common surface of a typed wrapper `$name(Socket)`;
+/// `$wrap` (the tuple constructor unless given) makes one from a `Socket`.
 macro_rules! shell {
     ($name:ident, $std:ty) => {
+        shell!($name, $std, $name);
+    };
+    ($name:ident, $std:ty, $wrap:path) => {
         impl $name {
             /// The untyped [`Socket`](crate::net::Socket) inside, by value.
             pub fn into_inner(self) -> crate::net::Socket {
@@ -66,7 +70,7 @@ macro_rules! shell {
         impl From<std::os::fd::OwnedFd> for $name {
             /// Takes ownership of `fd`, which should be a socket of this kind.
             fn from(fd: std::os::fd::OwnedFd) -> $name {
-                $name(crate::net::Socket::from(fd))
+                $wrap(crate::net::Socket::from(fd))
             }
         }
 
@@ -84,7 +88,7 @@ macro_rules! shell {
 
         impl From<$std> for $name {
             fn from(s: $std) -> $name {
-                $name(crate::net::Socket::from(s))
+                $wrap(crate::net::Socket::from(s))
             }
         }
 

@@ -1,6 +1,8 @@
 //! UDP: `UdpSocket`, a thin shell over `Socket`.
 
 use std::net::SocketAddr;
+#[cfg(target_os = "linux")]
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use crate::error::{Error, Result, Subject};
 use crate::net::addr::inet;
@@ -29,11 +31,15 @@ pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
 /// assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
 /// # Ok(()) }
 /// ```
-pub struct UdpSocket(Socket);
+pub struct UdpSocket(Socket, Offload);
 
-shell!(UdpSocket, std::net::UdpSocket);
+shell!(UdpSocket, std::net::UdpSocket, UdpSocket::wrap);
 
 impl UdpSocket {
+    fn wrap(socket: Socket) -> UdpSocket {
+        UdpSocket(socket, Offload::default())
+    }
+
     /// Creates a socket bound to the first address of `addr` that works.
     ///
     /// # Errors
@@ -44,7 +50,7 @@ impl UdpSocket {
         each_addr("bind", &addr, |addr| {
             let socket = Socket::new(addr.family(), Type::DGRAM, None)?;
             socket.bind(addr)?;
-            Ok(UdpSocket(socket))
+            Ok(UdpSocket::wrap(socket))
         })
     }
 
@@ -162,5 +168,232 @@ impl UdpSocket {
     /// As [`Socket::set_broadcast`].
     pub fn set_broadcast(&self, on: bool) -> Result<()> {
         self.0.set_broadcast(on)
+    }
+}
+
+/// What this socket's kernel offers for UDP segmentation and receive
+/// offload, probed once per socket and cached (the probes are a
+/// `getsockopt` each).
+#[derive(Default)]
+struct Offload {
+    /// 0: not probed yet; else the most segments one GSO send may carry.
+    #[cfg(target_os = "linux")]
+    gso_max: AtomicUsize,
+    /// 0: not probed yet; 1: off; 2: on.
+    #[cfg(target_os = "linux")]
+    gro: AtomicU8,
+}
+
+/// The most segments one GSO send may carry: `UDP_MAX_SEGMENTS` in the
+/// kernel's `include/linux/udp.h` (64 since 4.18; newer kernels allow 128,
+/// so 64 is safe on all).
+#[cfg(target_os = "linux")]
+const UDP_MAX_SEGMENTS: usize = 64;
+
+/// Message I/O, batches, and UDP segmentation (GSO) / receive (GRO)
+/// offload.
+#[cfg(target_os = "linux")]
+impl UdpSocket {
+    /// Sends one datagram of `bufs` (to `addr`, unless connected) with the
+    /// control messages `control` (source address, TOS/traffic class, GSO
+    /// segment size…).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::send_msg`].
+    pub fn send_msg(
+        &self,
+        bufs: &[std::io::IoSlice<'_>],
+        addr: Option<SocketAddr>,
+        control: &[crate::ControlMessage<'_>],
+    ) -> Result<usize> {
+        let addr = addr.map(crate::SockAddr::from);
+        self.0.send_msg(bufs, addr.as_ref(), control)
+    }
+
+    /// Receives one datagram with its control messages (see the options on
+    /// [`Socket`] that turn them on: [`Socket::set_recv_pktinfo_v4`], …).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_msg`].
+    pub fn recv_msg<'c>(
+        &self,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        control: &'c mut [u8],
+    ) -> Result<crate::RecvMsg<'c>> {
+        self.0.recv_msg(bufs, control)
+    }
+
+    /// Reads one error from the error queue (with
+    /// [`Socket::set_recv_errors_v4`] or `_v6` on).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_error_queue`].
+    pub fn recv_error_queue<'c>(
+        &self,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        control: &'c mut [u8],
+    ) -> Result<crate::RecvMsg<'c>> {
+        self.0.recv_error_queue(bufs, control)
+    }
+
+    /// Sends a batch of datagrams in one call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::send_mmsg`].
+    pub fn send_mmsg(
+        &self,
+        batch: &mut crate::MmsgBatch,
+        msgs: &[crate::SendMsg<'_>],
+    ) -> Result<usize> {
+        self.0.send_mmsg(batch, msgs)
+    }
+
+    /// Receives a batch of datagrams in one call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_mmsg`].
+    pub fn recv_mmsg<B: AsMut<[u8]>>(
+        &self,
+        batch: &mut crate::MmsgBatch,
+        bufs: &mut [B],
+    ) -> Result<usize> {
+        self.0.recv_mmsg(batch, bufs)
+    }
+
+    /// The most segments one [`send_gso`](UdpSocket::send_gso) may carry:
+    /// 1 when the kernel has no UDP GSO (or a GSO send failed with `EIO`:
+    /// the device cannot segment), else 64. Probed once, with
+    /// `getsockopt(SOL_UDP, UDP_SEGMENT)`, and cached.
+    pub fn gso_max_segments(&self) -> usize {
+        match self.1.gso_max.load(Ordering::Relaxed) {
+            0 => {
+                let max = match self.0.udp_segment() {
+                    Ok(_) => UDP_MAX_SEGMENTS,
+                    Err(_) => 1,
+                };
+                // Another thread may have lowered it after an EIO meanwhile:
+                // keep the lower value.
+                match self
+                    .1
+                    .gso_max
+                    .compare_exchange(0, max, Ordering::Relaxed, Ordering::Relaxed)
+                {
+                    Ok(_) => max,
+                    Err(now) => now,
+                }
+            }
+            max => max,
+        }
+    }
+
+    /// Sends `buf` as datagrams of `segment_size` bytes each (the last may
+    /// be shorter) in one call, through generic segmentation offload
+    /// (`UDP_SEGMENT` control message), to `addr` or the connected peer.
+    /// Returns the bytes sent. The receiver sees separate datagrams (or,
+    /// with GRO on, coalesced ones; see [`recv_gro`](UdpSocket::recv_gro)).
+    ///
+    /// When the kernel refuses the send with `EIO` (the outgoing device
+    /// cannot checksum-offload), [`gso_max_segments`](UdpSocket::gso_max_segments)
+    /// drops to 1 from then on and the error is returned: send the
+    /// segments one by one.
+    ///
+    #[doc = concat!("Corresponds to ", man!("sendmsg", 2), " with `UDP_SEGMENT`; see ", man!("udp", 7), ".")]
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) for a zero
+    /// `segment_size`, or more segments than
+    /// [`gso_max_segments`](UdpSocket::gso_max_segments) (when that is 1:
+    /// more than one); `EIO` as above; `EINVAL` for a segment size over the
+    /// path MTU; otherwise as [`Socket::send_msg`].
+    pub fn send_gso(
+        &self,
+        buf: &[u8],
+        segment_size: u16,
+        addr: Option<SocketAddr>,
+    ) -> Result<usize> {
+        let invalid = |reason| Error::InvalidInput {
+            call: "sendmsg",
+            subject: Subject::Fd(std::os::fd::AsRawFd::as_raw_fd(&self.0)),
+            reason,
+        };
+        if segment_size == 0 {
+            return Err(invalid("a GSO segment size of 0"));
+        }
+        let segments = buf.len().div_ceil(usize::from(segment_size)).max(1);
+        if segments > self.gso_max_segments() {
+            return Err(invalid("more GSO segments than gso_max_segments() allows"));
+        }
+        let control = [crate::ControlMessage::UdpGsoSegments(segment_size)];
+        let result = self.send_msg(&[std::io::IoSlice::new(buf)], addr, &control);
+        if let Err(e) = &result {
+            if e.raw_os_error() == Some(libc::EIO) {
+                self.1.gso_max.store(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    /// Whether UDP receive offload (`UDP_GRO`) is on for this socket: the
+    /// kernel may then hand [`recv_gro`](UdpSocket::recv_gro) several
+    /// datagrams of one flow in one buffer. Probed once with `getsockopt`
+    /// (false where the kernel lacks GRO) and cached; [`set_gro`](UdpSocket::set_gro)
+    /// keeps it up to date (setting `UDP_GRO` through [`as_socket`](UdpSocket::as_socket)
+    /// bypasses the cache).
+    pub fn gro_enabled(&self) -> bool {
+        match self.1.gro.load(Ordering::Relaxed) {
+            0 => {
+                let on = self.0.udp_gro().unwrap_or(false);
+                self.1.gro.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+                on
+            }
+            state => state == 2,
+        }
+    }
+
+    /// Turns UDP receive offload on or off (`setsockopt(SOL_UDP, UDP_GRO)`).
+    ///
+    /// # Errors
+    ///
+    /// `ENOPROTOOPT` where the kernel lacks GRO (5.0+); the OS error of
+    /// `setsockopt`.
+    pub fn set_gro(&self, on: bool) -> Result<()> {
+        self.0.set_udp_gro(on)?;
+        self.1.gro.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Receives one datagram — or, with GRO on, several of one flow
+    /// coalesced — and the size of each segment: `buf[..len]` holds
+    /// datagrams of `segment_size` bytes (the last may be shorter). Without
+    /// GRO (or for a lone datagram) `segment_size` is `len`. Use a 64 KiB
+    /// buffer with GRO on.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_msg`]; [`InvalidInput`](std::io::ErrorKind::InvalidInput)
+    /// for a sender that is not IPv4/IPv6 (never on a UDP socket).
+    pub fn recv_gro(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr, usize)> {
+        const SPACE: usize = crate::cmsg_space(&[crate::CmsgKind::UdpGroSegments]);
+        // Room for others the caller turned on too: none is lost, but only
+        // the segment size is reported here.
+        let mut control = crate::CmsgBuffer::<{ SPACE * 4 }>::new();
+        let mut msg = self
+            .0
+            .recv_msg(&mut [std::io::IoSliceMut::new(buf)], &mut control)?;
+        let len = msg.len;
+        let mut segment = len;
+        for cmsg in msg.cmsgs() {
+            if let crate::Cmsg::UdpGroSegments(size) = cmsg {
+                segment = usize::from(size);
+            }
+        }
+        let addr = inet(msg.addr.clone(), "recvmsg")?;
+        Ok((len, addr, segment))
     }
 }

@@ -275,3 +275,102 @@ impl UnixDatagram {
         self.0.local_addr()
     }
 }
+
+/// Message I/O with control messages: descriptors (`SCM_RIGHTS`) and
+/// credentials (`SCM_CREDENTIALS`). See [`Socket::send_msg`].
+#[cfg(target_os = "linux")]
+impl UnixStream {
+    /// Sends `bufs` with `control` (e.g. [`ControlMessage::ScmRights`](crate::ControlMessage::ScmRights)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::send_msg`].
+    pub fn send_msg(
+        &self,
+        bufs: &[std::io::IoSlice<'_>],
+        control: &[crate::ControlMessage<'_>],
+    ) -> Result<usize> {
+        self.0.send_msg(bufs, None, control)
+    }
+
+    /// Receives into `bufs` with control messages in `control`; received
+    /// descriptors are close-on-exec and owned by the result.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_msg`].
+    pub fn recv_msg<'c>(
+        &self,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        control: &'c mut [u8],
+    ) -> Result<crate::RecvMsg<'c>> {
+        self.0.recv_msg(bufs, control)
+    }
+
+    /// The peer's credentials when it connected (`SO_PEERCRED`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::peer_credentials`].
+    pub fn peer_credentials(&self) -> Result<crate::UnixCredentials> {
+        self.0.peer_credentials()
+    }
+}
+
+/// Message I/O with control messages, single and batched.
+#[cfg(target_os = "linux")]
+impl UnixDatagram {
+    /// Sends one datagram of `bufs` (to `addr`, unless connected) with
+    /// `control`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::send_msg`].
+    pub fn send_msg(
+        &self,
+        bufs: &[std::io::IoSlice<'_>],
+        addr: Option<&SockAddr>,
+        control: &[crate::ControlMessage<'_>],
+    ) -> Result<usize> {
+        self.0.send_msg(bufs, addr, control)
+    }
+
+    /// Receives one datagram with its control messages.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_msg`].
+    pub fn recv_msg<'c>(
+        &self,
+        bufs: &mut [std::io::IoSliceMut<'_>],
+        control: &'c mut [u8],
+    ) -> Result<crate::RecvMsg<'c>> {
+        self.0.recv_msg(bufs, control)
+    }
+
+    /// Sends a batch of datagrams in one call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::send_mmsg`].
+    pub fn send_mmsg(
+        &self,
+        batch: &mut crate::MmsgBatch,
+        msgs: &[crate::SendMsg<'_>],
+    ) -> Result<usize> {
+        self.0.send_mmsg(batch, msgs)
+    }
+
+    /// Receives a batch of datagrams in one call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::recv_mmsg`].
+    pub fn recv_mmsg<B: AsMut<[u8]>>(
+        &self,
+        batch: &mut crate::MmsgBatch,
+        bufs: &mut [B],
+    ) -> Result<usize> {
+        self.0.recv_mmsg(batch, bufs)
+    }
+}

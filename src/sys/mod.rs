@@ -30,6 +30,7 @@
 //! | select set size | sets sized to the highest fd | `FD_SETSIZE`, `Error::FdLimit` at `register` | `event/select.rs` |
 //! | abstract Unix names | `sun_path` starting with NUL | `SockAddr::abstract_name` is `InvalidInput` | `addr.rs` |
 //! | `sun_path` length | from libc's `sockaddr_un` (108) | the same (104 on the BSDs and Apple) | `addr.rs` |
+//! | message I/O: control messages, `sendmmsg`/`recvmmsg`, UDP GSO/GRO, error queue, `SO_PEERCRED` | `msg.rs`, Linux only (the constants and `mmsghdr` are Linux's) | not built: `Socket::send_msg` and the rest are absent | `msg.rs`, `net/msg.rs` |
 //! | fd identity of an epoll entry | `kcmp(KCMP_EPOLL_TFD)`, `/proc/self/fdinfo` | (no epoll) | `epoll.rs` |
 #![allow(unsafe_code)]
 
@@ -41,6 +42,8 @@ pub(crate) mod addr;
 #[cfg(linux_like)]
 pub(crate) mod epoll;
 pub(crate) mod fd;
+#[cfg(target_os = "linux")]
+pub(crate) mod msg;
 pub(crate) mod poll;
 pub(crate) mod resolve;
 pub(crate) mod select;

@@ -6,7 +6,7 @@
 //! retried (Linux releases the descriptor even when close reports EINTR).
 
 use std::io::{IoSlice, IoSliceMut};
-use std::mem;
+use std::mem::{self, MaybeUninit};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::ptr;
 
@@ -239,6 +239,16 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8], flags: i32) -> Result<usize> 
 
 /// `recv(2)`, retried on EINTR.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> Result<usize> {
+    recv_uninit(fd, as_uninit(buf), flags)
+}
+
+/// `recv(2)` into uninitialised memory, retried on EINTR. On success the
+/// first `n` bytes of `buf` are initialised.
+pub(crate) fn recv_uninit(
+    fd: BorrowedFd<'_>,
+    buf: &mut [MaybeUninit<u8>],
+    flags: i32,
+) -> Result<usize> {
     check_retry(
         // SAFETY: buf is valid for writes of buf.len() bytes.
         || unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) },
@@ -246,6 +256,28 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> Result<usi
         fd_subject(fd),
     )
     .map(len_of)
+}
+
+/// [`recv_uninit`], returning the bytes received as an initialised slice.
+pub(crate) fn recv_uninit_init<'b>(
+    fd: BorrowedFd<'_>,
+    buf: &'b mut [MaybeUninit<u8>],
+    flags: i32,
+) -> Result<&'b mut [u8]> {
+    let n = recv_uninit(fd, buf, flags)?.min(buf.len());
+    // SAFETY: recv just wrote n bytes at the start of buf: they are
+    // initialised. MaybeUninit<u8> and u8 share a layout.
+    Ok(unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), n) })
+}
+
+/// `buf` as uninitialised memory, for the receives here. Sound because
+/// they (the kernel) write only initialised bytes and never de-initialise
+/// any; the result is never handed outside `sys`.
+pub(crate) fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: same layout; the only writers through the result are the
+    // kernel's receives (and sys's encoder, which writes initialised
+    // bytes), so `buf` stays initialised for its owner.
+    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
 
 /// `sendto(2)` with `MSG_NOSIGNAL`, retried on EINTR.
@@ -279,6 +311,15 @@ pub(crate) fn send_to(
 pub(crate) fn recv_from(
     fd: BorrowedFd<'_>,
     buf: &mut [u8],
+    flags: i32,
+) -> Result<(usize, SockAddr)> {
+    recv_from_uninit(fd, as_uninit(buf), flags)
+}
+
+/// `recvfrom(2)` into uninitialised memory, retried on EINTR.
+pub(crate) fn recv_from_uninit(
+    fd: BorrowedFd<'_>,
+    buf: &mut [MaybeUninit<u8>],
     flags: i32,
 ) -> Result<(usize, SockAddr)> {
     let mut raw = RawAddr::empty();

@@ -1,0 +1,958 @@
+//! Message I/O: `sendmsg`/`recvmsg` with control data, `sendmmsg`/`recvmmsg`,
+//! receives into uninitialised memory, the `cmsghdr` encoding, and the
+//! options that turn the control messages on.
+//!
+//! EINTR: as the rest of `sys` — every call here is restarted, since an
+//! interrupted send or receive made no progress (`recvmmsg` and `sendmmsg`
+//! report a partial batch rather than EINTR once one message has moved).
+//!
+//! Ownership of received descriptors: every receive asks for
+//! `MSG_CMSG_CLOEXEC`, and the control bytes the kernel wrote are held by a
+//! [`Control`], which only the receives in this file construct. The file
+//! descriptors in its `SCM_RIGHTS` messages are owned by it: taking one
+//! ([`Rights`]) overwrites its slot with `-1`, and dropping the `Control`
+//! closes every one not taken — a truncated (`MSG_CTRUNC`) buffer included.
+//! No descriptor can be taken twice, and none is leaked.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::mem::{self, MaybeUninit};
+use std::ops::Range;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+
+use super::addr::RawAddr;
+use super::{check, check_retry};
+use crate::addr::SockAddr;
+use crate::error::{Error, Result, Subject};
+
+/// `SO_EE_ORIGIN_ZEROCOPY`, from `include/uapi/linux/errqueue.h` (libc
+/// 0.2.191 lacks it).
+pub(crate) const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
+/// `SO_EE_ORIGIN_TXTIME`, from `include/uapi/linux/errqueue.h` (libc
+/// 0.2.191 lacks it).
+pub(crate) const SO_EE_ORIGIN_TXTIME: u8 = 6;
+
+/// The alignment the kernel and the `CMSG_*` macros expect of a control
+/// buffer: that of `struct cmsghdr` (its `size_t` length).
+pub(crate) const CMSG_ALIGN: usize = mem::align_of::<libc::cmsghdr>();
+
+/// `CMSG_SPACE(data_len)`: the bytes one control message with `data_len`
+/// bytes of data takes in a buffer, padding included. `usize::MAX` for a
+/// length no control message can have.
+pub(crate) const fn space(data_len: usize) -> usize {
+    if data_len > u32::MAX as usize / 2 {
+        return usize::MAX;
+    }
+    // SAFETY: CMSG_SPACE is arithmetic on its argument, nothing more.
+    unsafe { libc::CMSG_SPACE(data_len as libc::c_uint) as usize }
+}
+
+/// `CMSG_LEN(data_len)`: the `cmsg_len` of a message with `data_len` bytes
+/// of data (header and data, without the trailing padding).
+const fn cmsg_len(data_len: usize) -> usize {
+    // SAFETY: CMSG_LEN is arithmetic on its argument, nothing more. Callers
+    // pass lengths that `space` accepted.
+    unsafe { libc::CMSG_LEN(data_len as libc::c_uint) as usize }
+}
+
+/// The part of `buf` that starts at an address aligned for `cmsghdr`
+/// (empty when `buf` is too short to reach one).
+fn aligned<T>(buf: &mut [T]) -> &mut [T] {
+    let off = buf.as_ptr().align_offset(CMSG_ALIGN);
+    let len = buf.len();
+    &mut buf[off.min(len)..]
+}
+
+/// Plain kernel structs that any bit pattern of their size is a valid value
+/// of, and that have no padding: safe to read from and write to control
+/// data byte for byte.
+///
+/// # Safety
+///
+/// Implement only for such types.
+pub(crate) unsafe trait Pod: Copy {}
+
+// SAFETY: integers.
+unsafe impl Pod for libc::c_int {}
+// SAFETY: an integer.
+unsafe impl Pod for u16 {}
+// SAFETY: an integer.
+unsafe impl Pod for u8 {}
+// SAFETY: c_int + two in_addr (u32): 12 bytes, no padding.
+unsafe impl Pod for libc::in_pktinfo {}
+// SAFETY: in6_addr (16 bytes) + c_uint: 20 bytes, no padding.
+unsafe impl Pod for libc::in6_pktinfo {}
+// SAFETY: pid_t, uid_t, gid_t: three 32-bit integers.
+unsafe impl Pod for libc::ucred {}
+// SAFETY: two integers of the same width (time_t, c_long) on Linux.
+unsafe impl Pod for libc::timespec {}
+// SAFETY: u32, four u8, two u32: 16 bytes, no padding.
+unsafe impl Pod for libc::sock_extended_err {}
+
+/// A `T` read from the start of `data`, or `None` when `data` is shorter.
+pub(crate) fn read<T: Pod>(data: &[u8]) -> Option<T> {
+    if data.len() < mem::size_of::<T>() {
+        return None;
+    }
+    // SAFETY: data holds at least size_of::<T>() bytes; T is Pod, so any
+    // bytes are a valid T; read_unaligned needs no alignment.
+    Some(unsafe { ptr::read_unaligned(data.as_ptr().cast::<T>()) })
+}
+
+/// Writes control messages one after the other into a caller's buffer,
+/// header, data and padding, as `CMSG_SPACE` lays them out.
+pub(crate) struct Encoder<'b> {
+    buf: &'b mut [MaybeUninit<u8>],
+    used: usize,
+}
+
+impl<'b> Encoder<'b> {
+    /// An encoder over the aligned part of `buf`.
+    pub(crate) fn new(buf: &'b mut [MaybeUninit<u8>]) -> Encoder<'b> {
+        Encoder {
+            buf: aligned(buf),
+            used: 0,
+        }
+    }
+
+    /// Room for a message of `data_len` bytes: the region it will take
+    /// (zeroed, header written), or `None` when it does not fit.
+    fn start(&mut self, level: i32, ty: i32, data_len: usize) -> Option<*mut u8> {
+        let space = space(data_len);
+        let end = self.used.checked_add(space)?;
+        if end > self.buf.len() {
+            return None;
+        }
+        let region = &mut self.buf[self.used..end];
+        region.fill(MaybeUninit::new(0));
+        // SAFETY: cmsghdr is integers (and, on some libcs, private padding
+        // fields); all-zero is a valid value.
+        let mut hdr: libc::cmsghdr = unsafe { mem::zeroed() };
+        hdr.cmsg_len = cmsg_len(data_len) as _;
+        hdr.cmsg_level = level;
+        hdr.cmsg_type = ty;
+        let at = region.as_mut_ptr().cast::<libc::cmsghdr>();
+        // SAFETY: `region` is writable for CMSG_SPACE(data_len) bytes, more
+        // than a cmsghdr; it starts aligned for one (the buffer start is
+        // aligned and each message takes a multiple of the alignment).
+        unsafe { ptr::write(at, hdr) };
+        self.used = end;
+        // SAFETY: `at` points at the header just written; CMSG_DATA is the
+        // address right after it (within the region, CMSG_LEN(0) bytes in).
+        Some(unsafe { libc::CMSG_DATA(at) })
+    }
+
+    /// Appends a message whose data is `value`'s bytes. False when it does
+    /// not fit (nothing was written then).
+    pub(crate) fn push<T: Pod>(&mut self, level: i32, ty: i32, value: T) -> bool {
+        match self.start(level, ty, mem::size_of::<T>()) {
+            Some(data) => {
+                // SAFETY: `start` reserved size_of::<T>() writable bytes at
+                // `data`; write_unaligned needs no alignment.
+                unsafe { ptr::write_unaligned(data.cast::<T>(), value) };
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Appends an `SCM_RIGHTS` message carrying `fds`.
+    pub(crate) fn push_fds(&mut self, fds: &[BorrowedFd<'_>]) -> bool {
+        let Some(bytes) = fds.len().checked_mul(mem::size_of::<RawFd>()) else {
+            return false;
+        };
+        match self.start(libc::SOL_SOCKET, libc::SCM_RIGHTS, bytes) {
+            Some(data) => {
+                for (i, fd) in fds.iter().enumerate() {
+                    // SAFETY: `start` reserved fds.len() ints at `data`;
+                    // slot i is within them.
+                    unsafe {
+                        ptr::write_unaligned(data.cast::<RawFd>().add(i), fd.as_raw_fd());
+                    }
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The encoded messages: the aligned buffer's first bytes, all written.
+    pub(crate) fn finish(self) -> &'b [u8] {
+        // SAFETY: the first `used` bytes were all written by `start` (zeroes,
+        // header) and the pushes; MaybeUninit<u8> and u8 share a layout.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.used) }
+    }
+}
+
+/// One control message as found in a received buffer: where its data lies
+/// and where the next message starts, offsets into that buffer.
+struct Header {
+    level: i32,
+    ty: i32,
+    data: Range<usize>,
+    next: usize,
+}
+
+/// The first control message of `buf` (aligned, as the kernel wrote it),
+/// through `CMSG_FIRSTHDR`/`CMSG_DATA`/`CMSG_NXTHDR`. `None` at the end,
+/// or for a header too short to be one. A message the kernel cut short
+/// (`MSG_CTRUNC`) keeps the data that arrived.
+fn first_header(buf: &[u8]) -> Option<Header> {
+    if buf.len() < mem::size_of::<libc::cmsghdr>() || buf.as_ptr().align_offset(CMSG_ALIGN) != 0 {
+        return None;
+    }
+    // SAFETY: msghdr is plain old data; all-zero is valid.
+    let mut mhdr: libc::msghdr = unsafe { mem::zeroed() };
+    mhdr.msg_control = buf.as_ptr() as *mut libc::c_void;
+    mhdr.msg_controllen = buf.len() as _;
+    // SAFETY: mhdr describes `buf`, which holds a whole cmsghdr (checked).
+    let first = unsafe { libc::CMSG_FIRSTHDR(&mhdr) };
+    if first.is_null() {
+        return None;
+    }
+    // SAFETY: CMSG_FIRSTHDR returned buf's start: aligned (checked) and
+    // holding a cmsghdr.
+    let hdr = unsafe { ptr::read(first) };
+    let len = hdr.cmsg_len as usize;
+    let start = cmsg_len(0);
+    if len < start {
+        return None;
+    }
+    if len > buf.len() {
+        // Cut short (MSG_CTRUNC), or garbage: nothing follows. (libc's
+        // CMSG_NXTHDR would also overflow aligning a huge length.)
+        return Some(Header {
+            level: hdr.cmsg_level,
+            ty: hdr.cmsg_type,
+            data: start.min(buf.len())..buf.len(),
+            next: buf.len(),
+        });
+    }
+    // SAFETY: `first` is a valid header in `mhdr`'s buffer whose length
+    // lies within it; CMSG_NXTHDR reads it, and returns the next header only
+    // when that lies wholly inside.
+    let next = unsafe { libc::CMSG_NXTHDR(&mhdr, first) };
+    let next = if next.is_null() {
+        buf.len()
+    } else {
+        (next as usize - buf.as_ptr() as usize).min(buf.len())
+    };
+    Some(Header {
+        level: hdr.cmsg_level,
+        ty: hdr.cmsg_type,
+        data: start.min(buf.len())..len.min(buf.len()),
+        next,
+    })
+}
+
+/// A control message of a [`Control`].
+pub(crate) enum RawCmsg<'a> {
+    /// `SOL_SOCKET`/`SCM_RIGHTS`: descriptors, owned by the `Control`
+    /// until taken.
+    Rights(Rights<'a>),
+    /// Any other message: its level, type and data.
+    Other { level: i32, ty: i32, data: &'a [u8] },
+}
+
+/// The descriptors of one `SCM_RIGHTS` message, taken one at a time.
+pub(crate) struct Rights<'a> {
+    slots: &'a mut [u8],
+}
+
+impl Rights<'_> {
+    /// How many descriptors are left to take.
+    pub(crate) fn remaining(&self) -> usize {
+        self.slots
+            .chunks_exact(mem::size_of::<RawFd>())
+            .filter(|s| read::<RawFd>(s).is_some_and(|fd| fd >= 0))
+            .count()
+    }
+
+    /// The raw numbers left to take (for Debug).
+    pub(crate) fn raw(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.slots
+            .chunks_exact(mem::size_of::<RawFd>())
+            .filter_map(read::<RawFd>)
+            .filter(|&fd| fd >= 0)
+    }
+}
+
+impl Iterator for Rights<'_> {
+    type Item = OwnedFd;
+
+    fn next(&mut self) -> Option<OwnedFd> {
+        let size = mem::size_of::<RawFd>();
+        while self.slots.len() >= size {
+            let (slot, rest) = mem::take(&mut self.slots).split_at_mut(size);
+            self.slots = rest;
+            let fd = read::<RawFd>(slot)?;
+            if fd < 0 {
+                continue;
+            }
+            slot.copy_from_slice(&(-1 as RawFd).to_ne_bytes());
+            // SAFETY: a Rights only exists over the SCM_RIGHTS data of a
+            // Control, which only the receives below make from what the
+            // kernel wrote: each slot is a descriptor the kernel installed in
+            // this process for us, and the -1 written just now means no
+            // other OwnedFd (nor the Control's Drop) will ever own it.
+            return Some(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        None
+    }
+}
+
+/// Iterates the control messages of a [`Control`], each over its own part
+/// of the buffer.
+pub(crate) struct CmsgIter<'a> {
+    rest: &'a mut [u8],
+}
+
+impl<'a> Iterator for CmsgIter<'a> {
+    type Item = RawCmsg<'a>;
+
+    fn next(&mut self) -> Option<RawCmsg<'a>> {
+        let hdr = first_header(self.rest)?;
+        let rest = mem::take(&mut self.rest);
+        let next = hdr.next.max(hdr.data.end).min(rest.len());
+        let (this, tail) = rest.split_at_mut(next);
+        // A following header must start aligned; CMSG_NXTHDR's offsets are.
+        self.rest = tail;
+        let data = &mut this[hdr.data];
+        Some(
+            if hdr.level == libc::SOL_SOCKET && hdr.ty == libc::SCM_RIGHTS {
+                RawCmsg::Rights(Rights { slots: data })
+            } else {
+                RawCmsg::Other {
+                    level: hdr.level,
+                    ty: hdr.ty,
+                    data,
+                }
+            },
+        )
+    }
+}
+
+/// The control bytes one receive wrote, owning the descriptors in them
+/// (see the module docs). Only this file constructs one.
+pub(crate) struct Control<'c> {
+    buf: &'c mut [u8],
+}
+
+impl<'c> Control<'c> {
+    /// The control messages, in the kernel's order.
+    pub(crate) fn iter(&mut self) -> CmsgIter<'_> {
+        CmsgIter {
+            rest: &mut *self.buf,
+        }
+    }
+
+    /// How many bytes of control data arrived.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Closes every descriptor not taken yet.
+    fn release(buf: &mut [u8]) {
+        for cmsg in (CmsgIter { rest: buf }) {
+            if let RawCmsg::Rights(fds) = cmsg {
+                fds.for_each(drop);
+            }
+        }
+    }
+}
+
+impl Drop for Control<'_> {
+    fn drop(&mut self) {
+        Control::release(self.buf);
+    }
+}
+
+fn fd_subject(fd: BorrowedFd<'_>) -> impl FnOnce() -> Subject {
+    let raw = fd.as_raw_fd();
+    move || Subject::Fd(raw)
+}
+
+/// `msg_controllen` as a `usize` (it is a `size_t` on glibc, a
+/// `socklen_t` on musl).
+#[allow(clippy::unnecessary_cast)]
+fn controllen(msg: &libc::msghdr) -> usize {
+    msg.msg_controllen as usize
+}
+
+fn len_of(n: isize) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// `sendmsg(2)` of `bufs` to `addr` (if given) with the encoded `control`
+/// (from an [`Encoder`]), with `MSG_NOSIGNAL`; restarted on EINTR.
+pub(crate) fn send_msg(
+    fd: BorrowedFd<'_>,
+    bufs: &[IoSlice<'_>],
+    addr: Option<&SockAddr>,
+    control: &[u8],
+    flags: i32,
+) -> Result<usize> {
+    let raw = addr.map(RawAddr::from_addr);
+    // SAFETY: msghdr is plain old data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    if let Some(raw) = &raw {
+        msg.msg_name = raw.as_ptr() as *mut libc::c_void;
+        msg.msg_namelen = raw.len;
+    }
+    // IoSlice is ABI-compatible with iovec on Unix (guaranteed by std).
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len() as _;
+    if !control.is_empty() {
+        msg.msg_control = control.as_ptr() as *mut libc::c_void;
+        msg.msg_controllen = control.len() as _;
+    }
+    check_retry(
+        // SAFETY: msg points at live buffers (bufs, raw, control) for the
+        // whole call; sendmsg only reads through them.
+        || unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags | libc::MSG_NOSIGNAL) },
+        "sendmsg",
+        || match addr {
+            Some(addr) => Subject::Addr(addr.clone()),
+            None => Subject::Fd(fd.as_raw_fd()),
+        },
+    )
+    .map(len_of)
+}
+
+/// What a `recvmsg(2)` returned; `control` owns the descriptors received.
+pub(crate) struct Received<'c> {
+    pub(crate) len: usize,
+    pub(crate) addr: SockAddr,
+    pub(crate) flags: i32,
+    pub(crate) control: Control<'c>,
+}
+
+/// `recvmsg(2)` into `bufs` with room for control data in (the aligned
+/// part of) `control`, always with `MSG_CMSG_CLOEXEC`; restarted on EINTR.
+pub(crate) fn recv_msg<'c>(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [IoSliceMut<'_>],
+    control: &'c mut [u8],
+    flags: i32,
+) -> Result<Received<'c>> {
+    // IoSliceMut is ABI-compatible with iovec on Unix.
+    let iov = bufs.as_mut_ptr().cast::<libc::iovec>();
+    // SAFETY: iov/len describe bufs, writable for the call.
+    unsafe { recv_msg_raw(fd, iov, bufs.len(), control, flags) }
+}
+
+/// `recvmsg(2)` into one uninitialised buffer.
+pub(crate) fn recv_msg_uninit<'c>(
+    fd: BorrowedFd<'_>,
+    buf: &mut [MaybeUninit<u8>],
+    control: &'c mut [u8],
+    flags: i32,
+) -> Result<Received<'c>> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: iov describes buf, writable for the call (the kernel writes
+    // only initialised bytes into it).
+    unsafe { recv_msg_raw(fd, &mut iov, 1, control, flags) }
+}
+
+/// # Safety
+/// `iov` must point at `iovlen` iovecs describing buffers writable for the
+/// whole call.
+unsafe fn recv_msg_raw<'c>(
+    fd: BorrowedFd<'_>,
+    iov: *mut libc::iovec,
+    iovlen: usize,
+    control: &'c mut [u8],
+    flags: i32,
+) -> Result<Received<'c>> {
+    let control = aligned(control);
+    let mut raw = RawAddr::empty();
+    // SAFETY: msghdr is plain old data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    let n = check_retry(
+        || {
+            raw.len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            msg.msg_name = raw.as_mut_ptr().cast();
+            msg.msg_namelen = raw.len;
+            msg.msg_iov = iov;
+            msg.msg_iovlen = iovlen as _;
+            msg.msg_control = if control.is_empty() {
+                ptr::null_mut()
+            } else {
+                control.as_mut_ptr().cast()
+            };
+            msg.msg_controllen = control.len() as _;
+            msg.msg_flags = 0;
+            // SAFETY: msg points at live, writable buffers for the call: the
+            // caller's iovecs, raw, and control.
+            unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags | libc::MSG_CMSG_CLOEXEC) }
+        },
+        "recvmsg",
+        fd_subject(fd),
+    )?;
+    raw.len = msg.msg_namelen;
+    let used = controllen(&msg).min(control.len());
+    Ok(Received {
+        len: len_of(n),
+        addr: raw.to_addr(),
+        flags: msg.msg_flags,
+        control: Control {
+            buf: &mut control[..used],
+        },
+    })
+}
+
+/// `setsockopt(level, name)` of an `int`.
+pub(crate) fn set_int_opt(
+    fd: BorrowedFd<'_>,
+    level: i32,
+    name: i32,
+    value: libc::c_int,
+    call: &'static str,
+) -> Result<()> {
+    check(
+        // SAFETY: `value` is a live c_int and the length says so.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        },
+        call,
+        fd_subject(fd),
+    )
+    .map(drop)
+}
+
+/// `getsockopt(level, name)` of an `int`.
+pub(crate) fn int_opt(
+    fd: BorrowedFd<'_>,
+    level: i32,
+    name: i32,
+    call: &'static str,
+) -> Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    check(
+        // SAFETY: `value` is a writable c_int and `len` its size.
+        unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        },
+        call,
+        fd_subject(fd),
+    )?;
+    Ok(value)
+}
+
+/// `getsockopt(SOL_SOCKET, SO_PEERCRED)`.
+pub(crate) fn peer_credentials(fd: BorrowedFd<'_>) -> Result<libc::ucred> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = mem::size_of::<libc::ucred>() as libc::socklen_t;
+    check(
+        // SAFETY: `cred` is a writable ucred and `len` its size.
+        unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        },
+        "getsockopt SO_PEERCRED",
+        fd_subject(fd),
+    )?;
+    Ok(cred)
+}
+
+/// This process's pid, effective uid and gid: what `SCM_CREDENTIALS` may
+/// send without privilege.
+pub(crate) fn current_credentials() -> libc::ucred {
+    // SAFETY: getpid/geteuid/getegid take nothing and cannot fail.
+    unsafe {
+        libc::ucred {
+            pid: libc::getpid(),
+            uid: libc::geteuid(),
+            gid: libc::getegid(),
+        }
+    }
+}
+
+/// An `InvalidInput` error for the batch calls.
+fn invalid(call: &'static str, fd: BorrowedFd<'_>, reason: &'static str) -> Error {
+    Error::InvalidInput {
+        call,
+        subject: Subject::Fd(fd.as_raw_fd()),
+        reason,
+    }
+}
+
+/// Storage for `sendmmsg`/`recvmmsg` batches, allocated once: one
+/// `mmsghdr`, `iovec`, address and control area per message. The pointers
+/// in `hdrs` are set afresh by every call and used only during it.
+pub(crate) struct Batch {
+    hdrs: Vec<libc::mmsghdr>,
+    iovs: Vec<libc::iovec>,
+    addrs: Vec<RawAddr>,
+    /// Control areas, `per` bytes each, from `base` on (aligned).
+    control: Vec<u8>,
+    base: usize,
+    per: usize,
+    /// How many messages the last receive filled (their control areas own
+    /// descriptors until taken; see `Control`).
+    filled: usize,
+}
+
+// SAFETY: the raw pointers in `hdrs`/`iovs` are only dereferenced by the
+// kernel during a call that borrows the Batch mutably; between calls they
+// are stale values that nothing reads. The rest is owned data.
+unsafe impl Send for Batch {}
+// SAFETY: no method taking &Batch reads through the pointers.
+unsafe impl Sync for Batch {}
+
+impl Batch {
+    /// Room for `messages` messages with `control` bytes of control data
+    /// each (rounded up to the alignment).
+    pub(crate) fn new(messages: usize, control: usize) -> Batch {
+        let per = control.div_ceil(CMSG_ALIGN).saturating_mul(CMSG_ALIGN);
+        // SAFETY: mmsghdr is plain old data; all-zero is valid.
+        let hdr: libc::mmsghdr = unsafe { mem::zeroed() };
+        let iov = libc::iovec {
+            iov_base: ptr::null_mut(),
+            iov_len: 0,
+        };
+        let mut storage = vec![0u8; per.saturating_mul(messages).saturating_add(CMSG_ALIGN)];
+        let base = storage.as_ptr().align_offset(CMSG_ALIGN).min(CMSG_ALIGN);
+        storage.truncate(base + per * messages);
+        Batch {
+            hdrs: vec![hdr; messages],
+            iovs: vec![iov; messages],
+            addrs: (0..messages).map(|_| RawAddr::empty()).collect(),
+            control: storage,
+            base,
+            per,
+            filled: 0,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.hdrs.len()
+    }
+
+    pub(crate) fn control_per_message(&self) -> usize {
+        self.per
+    }
+
+    /// How many messages the last receive filled.
+    pub(crate) fn filled(&self) -> usize {
+        self.filled
+    }
+
+    fn area(&mut self, i: usize) -> &mut [u8] {
+        let start = self.base + i * self.per;
+        &mut self.control[start..start + self.per]
+    }
+
+    /// Closes the descriptors the last receive left untaken.
+    fn release(&mut self) {
+        for i in 0..self.filled {
+            let used = controllen(&self.hdrs[i].msg_hdr).min(self.per);
+            Control::release(&mut self.area(i)[..used]);
+        }
+        self.filled = 0;
+    }
+
+    /// Message `i` of the last receive: length, sender, flags and its
+    /// control data (owning its descriptors).
+    pub(crate) fn received(&mut self, i: usize) -> Option<Received<'_>> {
+        if i >= self.filled {
+            return None;
+        }
+        let hdr = &self.hdrs[i];
+        let len = hdr.msg_len as usize;
+        let flags = hdr.msg_hdr.msg_flags;
+        let used = controllen(&hdr.msg_hdr).min(self.per);
+        let addr = self.addrs[i].to_addr();
+        Some(Received {
+            len,
+            addr,
+            flags,
+            control: Control {
+                buf: &mut self.area(i)[..used],
+            },
+        })
+    }
+
+    /// Every message of the last receive, each with its own control data.
+    pub(crate) fn received_all(&mut self) -> impl Iterator<Item = Received<'_>> {
+        let filled = self.filled;
+        let start = self.base;
+        let areas = self.control[start..].chunks_mut(self.per.max(1));
+        self.hdrs[..filled]
+            .iter()
+            .zip(&self.addrs)
+            .zip(areas)
+            .map(|((hdr, addr), area)| {
+                let used = controllen(&hdr.msg_hdr).min(area.len());
+                Received {
+                    len: hdr.msg_len as usize,
+                    addr: addr.to_addr(),
+                    flags: hdr.msg_hdr.msg_flags,
+                    control: Control {
+                        buf: &mut area[..used],
+                    },
+                }
+            })
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// `recvmmsg(2)`: up to `min(bufs.len(), capacity)` datagrams, one into
+/// each buffer, always with `MSG_CMSG_CLOEXEC`; restarted on EINTR (which
+/// the kernel reports only when nothing was received). Closes what the
+/// previous receive left untaken first.
+pub(crate) fn recv_mmsg<B: AsMut<[u8]>>(
+    fd: BorrowedFd<'_>,
+    batch: &mut Batch,
+    bufs: &mut [B],
+    flags: i32,
+) -> Result<usize> {
+    batch.release();
+    let n = bufs.len().min(batch.capacity());
+    if n == 0 {
+        return Err(invalid(
+            "recvmmsg",
+            fd,
+            "a batch of no messages (no buffers, or a batch of capacity 0)",
+        ));
+    }
+    let count = check_retry(
+        || {
+            for (i, buf) in bufs[..n].iter_mut().enumerate() {
+                let buf = buf.as_mut();
+                batch.iovs[i] = libc::iovec {
+                    iov_base: buf.as_mut_ptr().cast(),
+                    iov_len: buf.len(),
+                };
+                batch.addrs[i].len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+                let per = batch.per;
+                let control = if per == 0 {
+                    ptr::null_mut()
+                } else {
+                    batch.area(i).as_mut_ptr().cast()
+                };
+                let hdr = &mut batch.hdrs[i];
+                hdr.msg_len = 0;
+                hdr.msg_hdr.msg_name = batch.addrs[i].as_mut_ptr().cast();
+                hdr.msg_hdr.msg_namelen = batch.addrs[i].len;
+                hdr.msg_hdr.msg_iov = &mut batch.iovs[i];
+                hdr.msg_hdr.msg_iovlen = 1;
+                hdr.msg_hdr.msg_control = control;
+                hdr.msg_hdr.msg_controllen = per as _;
+                hdr.msg_hdr.msg_flags = 0;
+            }
+            // SAFETY: the first n headers point at live, writable storage —
+            // the caller's buffers (borrowed for this call), the batch's
+            // addresses, iovecs and control areas — for the whole call.
+            unsafe {
+                libc::recvmmsg(
+                    fd.as_raw_fd(),
+                    batch.hdrs.as_mut_ptr(),
+                    n as libc::c_uint,
+                    flags | libc::MSG_CMSG_CLOEXEC,
+                    ptr::null_mut(),
+                )
+            }
+        },
+        "recvmmsg",
+        fd_subject(fd),
+    )?;
+    let count = usize::try_from(count).unwrap_or(0).min(n);
+    for i in 0..count {
+        batch.addrs[i].len = batch.hdrs[i].msg_hdr.msg_namelen;
+    }
+    batch.filled = count;
+    Ok(count)
+}
+
+/// One message to send in a batch: its bytes and destination. Its control
+/// messages are written by the caller's encoder callback.
+pub(crate) struct Outgoing<'d> {
+    pub(crate) data: &'d [u8],
+    pub(crate) addr: Option<&'d SockAddr>,
+}
+
+/// `sendmmsg(2)` of `n` messages (at most the batch's capacity), each
+/// described by `item(i, encoder)`, which also writes message `i`'s control
+/// data into its area; with `MSG_NOSIGNAL`, restarted on EINTR. Returns how
+/// many were sent (fewer than `n` on a partial batch).
+pub(crate) fn send_mmsg<'d>(
+    fd: BorrowedFd<'_>,
+    batch: &mut Batch,
+    n: usize,
+    mut item: impl FnMut(usize, &mut Encoder<'_>) -> Result<Outgoing<'d>>,
+    flags: i32,
+) -> Result<usize> {
+    batch.release();
+    let n = n.min(batch.capacity());
+    if n == 0 {
+        return Err(invalid(
+            "sendmmsg",
+            fd,
+            "a batch of no messages (none given, or a batch of capacity 0)",
+        ));
+    }
+    for i in 0..n {
+        let per = batch.per;
+        let start = batch.base + i * per;
+        let area = super::socket::as_uninit(&mut batch.control[start..start + per]);
+        let mut enc = Encoder::new(area);
+        let out = item(i, &mut enc)?;
+        let used = enc.finish().len();
+        batch.iovs[i] = libc::iovec {
+            iov_base: out.data.as_ptr() as *mut libc::c_void,
+            iov_len: out.data.len(),
+        };
+        match out.addr {
+            Some(addr) => batch.addrs[i] = RawAddr::from_addr(addr),
+            None => batch.addrs[i].len = 0,
+        }
+        let control = if used == 0 {
+            ptr::null_mut()
+        } else {
+            batch.area(i).as_mut_ptr().cast()
+        };
+        let hdr = &mut batch.hdrs[i];
+        hdr.msg_len = 0;
+        hdr.msg_hdr.msg_name = if out.addr.is_some() {
+            batch.addrs[i].as_mut_ptr().cast()
+        } else {
+            ptr::null_mut()
+        };
+        hdr.msg_hdr.msg_namelen = batch.addrs[i].len;
+        hdr.msg_hdr.msg_iov = &mut batch.iovs[i];
+        hdr.msg_hdr.msg_iovlen = 1;
+        hdr.msg_hdr.msg_control = control;
+        hdr.msg_hdr.msg_controllen = used as _;
+        hdr.msg_hdr.msg_flags = 0;
+    }
+    let count = check_retry(
+        // SAFETY: the first n headers point at live storage for the whole
+        // call: the data slices (borrowed for 'd, which outlives this call),
+        // the batch's addresses, iovecs and encoded control areas; sendmmsg
+        // only reads through them.
+        || unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                batch.hdrs.as_mut_ptr(),
+                n as libc::c_uint,
+                flags | libc::MSG_NOSIGNAL,
+            )
+        },
+        "sendmmsg",
+        fd_subject(fd),
+    )?;
+    Ok(usize::try_from(count).unwrap_or(0).min(n))
+}
+
+/// How many bytes of message `i` of the last `sendmmsg` were sent.
+pub(crate) fn sent_len(batch: &Batch, i: usize) -> Option<usize> {
+    batch.hdrs.get(i).map(|h| h.msg_len as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_messages_parse_back_through_the_cmsg_macros() {
+        let mut buf = [MaybeUninit::new(0xffu8); 128];
+        let mut enc = Encoder::new(&mut buf);
+        assert!(enc.push(libc::IPPROTO_IP, libc::IP_TOS, 0x2e as libc::c_int));
+        assert!(enc.push(libc::SOL_UDP, libc::UDP_SEGMENT, 1200u16));
+        let bytes = enc.finish().to_vec();
+        assert_eq!(bytes.len(), space(4) + space(2));
+        let mut copy = vec![0u64; bytes.len().div_ceil(8)];
+        let view = {
+            let b: &mut [u8] = as_bytes_mut(&mut copy);
+            b[..bytes.len()].copy_from_slice(&bytes);
+            &mut b[..bytes.len()]
+        };
+        let mut control = Control { buf: view };
+        let got: Vec<(i32, i32, Vec<u8>)> = control
+            .iter()
+            .map(|c| match c {
+                RawCmsg::Other { level, ty, data } => (level, ty, data.to_vec()),
+                RawCmsg::Rights(_) => panic!("no rights were sent"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    libc::IPPROTO_IP,
+                    libc::IP_TOS,
+                    0x2e_i32.to_ne_bytes().to_vec()
+                ),
+                (
+                    libc::SOL_UDP,
+                    libc::UDP_SEGMENT,
+                    1200u16.to_ne_bytes().to_vec()
+                ),
+            ]
+        );
+    }
+
+    fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
+        // SAFETY: u64s are initialised bytes; u8 has alignment 1.
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 8) }
+    }
+
+    #[test]
+    fn a_message_that_does_not_fit_is_refused_and_nothing_written() {
+        let mut buf = [MaybeUninit::new(0u8); 64];
+        let mut enc = Encoder::new(&mut buf);
+        let fds: Vec<BorrowedFd<'_>> = Vec::new();
+        assert!(enc.push_fds(&fds));
+        let mut small = [MaybeUninit::new(0u8); 8];
+        let mut enc = Encoder::new(&mut small);
+        assert!(!enc.push(libc::IPPROTO_IP, libc::IP_TOS, 1 as libc::c_int));
+        assert!(enc.finish().is_empty());
+    }
+
+    #[test]
+    fn garbage_headers_end_the_walk_without_reading_out_of_bounds() {
+        let mut words = [u64::MAX; 8];
+        let bytes = as_bytes_mut(&mut words);
+        // cmsg_len far past the buffer: data clamped, walk ends.
+        let mut control = Control { buf: bytes };
+        let n = control.iter().count();
+        assert!(n <= 1);
+        // A zero length is no header at all.
+        let mut zeros = [0u64; 4];
+        let mut control = Control {
+            buf: as_bytes_mut(&mut zeros),
+        };
+        assert_eq!(control.iter().count(), 0);
+    }
+}
