@@ -1,27 +1,93 @@
-//! The UDP side: every datagram goes back to its sender; what the send
-//! buffer does not take waits in a bounded queue.
+//! The UDP side: every datagram goes back to its sender, in batches
+//! (`recvmmsg`/`sendmmsg`, one by one where the kernel has no batch calls);
+//! what the send buffer does not take waits in a bounded queue.
+//!
+//! Bound to a wildcard address (`0.0.0.0`, `[::]`), the server answers each
+//! datagram from the address it was sent to, read from its `IP_PKTINFO` /
+//! `IPV6_PKTINFO`: a multi-homed server must, or a client that `connect`ed
+//! its socket to one of our addresses drops a reply that comes from another.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::io::{IoSlice, IoSliceMut};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 
 use sockpoll::event::{Interest, Selector};
-use sockpoll::UdpSocket;
+use sockpoll::{
+    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, MmsgBatch, RecvMsg, SendMsg,
+    SockAddr, UdpSocket,
+};
 
 use super::{interest, Server, UDP};
 
-/// Datagrams per UDP event.
+/// Datagrams received (and answered) per call.
+const BATCH: usize = 32;
+/// Datagrams per UDP event: a busy UDP socket cannot starve the TCP side.
 const UDP_BUDGET: usize = 64;
 /// Datagrams held while the UDP send buffer is full; more are dropped.
 const UDP_QUEUE_MAX: usize = 1024;
 /// Room for any UDP payload (65,507 over IPv4, 65,527 over IPv6).
 const UDP_BUF: usize = 65_536;
+/// Control space per datagram: its packet info (either family), with room
+/// for one more message the kernel may add.
+const CONTROL: usize = 2 * cmsg_space(&[CmsgKind::PktInfoV6]);
+
+/// The local address a datagram arrived at: where its answer comes from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    V4(Ipv4Addr),
+    V6 { ifindex: u32, addr: Ipv6Addr },
+}
+
+impl Source {
+    /// The packet info of the datagram `m`, if the kernel gave one.
+    fn of(m: &mut RecvMsg<'_>) -> Option<Source> {
+        m.cmsgs().find_map(|c| match c {
+            // spec_dst: the local address routing chose for it, which is
+            // the one to answer from (for broadcast, the interface's own).
+            Cmsg::PktInfoV4 { spec_dst, .. } => Some(Source::V4(spec_dst)),
+            // A multicast destination is no source: let routing choose.
+            Cmsg::PktInfoV6 { ifindex, addr } => Some(Source::V6 {
+                ifindex,
+                addr: if addr.is_multicast() {
+                    Ipv6Addr::UNSPECIFIED
+                } else {
+                    addr
+                },
+            }),
+            _ => None,
+        })
+    }
+
+    fn control(self) -> ControlMessage<'static> {
+        match self {
+            Source::V4(source) => ControlMessage::PktInfoV4 { ifindex: 0, source },
+            Source::V6 { ifindex, addr } => ControlMessage::PktInfoV6 {
+                ifindex,
+                source: addr,
+            },
+        }
+    }
+}
+
+/// A datagram to send: where to, and from which local address.
+struct Reply {
+    to: SockAddr,
+    from: Option<Source>,
+}
 
 /// The UDP socket and what waits to be sent on it.
 pub(super) struct Udp {
     socket: UdpSocket,
-    buf: Vec<u8>,
-    queue: VecDeque<(Vec<u8>, SocketAddr)>,
+    /// Replies name their source (the socket is bound to a wildcard).
+    wildcard: bool,
+    /// False once the kernel answered that it has no `recvmmsg`.
+    batched: bool,
+    batch: MmsgBatch,
+    bufs: Vec<Vec<u8>>,
+    /// Length and reply of each datagram of the current batch.
+    got: Vec<(usize, Reply)>,
+    queue: VecDeque<(Vec<u8>, Reply)>,
     /// What the selector currently watches for the socket.
     registered: Interest,
     /// Datagrams left after the budget (edge and oneshot).
@@ -30,12 +96,74 @@ pub(super) struct Udp {
 
 impl Udp {
     pub(super) fn new(socket: UdpSocket) -> Udp {
+        let local = socket.local_addr().ok().map(|a| a.ip());
+        let wildcard = local.is_some_and(|ip| ip.is_unspecified());
+        if wildcard {
+            let s = socket.as_socket();
+            // An IPv6 wildcard also receives IPv4 (mapped) datagrams, whose
+            // info comes as IP_PKTINFO; either may fail on a v4 socket or a
+            // v6-only one, and then that family simply never arrives.
+            if matches!(local, Some(IpAddr::V6(_))) {
+                let _ = s.set_recv_pktinfo_v6(true);
+            }
+            let _ = s.set_recv_pktinfo_v4(true);
+        }
         Udp {
             socket,
-            buf: vec![0; UDP_BUF],
+            wildcard,
+            batched: true,
+            batch: MmsgBatch::new(BATCH, CONTROL),
+            bufs: vec![vec![0; UDP_BUF]; BATCH],
+            got: Vec::with_capacity(BATCH),
             queue: VecDeque::new(),
             registered: Interest::READABLE,
             again: false,
+        }
+    }
+
+    /// Receives up to `max` datagrams (at most a batch; one at a time
+    /// without batch calls) into `bufs`, recording each in `got`; `Ok(0)`
+    /// when nothing waits.
+    fn receive(&mut self, max: usize) -> sockpoll::Result<usize> {
+        self.got.clear();
+        let wildcard = self.wildcard;
+        let record = |m: &mut RecvMsg<'_>| {
+            let from = if wildcard { Source::of(m) } else { None };
+            (
+                m.len,
+                Reply {
+                    to: m.addr.clone(),
+                    from,
+                },
+            )
+        };
+        if self.batched {
+            match self
+                .socket
+                .as_socket()
+                .recv_mmsg(&mut self.batch, &mut self.bufs[..max.min(BATCH)])
+            {
+                Ok(_) => {
+                    self.got.extend(self.batch.messages().map(|mut m| record(&mut m)));
+                    return Ok(self.got.len());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => self.batched = false,
+                Err(e) if e.is_would_block() => return Ok(0),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut control = CmsgBuffer::<CONTROL>::new();
+        let one = self
+            .socket
+            .as_socket()
+            .recv_msg(&mut [IoSliceMut::new(&mut self.bufs[0])], &mut control);
+        match one {
+            Ok(mut m) => {
+                self.got.push(record(&mut m));
+                Ok(1)
+            }
+            Err(e) if e.is_would_block() => Ok(0),
+            Err(e) => Err(e),
         }
     }
 }
@@ -47,25 +175,27 @@ impl<S: Selector> Server<S> {
             self.udp_flush();
         }
         let mut spent = true;
-        for _ in 0..UDP_BUDGET {
-            match self.udp.socket.as_socket().recv_from(&mut self.udp.buf) {
-                Ok((n, from)) => {
-                    self.stats.datagrams += 1;
-                    if let Some(from) = from.as_socket() {
-                        self.udp_echo(n, from);
-                    }
-                }
-                Err(e) if e.is_would_block() => {
-                    spent = false;
-                    break;
-                }
+        let mut left = UDP_BUDGET;
+        while left > 0 {
+            let batched = self.udp.batched;
+            let want = if batched { left.min(BATCH) } else { 1 };
+            let n = match self.udp.receive(want) {
+                Ok(n) => n,
                 // The socket's own trouble, logged like the listener's.
                 Err(e) => {
                     self.log.line(format_args!("{e}"));
-                    spent = false;
-                    break;
+                    0
                 }
+            };
+            self.stats.datagrams += n as u64;
+            self.udp_answer(n);
+            // Fewer than asked for: the receive queue is empty now (unless
+            // this call found no batch calls and took one by one instead).
+            if n < want && self.udp.batched == batched {
+                spent = false;
+                break;
             }
+            left = left.saturating_sub(n);
         }
         let want = if self.udp.queue.is_empty() {
             Interest::READABLE
@@ -86,34 +216,92 @@ impl<S: Selector> Server<S> {
         }
     }
 
-    /// Sends the `n` bytes just received back to `from`, or queues them.
-    fn udp_echo(&mut self, n: usize, from: SocketAddr) {
-        let udp = &mut self.udp;
-        if udp.queue.is_empty() {
-            match udp.socket.as_socket().send_to(&udp.buf[..n], &from.into()) {
-                Ok(_) => return,
-                Err(e) if e.is_would_block() => {}
-                // e.g. a peer address the route rejects: drop it.
+    /// Sends the `n` datagrams just received back, in one call where it
+    /// can; what the send buffer refuses is queued, a datagram the kernel
+    /// rejects (say, a route to its sender) is dropped.
+    fn udp_answer(&mut self, n: usize) {
+        let mut done = 0;
+        while done < n {
+            if !self.udp.queue.is_empty() {
+                break;
+            }
+            let sent = {
+                let udp = &mut self.udp;
+                let controls: [[ControlMessage<'static>; 1]; BATCH] = std::array::from_fn(|i| {
+                    [udp.got
+                        .get(i)
+                        .and_then(|(_, r)| r.from)
+                        .map_or(ControlMessage::Tos(0), Source::control)]
+                });
+                // Slots past the batch stay empty; only [done..n] is sent.
+                let msgs: [SendMsg<'_>; BATCH] = std::array::from_fn(|i| match udp.got.get(i) {
+                    Some((len, reply)) => {
+                        let m = SendMsg::new(&udp.bufs[i][..*len]).to(&reply.to);
+                        match reply.from {
+                            Some(_) => m.control(&controls[i]),
+                            None => m,
+                        }
+                    }
+                    None => SendMsg::new(&[]),
+                });
+                let socket = udp.socket.as_socket();
+                if udp.batched && n - done > 1 {
+                    socket.send_mmsg(&mut udp.batch, &msgs[done..n])
+                } else {
+                    let (len, reply) = &udp.got[done];
+                    let control: &[ControlMessage<'_>] = match reply.from {
+                        Some(_) => &controls[done],
+                        None => &[],
+                    };
+                    socket.send_msg(
+                        &[IoSlice::new(&udp.bufs[done][..*len])],
+                        Some(&reply.to),
+                        control,
+                    )
+                    .map(|_| 1)
+                }
+            };
+            match sent {
+                Ok(k) => done += k.max(1),
+                Err(e) if e.is_would_block() => break,
                 Err(e) => {
-                    self.udp_dropped(from, &e);
-                    return;
+                    let to = self.udp.got[done].1.to.clone();
+                    self.udp_dropped(&to, &e);
+                    done += 1;
                 }
             }
         }
-        if udp.queue.len() < UDP_QUEUE_MAX {
-            udp.queue.push_back((udp.buf[..n].to_vec(), from));
-        } else {
-            self.stats.datagrams_dropped += 1;
+        for i in done..n {
+            if self.udp.queue.len() < UDP_QUEUE_MAX {
+                let (len, reply) = &self.udp.got[i];
+                let reply = Reply {
+                    to: reply.to.clone(),
+                    from: reply.from,
+                };
+                let datagram = self.udp.bufs[i][..*len].to_vec();
+                self.udp.queue.push_back((datagram, reply));
+            } else {
+                self.stats.datagrams_dropped += 1;
+            }
         }
     }
 
     /// Sends queued datagrams until the queue is empty or the socket full.
     fn udp_flush(&mut self) {
-        while let Some((datagram, to)) = self.udp.queue.front() {
-            match self.udp.socket.as_socket().send_to(datagram, &(*to).into()) {
+        while let Some((datagram, reply)) = self.udp.queue.front() {
+            let control = reply.from.map(Source::control);
+            let sent = self.udp.socket.as_socket().send_msg(
+                &[IoSlice::new(datagram)],
+                Some(&reply.to),
+                control.as_slice(),
+            );
+            match sent {
                 Ok(_) => {}
                 Err(e) if e.is_would_block() => return,
-                Err(e) => self.udp_dropped(*to, &e),
+                Err(e) => {
+                    let to = reply.to.clone();
+                    self.udp_dropped(&to, &e);
+                }
             }
             self.udp.queue.pop_front();
         }
@@ -121,7 +309,7 @@ impl<S: Selector> Server<S> {
 
     /// A datagram for `to` failed to go: one peer's trouble, so (as for a
     /// connection's error) it is counted, and logged only when verbose.
-    fn udp_dropped(&mut self, to: SocketAddr, err: &sockpoll::Error) {
+    fn udp_dropped(&mut self, to: &SockAddr, err: &sockpoll::Error) {
         self.stats.datagrams_dropped += 1;
         if self.opts.verbose {
             self.log

@@ -3,7 +3,7 @@
 //! makes the `#[test]`s).
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -282,6 +282,39 @@ pub fn udp_sizes(cfg: Cfg) {
     assert_eq!(max.len(), 65_507);
     udp_roundtrip(&s, &max);
     udp_roundtrip(&s, b"");
+}
+
+/// Bound to a wildcard address, the server answers each datagram from the
+/// address it was sent to: a client `connect`ed to 127.0.0.2 (or ::1 over a
+/// `[::]` bind) only accepts a reply from there, and gets it. Several
+/// datagrams in a row, so a batched path is exercised too.
+pub fn udp_reply_from_destination(cfg: Cfg) {
+    for (bind, local, dest) in [
+        ("0.0.0.0:0", "127.0.0.1:0", "127.0.0.2"),
+        ("0.0.0.0:0", "127.0.0.1:0", "127.0.0.1"),
+        ("[::]:0", "[::1]:0", "::1"),
+    ] {
+        let server = cfg.start_on(bind);
+        let port = server.addr.port();
+        let s = UdpSocket::bind(local).unwrap();
+        let to: IpAddr = dest.parse().unwrap();
+        s.connect((to, port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        for i in 0..8u8 {
+            udp_roundtrip(&s, &[i; 33]);
+        }
+        // Several in flight at once: each comes back, from `dest`.
+        for i in 0..8u8 {
+            s.send(&[i; 7]).unwrap();
+        }
+        let mut buf = [0u8; 64];
+        for _ in 0..8 {
+            let n = s
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("no reply from {dest} (bound {bind}): {e}"));
+            assert_eq!(n, 7);
+        }
+    }
 }
 
 /// 200 datagrams at once: most come back, each one byte-exact.

@@ -142,6 +142,11 @@ macro_rules! behaviour_tests {
             }
 
             #[test]
+            fn udp_wildcard_replies_from_destination() {
+                c::udp_reply_from_destination(CFG)
+            }
+
+            #[test]
             fn udp_burst_mostly_echoed() {
                 c::udp_burst(CFG)
             }
