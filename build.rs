@@ -15,5 +15,14 @@ fn main() {
                          target_os = "openbsd", target_os = "illumos", target_os = "solaris") },
         // SOCK_CLOEXEC/SOCK_NONBLOCK, accept4 and MSG_NOSIGNAL.
         atomic_cloexec: { any(linux_like, bsd_pipe2) },
+        // TCP_KEEPIDLE (TCP_KEEPALIVE on Apple), TCP_KEEPINTVL, TCP_KEEPCNT
+        // through socket2.
+        tcp_keepalive_params: { any(linux_like, target_vendor = "apple", target_os = "freebsd",
+                                    target_os = "dragonfly", target_os = "netbsd",
+                                    target_os = "illumos") },
+        // IPV6_TCLASS through socket2.
+        ipv6_tclass: { any(linux_like, target_os = "macos", target_os = "freebsd",
+                           target_os = "dragonfly", target_os = "netbsd", target_os = "openbsd",
+                           target_os = "illumos") },
     }
 }

@@ -257,10 +257,18 @@ impl Error {
         Error::os(call, subject, io::Error::from_raw_os_error(errno))
     }
 
-    /// The `io::ErrorKind` of this error.
+    /// The `io::ErrorKind` of this error. An OS error keeps std's kind,
+    /// except `ENODEV` ("No such device", e.g. `SO_BINDTODEVICE` naming an
+    /// interface that does not exist), which std leaves uncategorised and
+    /// sockpoll reports as [`NotFound`](io::ErrorKind::NotFound);
+    /// [`raw_os_error`](Error::raw_os_error) still gives `ENODEV`.
     pub fn kind(&self) -> io::ErrorKind {
         match self {
-            Error::Os { source, .. } | Error::Io(source) => source.kind(),
+            Error::Os { source, .. } => match source.raw_os_error() {
+                Some(libc::ENODEV) => io::ErrorKind::NotFound,
+                _ => source.kind(),
+            },
+            Error::Io(source) => source.kind(),
             Error::Resolve(r) => match &r.errno {
                 Some(errno) => errno.kind(),
                 None => r.code.kind(),

@@ -17,3 +17,8 @@ fn edge_mode_is_refused() {
 fn ten_thousand_connections() {
     echo_common::behaviour::ten_thousand(echo_common::Cfg::new("poll", None));
 }
+
+#[test]
+fn echo_load_udp_fifty_senders() {
+    echo_common::load::many_senders(echo_common::Cfg::new("poll", None), 50);
+}

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use sockpoll::ToSockAddrs;
 
-pub const USAGE: &str = "usage: echo_load [--connections C] [--size M] [--seconds T] [--pipeline] [--udp] [--json] ADDR";
+pub const USAGE: &str = "usage: echo_load [--connections C] [--size M] [--seconds T] [--pipeline] [--udp] [--max-loss P] [--json] ADDR";
 
 /// What to run.
 pub struct Args {
@@ -13,6 +13,9 @@ pub struct Args {
     pub seconds: f64,
     pub pipeline: bool,
     pub udp: bool,
+    /// With `--udp`: the percentage of datagrams that may be lost in a
+    /// clean run.
+    pub max_loss: f64,
     pub json: bool,
     pub addr: SocketAddr,
 }
@@ -25,10 +28,12 @@ pub fn parse() -> Result<Args, String> {
         seconds: 5.0,
         pipeline: false,
         udp: false,
+        max_loss: 1.0,
         json: false,
         addr: SocketAddr::from(([127, 0, 0, 1], 7007)),
     };
     let mut addr = None;
+    let mut max_loss = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -60,6 +65,15 @@ pub fn parse() -> Result<Args, String> {
             }
             "--pipeline" => a.pipeline = true,
             "--udp" => a.udp = true,
+            "--max-loss" => {
+                let v = value("--max-loss")?;
+                a.max_loss = v
+                    .parse()
+                    .ok()
+                    .filter(|p: &f64| (0.0..=100.0).contains(p))
+                    .ok_or(format!("bad --max-loss {v:?} (0..=100 percent)"))?;
+                max_loss = true;
+            }
             "--json" => a.json = true,
             s if s.starts_with('-') => return Err(format!("unknown option {s:?}")),
             _ if addr.is_some() => return Err(format!("unexpected argument {arg:?}")),
@@ -73,8 +87,15 @@ pub fn parse() -> Result<Args, String> {
         .ok()
         .and_then(|v| v.iter().find_map(|s| s.as_socket()))
         .ok_or(format!("bad address {addr:?}"))?;
-    if a.udp && !(8..=65_507).contains(&a.size) {
-        return Err(format!("--udp needs 8 <= --size <= 65507, got {}", a.size));
+    if a.udp && !(crate::udp::HEADER..=65_507).contains(&a.size) {
+        return Err(format!(
+            "--udp needs {} <= --size <= 65507, got {}",
+            crate::udp::HEADER,
+            a.size
+        ));
+    }
+    if max_loss && !a.udp {
+        return Err("--max-loss needs --udp (TCP loses nothing)".to_string());
     }
     Ok(a)
 }

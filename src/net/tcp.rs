@@ -163,22 +163,48 @@ impl TcpStream {
     pub fn peek(&self, buf: &mut [u8]) -> Result<usize> {
         self.0.peek(buf)
     }
-
-    /// Whether `TCP_NODELAY` is set.
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::nodelay`].
-    pub fn nodelay(&self) -> Result<bool> {
-        self.0.nodelay()
-    }
-
-    /// Sets `TCP_NODELAY` (send small writes at once).
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::set_nodelay`].
-    pub fn set_nodelay(&self, nodelay: bool) -> Result<()> {
-        self.0.set_nodelay(nodelay)
-    }
 }
+
+/// Forwards option getter/setter pairs to the `Socket` inside, each
+/// documented as its `Socket` twin.
+macro_rules! forward_opts {
+    ($wrapper:ident { $($(#[$cfg:meta])* $get:ident / $set:ident: $ty:ty, $name:literal;)* }) => {
+        impl $wrapper {$(
+            $(#[$cfg])*
+            #[doc = concat!("Reads `", $name, "` (`getsockopt`); see [`Socket::", stringify!($get), "`].\n\n# Errors\n\nAs [`Socket::", stringify!($get), "`].")]
+            #[doc(alias = $name)]
+            pub fn $get(&self) -> Result<$ty> {
+                self.0.$get()
+            }
+
+            $(#[$cfg])*
+            #[doc = concat!("Sets `", $name, "` (`setsockopt`); see [`Socket::", stringify!($set), "`].\n\n# Errors\n\nAs [`Socket::", stringify!($set), "`].")]
+            #[doc(alias = $name)]
+            pub fn $set(&self, value: $ty) -> Result<()> {
+                self.0.$set(value)
+            }
+        )*}
+    };
+}
+
+forward_opts!(TcpListener {
+    #[cfg(linux_like)]
+    fastopen / set_fastopen: u32, "TCP_FASTOPEN";
+});
+
+forward_opts!(TcpStream {
+    #[cfg(linux_like)]
+    cork / set_cork: bool, "TCP_CORK";
+    keepalive / set_keepalive: bool, "SO_KEEPALIVE";
+    #[cfg(tcp_keepalive_params)]
+    keepalive_count / set_keepalive_count: u32, "TCP_KEEPCNT";
+    #[cfg(tcp_keepalive_params)]
+    keepalive_idle / set_keepalive_idle: Duration, "TCP_KEEPIDLE";
+    #[cfg(tcp_keepalive_params)]
+    keepalive_interval / set_keepalive_interval: Duration, "TCP_KEEPINTVL";
+    nodelay / set_nodelay: bool, "TCP_NODELAY";
+    #[cfg(linux_like)]
+    quickack / set_quickack: bool, "TCP_QUICKACK";
+    #[cfg(linux_like)]
+    user_timeout / set_user_timeout: Option<Duration>, "TCP_USER_TIMEOUT";
+});

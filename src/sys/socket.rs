@@ -489,3 +489,59 @@ pub(crate) fn tcp_info(fd: BorrowedFd<'_>) -> Result<libc::tcp_info> {
     // plain integers), and the kernel overwrote the first `len` bytes.
     Ok(unsafe { info.assume_init() })
 }
+
+/// `getsockopt(2)` of an option whose value is one `int`, for the options
+/// socket2 does not wrap (`TCP_FASTOPEN`, `TCP_FASTOPEN_CONNECT`).
+#[cfg(linux_like)]
+pub(crate) fn getsockopt_int(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    call: &'static str,
+) -> Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    check(
+        // SAFETY: `value` is a live c_int and `len` its size; the kernel
+        // writes at most `len` bytes into it.
+        unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        },
+        call,
+        fd_subject(fd),
+    )?;
+    Ok(value)
+}
+
+/// `setsockopt(2)` of an option whose value is one `int`.
+#[cfg(linux_like)]
+pub(crate) fn setsockopt_int(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+    call: &'static str,
+) -> Result<()> {
+    check(
+        // SAFETY: `value` is a live c_int and the length says so; the
+        // kernel only reads it.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        },
+        call,
+        fd_subject(fd),
+    )
+    .map(drop)
+}

@@ -1,6 +1,7 @@
 //! Black-box tests of the `echo_<backend>` examples: the harness
 //! (`harness.rs`), the test bodies every backend runs (`cli.rs`,
-//! `behaviour.rs`), and the macros each `tests/echo_<backend>.rs`
+//! `behaviour.rs`; `load.rs` runs `echo_load --udp` against them), and
+//! the macros each `tests/echo_<backend>.rs`
 //! instantiates them with ([`cli_tests!`] and [`behaviour_tests!`]).
 //! General helpers come from `tests/util/`, one file a subject.
 //!
@@ -11,6 +12,7 @@
 pub mod behaviour;
 pub mod cli;
 mod harness;
+pub mod load;
 
 #[path = "../util/bytes.rs"]
 mod bytes;

@@ -129,6 +129,17 @@ impl Drop for TempDir {
     }
 }
 
+/// Waits (at most 5 s) until `fd` is readable, as [`wait_writable`] does.
+pub fn wait_readable(fd: impl std::os::fd::AsFd) -> Option<nix::sys::epoll::EpollFlags> {
+    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+    let ep = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).expect("epoll_create1");
+    ep.add(&fd, EpollEvent::new(EpollFlags::EPOLLIN, 1))
+        .expect("epoll_ctl");
+    let mut events = [EpollEvent::empty()];
+    let n = ep.wait(&mut events, 5000u16).expect("epoll_wait");
+    (n == 1).then(|| events[0].events())
+}
+
 /// Waits (at most 5 s) until `fd` is writable, through nix's safe epoll
 /// wrapper (the socket layer has no readiness call of its own). Returns the
 /// event flags seen, or `None` on timeout.
@@ -140,4 +151,11 @@ pub fn wait_writable(fd: impl std::os::fd::AsFd) -> Option<nix::sys::epoll::Epol
     let mut events = [EpollEvent::empty()];
     let n = ep.wait(&mut events, 5000u16).expect("epoll_wait");
     (n == 1).then(|| events[0].events())
+}
+
+/// The interface index of `lo` in this network namespace (from sysfs), for
+/// the options that take an index.
+pub fn loopback_index() -> u32 {
+    let text = std::fs::read_to_string("/sys/class/net/lo/ifindex").expect("read lo's ifindex");
+    text.trim().parse().expect("lo's ifindex is a number")
 }
