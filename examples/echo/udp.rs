@@ -14,8 +14,8 @@ use std::os::fd::AsFd;
 
 use sockpoll::event::{Interest, Selector};
 use sockpoll::{
-    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, MmsgBatch, RecvMsg, SendMsg,
-    SockAddr, UdpSocket,
+    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, MmsgBatch, RecvMsg, SendMsg, SockAddr,
+    UdpSocket,
 };
 
 use super::{interest, Server, UDP};
@@ -144,7 +144,8 @@ impl Udp {
                 .recv_mmsg(&mut self.batch, &mut self.bufs[..max.min(BATCH)])
             {
                 Ok(_) => {
-                    self.got.extend(self.batch.messages().map(|mut m| record(&mut m)));
+                    self.got
+                        .extend(self.batch.messages().map(|mut m| record(&mut m)));
                     return Ok(self.got.len());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Unsupported => self.batched = false,
@@ -253,12 +254,13 @@ impl<S: Selector> Server<S> {
                         Some(_) => &controls[done],
                         None => &[],
                     };
-                    socket.send_msg(
-                        &[IoSlice::new(&udp.bufs[done][..*len])],
-                        Some(&reply.to),
-                        control,
-                    )
-                    .map(|_| 1)
+                    socket
+                        .send_msg(
+                            &[IoSlice::new(&udp.bufs[done][..*len])],
+                            Some(&reply.to),
+                            control,
+                        )
+                        .map(|_| 1)
                 }
             };
             match sent {
