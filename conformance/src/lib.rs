@@ -60,8 +60,11 @@ pub use caps::Capabilities;
 /// `|| -> sockpoll::Result<S> { .. }`, evaluated once per test) and the
 /// [`Capabilities`] `$caps` (an expression, evaluated once per test).
 ///
-/// Names in `$new` and `$caps` resolve as where the macro is invoked (the
-/// module imports `super::*`). Put `#[cfg(..)]` in front of the invocation
+/// The selector type must be `'static` (the thread cases share it through
+/// an `Arc`) and the constructor `Sync` (the herd case calls it from three
+/// threads): any owned selector and any closure that captures nothing
+/// qualify. Names in `$new` and `$caps` resolve as where the macro is
+/// invoked (the module imports `super::*`). Put `#[cfg(..)]` in front of the invocation
 /// for a backend that exists on some targets only.
 ///
 /// ```
