@@ -1,7 +1,7 @@
 //! An fd closed while registered, then its number reused: deterministic
 //! here because this binary holds a single test (the kernel hands out the
 //! lowest free number, and nothing else opens fds meanwhile). The
-//! conformance suite (tests/backends.rs) covers the same ground with
+//! conformance suite (tests/conformance.rs) covers the same ground with
 //! numbers reused atomically (`dup2`), which parallel tests cannot steal.
 
 mod util;

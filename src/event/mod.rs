@@ -386,6 +386,74 @@ impl Event {
         }
     }
 
+    /// For a backend written outside sockpoll (its [`Selector::wait`]): an
+    /// event with no readiness yet for the registration of fd number `fd`
+    /// with `token`, in its `generation` (a number the backend changes at
+    /// every `register` and `reregister`, so that
+    /// [`Events::next_current`] can tell stale events from current ones).
+    /// Add the readiness with the `with_` methods, then
+    /// [`Events::push`] it:
+    ///
+    /// ```
+    /// use sockpoll::event::{Event, Events, Token};
+    ///
+    /// let mut events = Events::with_capacity(8);
+    /// events.prepare(1);
+    /// let ev = Event::for_registration(Token(7), 3, 1).with_readable().with_read_closed();
+    /// assert!(events.push(ev));
+    /// // next_event: hand out the events whose registration is current.
+    /// let got = events.next_current(|fd, generation| fd == 3 && generation == 1);
+    /// assert_eq!(got.map(|e| (e.token(), e.is_read_closed())), Some((Token(7), true)));
+    /// ```
+    pub const fn for_registration(token: Token, fd: RawFd, generation: u64) -> Event {
+        Event {
+            token,
+            flags: 0,
+            fd,
+            generation,
+        }
+    }
+
+    const fn with(mut self, flag: u8) -> Event {
+        self.flags |= flag;
+        self
+    }
+
+    /// This event, [readable](Event::is_readable).
+    pub const fn with_readable(self) -> Event {
+        self.with(flags::READABLE)
+    }
+
+    /// This event, [writable](Event::is_writable).
+    pub const fn with_writable(self) -> Event {
+        self.with(flags::WRITABLE)
+    }
+
+    /// This event, with an [error](Event::is_error).
+    pub const fn with_error(self) -> Event {
+        self.with(flags::ERROR)
+    }
+
+    /// This event, [read-closed](Event::is_read_closed).
+    pub const fn with_read_closed(self) -> Event {
+        self.with(flags::READ_CLOSED)
+    }
+
+    /// This event, [write-closed](Event::is_write_closed).
+    pub const fn with_write_closed(self) -> Event {
+        self.with(flags::WRITE_CLOSED)
+    }
+
+    /// This event, with [priority](Event::is_priority) readiness.
+    pub const fn with_priority(self) -> Event {
+        self.with(flags::PRIORITY)
+    }
+
+    /// This event, [invalid](Event::is_invalid) (the fd was closed).
+    pub const fn with_invalid(self) -> Event {
+        self.with(flags::INVALID)
+    }
+
     /// The token given at registration.
     pub fn token(&self) -> Token {
         self.token
@@ -544,11 +612,16 @@ impl Events {
         self.pos = 0;
     }
 
-    /// Clears the buffer for a new batch and makes room for `bound` events
-    /// (the most the backend can report: one per registered fd), capped by
-    /// the capacity, without panicking or aborting when memory is short.
-    /// Returns the batch's limit, [`room`](Events::room), at least 1.
-    pub(crate) fn prepare(&mut self, bound: usize) -> usize {
+    /// For a [`Selector::wait`] implementation: clears the buffer for a new
+    /// batch and makes room for `bound` events (the most the backend can
+    /// report: one per registered fd), capped by the capacity, without
+    /// panicking or aborting when memory is short. Returns how many events
+    /// this batch can hold, at least 1; [`push`](Events::push) beyond that
+    /// is refused, so it never allocates.
+    ///
+    /// Public so that a backend outside sockpoll can fill the buffer (see
+    /// [`Event::for_registration`]).
+    pub fn prepare(&mut self, bound: usize) -> usize {
         self.clear();
         let want = self.cap.min(bound.max(1));
         if want > self.list.capacity() {
@@ -571,8 +644,11 @@ impl Events {
         self.list.len() >= self.cap || self.list.len() >= self.list.capacity()
     }
 
-    /// Adds an event; returns false (and drops it) when the batch is full.
-    pub(crate) fn push(&mut self, event: Event) -> bool {
+    /// For a [`Selector::wait`] implementation: adds an event to the batch;
+    /// returns false (and drops it) when the batch is full — it holds
+    /// [`capacity`](Events::capacity) events, or as many as
+    /// [`prepare`](Events::prepare) made room for. Never allocates.
+    pub fn push(&mut self, event: Event) -> bool {
         if self.is_full() {
             return false;
         }
@@ -580,9 +656,12 @@ impl Events {
         true
     }
 
-    /// The next event for which `current(fd, generation)` holds, advancing
-    /// the cursor past it and past any stale event before it.
-    pub(crate) fn next_current(&mut self, current: impl Fn(RawFd, u64) -> bool) -> Option<Event> {
+    /// For a [`Selector::next_event`] implementation: the next event of the
+    /// batch for which `current(fd, generation)` holds — the fd number and
+    /// generation it was made with ([`Event::for_registration`]) still name
+    /// a current registration — advancing the cursor past it and past any
+    /// stale event before it. `None` when the batch is exhausted.
+    pub fn next_current(&mut self, current: impl Fn(RawFd, u64) -> bool) -> Option<Event> {
         while let Some(ev) = self.list.get(self.pos).copied() {
             self.pos += 1;
             if current(ev.fd, ev.generation) {
@@ -659,6 +738,16 @@ impl<'a> IntoIterator for &'a Events {
 /// ```
 ///
 /// [`Events::iter`] is the raw view, without that check.
+///
+/// # Implementing it outside sockpoll
+///
+/// A backend of your own fills the caller's buffer in `wait` with
+/// [`Events::prepare`], [`Event::for_registration`] (token, fd number and a
+/// generation it changes at every `register`/`reregister`) and
+/// [`Events::push`], and hands events out in `next_event` with
+/// [`Events::next_current`], checking the fd number and generation against
+/// its registry. The `sockpoll-conformance` crate of this repository runs
+/// sockpoll's conformance suite against it.
 pub trait Selector: Send + Sync {
     /// Starts watching `fd` for `interest`, reported with `token`.
     ///

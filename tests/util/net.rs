@@ -1,67 +1,19 @@
 //! Socket-layer helpers: loopback addresses, listeners and connected
 //! pairs of `sockpoll::Socket`, timeouts, `/proc` fd flags, temp dirs.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use sockpoll::{Domain, SockAddr, Socket, Type};
 
 /// `O_CLOEXEC` as `/proc/self/fdinfo/<fd>` prints it (octal `flags:` line).
 pub const O_CLOEXEC_OCTAL: u32 = 0o2000000;
 
-/// A generous bound for anything that should happen at once on loopback;
-/// only used as a safety net so that a broken test fails instead of hanging.
-pub const PATIENCE: Duration = Duration::from_secs(10);
-
-/// `127.0.0.1:0`.
-pub fn v4_any() -> SockAddr {
-    SockAddr::from(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-}
-
-/// `[::1]:0`.
-pub fn v6_any() -> SockAddr {
-    SockAddr::from(SocketAddr::from((Ipv6Addr::LOCALHOST, 0)))
-}
-
-/// The loopback wildcard-port address of `domain` (IPv4 or IPv6).
-pub fn loopback(domain: Domain) -> SockAddr {
-    if domain == Domain::IPV6 {
-        v6_any()
-    } else {
-        v4_any()
-    }
-}
-
-/// A listening stream socket on loopback of `domain`, port chosen by the kernel.
-pub fn listener(domain: Domain) -> Socket {
-    let l = Socket::new(domain, Type::STREAM, None).expect("socket");
-    l.bind(&loopback(domain)).expect("bind");
-    l.listen(16).expect("listen");
-    l
-}
-
-/// A connected TCP pair over loopback of `domain`: (client, server).
-pub fn tcp_pair(domain: Domain) -> (Socket, Socket) {
-    let l = listener(domain);
-    let client = Socket::new(domain, Type::STREAM, None).expect("socket");
-    client
-        .connect(&l.local_addr().expect("local_addr"))
-        .expect("connect");
-    let (server, peer) = l.accept().expect("accept");
-    assert_eq!(peer, client.local_addr().expect("client local_addr"));
-    set_timeouts(&client);
-    set_timeouts(&server);
-    (client, server)
-}
-
-/// Read and write timeouts so that a blocking call in a broken test fails
-/// instead of hanging the suite.
-pub fn set_timeouts(s: &Socket) {
-    s.set_read_timeout(Some(PATIENCE)).expect("SO_RCVTIMEO");
-    s.set_write_timeout(Some(PATIENCE)).expect("SO_SNDTIMEO");
-}
+// Loopback addresses, listeners and connected pairs are the conformance
+// harness's own (its cases use them); re-exported for the net tests.
+pub use sockpoll_conformance::support::net::{
+    listener, loopback, set_timeouts, tcp_pair, v4_any, v6_any, PATIENCE,
+};
 
 /// A TCP port on 127.0.0.1 that nobody listens on: bound to port 0 to get a
 /// free number, then released.
