@@ -896,7 +896,9 @@ impl MmsgBatch {
 
     /// Datagram `i` of the last receive: its length (in the `i`th buffer
     /// given), sender, flags and control messages. `None` past
-    /// [`len`](MmsgBatch::len).
+    /// [`len`](MmsgBatch::len). As for [`Socket::recv_msg`], descriptors
+    /// of that datagram not taken from the returned view are closed when it
+    /// drops.
     pub fn get(&mut self, i: usize) -> Option<RecvMsg<'_>> {
         self.raw.received(i).map(RecvMsg::from_sys)
     }
@@ -1139,7 +1141,108 @@ impl Socket {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// What a message sent as `m` decodes to, read back from its own bytes
+    /// (the kernel hands send-side PKTINFO back in the same layout; the
+    /// GSO size is a send-only message, so it reads back as Unknown).
+    fn expected(m: &ControlMessage<'_>) -> String {
+        match *m {
+            ControlMessage::ScmCredentials(c) => format!("{:?}", Cmsg::ScmCredentials(c)),
+            ControlMessage::PktInfoV4 { ifindex, source } => format!(
+                "{:?}",
+                Cmsg::PktInfoV4 {
+                    ifindex,
+                    addr: Ipv4Addr::UNSPECIFIED,
+                    spec_dst: source
+                }
+            ),
+            ControlMessage::PktInfoV6 { ifindex, source } => format!(
+                "{:?}",
+                Cmsg::PktInfoV6 {
+                    ifindex,
+                    addr: source
+                }
+            ),
+            ControlMessage::Tos(t) => format!("{:?}", Cmsg::Tos(t)),
+            ControlMessage::TrafficClass(t) => format!("{:?}", Cmsg::TrafficClass(t)),
+            ControlMessage::UdpGsoSegments(n) => format!(
+                "{:?}",
+                Cmsg::Unknown {
+                    level: libc::SOL_UDP,
+                    ty: libc::UDP_SEGMENT,
+                    data: &n.to_ne_bytes()
+                }
+            ),
+            ControlMessage::ScmRights(_) => unreachable!("not generated"),
+        }
+    }
+
+    fn message() -> impl Strategy<Value = ControlMessage<'static>> {
+        prop_oneof![
+            (any::<i32>(), any::<u32>(), any::<u32>()).prop_map(|(pid, uid, gid)| {
+                ControlMessage::ScmCredentials(UnixCredentials { pid, uid, gid })
+            }),
+            (0..i32::MAX as u32, any::<u32>()).prop_map(|(ifindex, a)| ControlMessage::PktInfoV4 {
+                ifindex,
+                source: Ipv4Addr::from(a)
+            }),
+            (any::<u32>(), any::<u128>()).prop_map(|(ifindex, a)| ControlMessage::PktInfoV6 {
+                ifindex,
+                source: Ipv6Addr::from(a)
+            }),
+            any::<u8>().prop_map(ControlMessage::Tos),
+            any::<u8>().prop_map(ControlMessage::TrafficClass),
+            any::<u16>().prop_map(ControlMessage::UdpGsoSegments),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn control_messages_round_trip_through_their_bytes(
+            msgs in proptest::collection::vec(message(), 0..12)
+        ) {
+            let mut room = SendControl([const { MaybeUninit::uninit() }; MAX_SEND_CONTROL]);
+            let mut enc = sys::msg::Encoder::new(&mut room.0);
+            prop_assert!(encode(&msgs, &mut enc));
+            let bytes = enc.finish();
+            let total: usize = msgs.iter().map(ControlMessage::space).sum();
+            prop_assert_eq!(bytes.len(), total);
+            let mut copy = CmsgBuffer::<MAX_SEND_CONTROL>::new();
+            copy[..bytes.len()].copy_from_slice(bytes);
+            let mut control = sys::msg::control_for_test(&mut copy[..total]);
+            let got: Vec<String> = Cmsgs(control.iter()).map(|c| format!("{c:?}")).collect();
+            let want: Vec<String> = msgs.iter().map(expected).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        /// Any bytes at all walk without a panic and every message is
+        /// reported (the kernel's output is trusted, but never blindly).
+        /// (The SCM_RIGHTS filter below knows the 64-bit cmsghdr layout.)
+        #[cfg(target_pointer_width = "64")]
+        #[test]
+        fn arbitrary_control_bytes_never_panic(words in proptest::collection::vec(any::<u64>(), 0..32)) {
+            let mut copy = CmsgBuffer::<256>::new();
+            for (i, w) in words.iter().enumerate() {
+                copy[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+            }
+            let len = words.len() * 8;
+            // Keep SCM_RIGHTS out (its numbers would be closed).
+            let rest: &[u8] = &copy[..len];
+            // Headers start at multiples of 8; cmsg_level is at +8.
+            if (0..len).step_by(8).any(|at| {
+                rest.get(at + 8..at + 12)
+                    .is_some_and(|l| i32::from_ne_bytes([l[0], l[1], l[2], l[3]]) == libc::SOL_SOCKET)
+            }) {
+                return Ok(());
+            }
+            let mut control = sys::msg::control_for_test(&mut copy[..len]);
+            let n = Cmsgs(control.iter()).count();
+            prop_assert!(n <= len / 16 + 1);
+        }
+    }
 
     #[test]
     fn recv_flags_debug_prints_constant_names() {

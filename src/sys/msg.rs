@@ -361,6 +361,22 @@ impl<'c> Control<'c> {
     }
 }
 
+/// A `Control` over encoded bytes, for tests of the decoding above `sys`.
+/// Refuses (panics on) bytes holding `SCM_RIGHTS`: their numbers would be
+/// owned and closed, and they did not come from the kernel.
+#[cfg(test)]
+pub(crate) fn control_for_test(buf: &mut [u8]) -> Control<'_> {
+    let mut rest: &[u8] = buf;
+    while let Some(h) = first_header(rest) {
+        assert!(
+            !(h.level == libc::SOL_SOCKET && h.ty == libc::SCM_RIGHTS),
+            "no SCM_RIGHTS in test bytes"
+        );
+        rest = &rest[h.next.max(h.data.end).min(rest.len())..];
+    }
+    Control { buf }
+}
+
 impl Drop for Control<'_> {
     fn drop(&mut self) {
         Control::release(self.buf);
@@ -423,6 +439,7 @@ pub(crate) fn send_msg(
 pub(crate) struct Received<'c> {
     pub(crate) len: usize,
     pub(crate) addr: SockAddr,
+    /// `msg_flags`, without the `MSG_CMSG_CLOEXEC` the kernel echoes back.
     pub(crate) flags: i32,
     pub(crate) control: Control<'c>,
 }
@@ -497,7 +514,7 @@ unsafe fn recv_msg_raw<'c>(
     Ok(Received {
         len: len_of(n),
         addr: raw.to_addr(),
-        flags: msg.msg_flags,
+        flags: msg.msg_flags & !libc::MSG_CMSG_CLOEXEC,
         control: Control {
             buf: &mut control[..used],
         },
@@ -685,7 +702,7 @@ impl Batch {
         }
         let hdr = &self.hdrs[i];
         let len = hdr.msg_len as usize;
-        let flags = hdr.msg_hdr.msg_flags;
+        let flags = hdr.msg_hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC;
         let used = controllen(&hdr.msg_hdr).min(self.per);
         let addr = self.addrs[i].to_addr();
         Some(Received {
@@ -712,7 +729,7 @@ impl Batch {
                 Received {
                     len: hdr.msg_len as usize,
                     addr: addr.to_addr(),
-                    flags: hdr.msg_hdr.msg_flags,
+                    flags: hdr.msg_hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC,
                     control: Control {
                         buf: &mut area[..used],
                     },
@@ -882,6 +899,8 @@ pub(crate) fn sent_len(batch: &Batch, i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsFd;
+
     use super::*;
 
     #[test]
@@ -938,6 +957,24 @@ mod tests {
         let mut enc = Encoder::new(&mut small);
         assert!(!enc.push(libc::IPPROTO_IP, libc::IP_TOS, 1 as libc::c_int));
         assert!(enc.finish().is_empty());
+    }
+
+    /// A descriptor number no process can have open: `sendmsg` refuses the
+    /// rights with EBADF, a typed OS error. (Safe code cannot build a
+    /// BorrowedFd of a closed descriptor; this is the sys-level proof.)
+    #[test]
+    fn a_closed_fd_in_the_rights_is_ebadf() {
+        let (a, _b) = super::super::socket::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0).unwrap();
+        // SAFETY: only its number is used (sent, refused by the kernel);
+        // nothing is read, written or closed through it.
+        let closed = unsafe { BorrowedFd::borrow_raw(0x3fff_fff0) };
+        let mut buf = [MaybeUninit::new(0u8); 64];
+        let mut enc = Encoder::new(&mut buf);
+        assert!(enc.push_fds(&[closed]));
+        let control = enc.finish();
+        let err = send_msg(a.as_fd(), &[IoSlice::new(b"x")], None, control, 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
+        assert_eq!(err.call(), "sendmsg");
     }
 
     #[test]
