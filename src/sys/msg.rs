@@ -718,13 +718,15 @@ impl Batch {
     /// Every message of the last receive, each with its own control data.
     pub(crate) fn received_all(&mut self) -> impl Iterator<Item = Received<'_>> {
         let filled = self.filled;
-        let start = self.base;
-        let areas = self.control[start..].chunks_mut(self.per.max(1));
+        let per = self.per;
+        let mut rest = &mut self.control[self.base..];
         self.hdrs[..filled]
             .iter()
             .zip(&self.addrs)
-            .zip(areas)
-            .map(|((hdr, addr), area)| {
+            .map(move |(hdr, addr)| {
+                let take = per.min(rest.len());
+                let (area, tail) = mem::take(&mut rest).split_at_mut(take);
+                rest = tail;
                 let used = controllen(&hdr.msg_hdr).min(area.len());
                 Received {
                     len: hdr.msg_len as usize,
