@@ -37,7 +37,12 @@
 //! # Guarantees
 //!
 //! - **Close-on-exec, always**: `socket`/`socketpair` with `SOCK_CLOEXEC`,
-//!   `accept4(SOCK_CLOEXEC)`.
+//!   `accept4(SOCK_CLOEXEC)`, descriptors received with `SCM_RIGHTS`
+//!   through `recvmsg(MSG_CMSG_CLOEXEC)`.
+//! - **Received descriptors are owned at once**: a [`RecvMsg`] (or
+//!   [`MmsgBatch`]) owns every descriptor that arrived, hands each out once
+//!   as an `OwnedFd`, and closes those not taken — a truncated control
+//!   buffer (`MSG_CTRUNC`) included.
 //! - **No `SIGPIPE`**: every send uses `MSG_NOSIGNAL`; a send to a closed
 //!   peer is a [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) error.
 //! - **No double close**: descriptors are `OwnedFd`; [`Socket::close`]

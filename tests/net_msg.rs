@@ -534,6 +534,55 @@ fn an_unmodelled_control_message_arrives_as_unknown() {
 }
 
 #[test]
+fn an_unmodelled_message_can_be_sent_raw_per_datagram() {
+    let a = udp("[::1]:0");
+    let b = udp("[::1]:0");
+    socket2::SockRef::from(b.as_socket())
+        .set_recv_hoplimit_v6(true)
+        .unwrap();
+    let to = Some(b.local_addr().unwrap());
+    for hops in [7i32, 9] {
+        let data = hops.to_ne_bytes();
+        // IPPROTO_IPV6 = 41, IPV6_HOPLIMIT = 52.
+        let raw = [ControlMessage::Unknown {
+            level: 41,
+            ty: 52,
+            data: &data,
+        }];
+        a.send_msg(&[IoSlice::new(b"h")], to, &raw).unwrap();
+        let mut buf = [0u8; 4];
+        let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::Other(4)]) }>::new();
+        let mut msg = b
+            .recv_msg(&mut [IoSliceMut::new(&mut buf)], &mut control)
+            .unwrap();
+        let got: Vec<_> = msg
+            .cmsgs()
+            .filter_map(|c| match c {
+                Cmsg::Unknown {
+                    level: 41,
+                    ty: 52,
+                    data,
+                } => Some(data.to_vec()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, vec![data.to_vec()]);
+    }
+
+    // Raw SCM_RIGHTS is refused before any call: its numbers are borrowed
+    // from nobody.
+    let (u, _v) = UnixDatagram::pair().unwrap();
+    let fd = u.as_raw_fd().to_ne_bytes();
+    let raw = [ControlMessage::Unknown {
+        level: 1, // SOL_SOCKET
+        ty: 1,    // SCM_RIGHTS
+        data: &fd,
+    }];
+    let err = u.send_msg(&[IoSlice::new(b"x")], None, &raw).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+}
+
+#[test]
 fn a_datagram_longer_than_the_buffers_is_reported_truncated() {
     let a = udp("127.0.0.1:0");
     let b = udp("127.0.0.1:0");

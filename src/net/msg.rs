@@ -151,6 +151,18 @@ pub enum ControlMessage<'a> {
     /// many bytes each (the last may be shorter): generic segmentation
     /// offload. See [`UdpSocket::send_gso`](crate::UdpSocket::send_gso).
     UdpGsoSegments(u16),
+    /// Any other message, as raw bytes: level, type and data (e.g.
+    /// `IPPROTO_IPV6`/`IPV6_HOPLIMIT` with an `int`). Not `SCM_RIGHTS`:
+    /// descriptors go through [`ScmRights`](ControlMessage::ScmRights),
+    /// which keeps them borrowed for the call.
+    Unknown {
+        /// `cmsg_level`.
+        level: i32,
+        /// `cmsg_type`.
+        ty: i32,
+        /// The data, in the layout the kernel expects for this message.
+        data: &'a [u8],
+    },
 }
 
 impl ControlMessage<'_> {
@@ -164,6 +176,7 @@ impl ControlMessage<'_> {
             ControlMessage::Tos(_) => CmsgKind::Tos.space(),
             ControlMessage::TrafficClass(_) => CmsgKind::TrafficClass.space(),
             ControlMessage::UdpGsoSegments(_) => CmsgKind::UdpGsoSegments.space(),
+            ControlMessage::Unknown { data, .. } => CmsgKind::Other(data.len()).space(),
         }
     }
 }
@@ -667,52 +680,74 @@ impl fmt::Debug for RecvMsg<'_> {
     }
 }
 
-fn too_much_control(call: &'static str, fd: BorrowedFd<'_>) -> Error {
+fn bad_control(call: &'static str, fd: BorrowedFd<'_>, reason: &'static str) -> Error {
     Error::InvalidInput {
         call,
         subject: Subject::Fd(fd.as_raw_fd()),
-        reason: "the control messages do not fit in one control buffer",
+        reason,
     }
 }
 
-/// Writes `msgs` with `enc`; false when they do not fit.
-fn encode(msgs: &[ControlMessage<'_>], enc: &mut sys::msg::Encoder<'_>) -> bool {
-    msgs.iter().all(|m| match *m {
-        ControlMessage::ScmRights(fds) => enc.push_fds(fds),
-        ControlMessage::ScmCredentials(c) => enc.push(
-            libc::SOL_SOCKET,
-            libc::SCM_CREDENTIALS,
-            libc::ucred::from(c),
-        ),
-        ControlMessage::PktInfoV4 { ifindex, source } => enc.push(
-            libc::IPPROTO_IP,
-            libc::IP_PKTINFO,
-            libc::in_pktinfo {
-                ipi_ifindex: ifindex as libc::c_int,
-                ipi_spec_dst: libc::in_addr {
-                    s_addr: u32::from(source).to_be(),
+const DO_NOT_FIT: &str = "the control messages do not fit in one control buffer";
+const RAW_RIGHTS: &str = "SCM_RIGHTS must be sent as ControlMessage::ScmRights, not Unknown";
+
+/// Writes `msgs` with `enc`; the reason when they do not fit, or carry raw
+/// `SCM_RIGHTS`.
+fn encode(
+    msgs: &[ControlMessage<'_>],
+    enc: &mut sys::msg::Encoder<'_>,
+) -> std::result::Result<(), &'static str> {
+    for m in msgs {
+        let fits = match *m {
+            ControlMessage::ScmRights(fds) => enc.push_fds(fds),
+            ControlMessage::ScmCredentials(c) => enc.push(
+                libc::SOL_SOCKET,
+                libc::SCM_CREDENTIALS,
+                libc::ucred::from(c),
+            ),
+            ControlMessage::PktInfoV4 { ifindex, source } => enc.push(
+                libc::IPPROTO_IP,
+                libc::IP_PKTINFO,
+                libc::in_pktinfo {
+                    ipi_ifindex: ifindex as libc::c_int,
+                    ipi_spec_dst: libc::in_addr {
+                        s_addr: u32::from(source).to_be(),
+                    },
+                    ipi_addr: libc::in_addr { s_addr: 0 },
                 },
-                ipi_addr: libc::in_addr { s_addr: 0 },
-            },
-        ),
-        ControlMessage::PktInfoV6 { ifindex, source } => enc.push(
-            libc::IPPROTO_IPV6,
-            libc::IPV6_PKTINFO,
-            libc::in6_pktinfo {
-                ipi6_addr: libc::in6_addr {
-                    s6_addr: source.octets(),
+            ),
+            ControlMessage::PktInfoV6 { ifindex, source } => enc.push(
+                libc::IPPROTO_IPV6,
+                libc::IPV6_PKTINFO,
+                libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: source.octets(),
+                    },
+                    ipi6_ifindex: ifindex,
                 },
-                ipi6_ifindex: ifindex,
-            },
-        ),
-        ControlMessage::Tos(tos) => {
-            enc.push(libc::IPPROTO_IP, libc::IP_TOS, libc::c_int::from(tos))
+            ),
+            ControlMessage::Tos(tos) => {
+                enc.push(libc::IPPROTO_IP, libc::IP_TOS, libc::c_int::from(tos))
+            }
+            ControlMessage::TrafficClass(tc) => {
+                enc.push(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, libc::c_int::from(tc))
+            }
+            ControlMessage::UdpGsoSegments(size) => {
+                enc.push(libc::SOL_UDP, libc::UDP_SEGMENT, size)
+            }
+            // Raw SCM_RIGHTS would pass numbers nobody borrowed: refused.
+            ControlMessage::Unknown { level, ty, .. }
+                if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS =>
+            {
+                return Err(RAW_RIGHTS);
+            }
+            ControlMessage::Unknown { level, ty, data } => enc.push_bytes(level, ty, data),
+        };
+        if !fits {
+            return Err(DO_NOT_FIT);
         }
-        ControlMessage::TrafficClass(tc) => {
-            enc.push(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, libc::c_int::from(tc))
-        }
-        ControlMessage::UdpGsoSegments(size) => enc.push(libc::SOL_UDP, libc::UDP_SEGMENT, size),
-    })
+    }
+    Ok(())
 }
 
 /// Stack room for the control data of one send.
@@ -733,7 +768,8 @@ impl Socket {
     /// # Errors
     ///
     /// [`InvalidInput`](io::ErrorKind::InvalidInput) when the control
-    /// messages need more than [`MAX_SEND_CONTROL`] bytes (nothing is
+    /// messages need more than [`MAX_SEND_CONTROL`] bytes, or an
+    /// [`Unknown`](ControlMessage::Unknown) one is `SCM_RIGHTS` (nothing is
     /// sent); the OS error otherwise: `EBADF` for a closed descriptor in
     /// [`ControlMessage::ScmRights`], `EPERM` for credentials not one's
     /// own, `EINVAL` for a message the socket's protocol does not take,
@@ -751,8 +787,8 @@ impl Socket {
         }
         let mut room = SendControl([const { MaybeUninit::uninit() }; MAX_SEND_CONTROL]);
         let mut enc = sys::msg::Encoder::new(&mut room.0);
-        if !encode(control, &mut enc) {
-            return Err(too_much_control("sendmsg", self.as_fd()));
+        if let Err(reason) = encode(control, &mut enc) {
+            return Err(bad_control("sendmsg", self.as_fd(), reason));
         }
         sys::msg::send_msg(self.as_fd(), bufs, addr, enc.finish(), 0)
     }
@@ -951,8 +987,8 @@ impl Socket {
             msgs.len(),
             |i, enc| {
                 let m = &msgs[i];
-                if !encode(m.control, enc) {
-                    return Err(too_much_control("sendmmsg", fd));
+                if let Err(reason) = encode(m.control, enc) {
+                    return Err(bad_control("sendmmsg", fd, reason));
                 }
                 Ok(sys::msg::Outgoing {
                     data: m.data,
@@ -1112,9 +1148,11 @@ impl Socket {
         self.msg_opt("setsockopt IPV6_RECVTCLASS", |s| s.set_recv_tclass_v6(on))
     }
 
-    /// The largest GSO segment count and size this socket may send with
-    /// (`getsockopt(SOL_UDP, UDP_SEGMENT)`: the socket-wide segment size, 0
-    /// when unset). Succeeds only where the kernel has UDP GSO (4.18+).
+    /// The socket-wide UDP GSO segment size (`getsockopt(SOL_UDP,
+    /// UDP_SEGMENT)`), 0 when unset: every send is then cut into datagrams
+    /// of this size. Succeeds only where the kernel has UDP GSO (4.18+),
+    /// which is how [`UdpSocket::gso_max_segments`](crate::UdpSocket::gso_max_segments)
+    /// probes it.
     ///
     /// # Errors
     ///
@@ -1128,6 +1166,24 @@ impl Socket {
             "getsockopt UDP_SEGMENT",
         )
         .map(|v| u16::try_from(v).unwrap_or(u16::MAX))
+    }
+
+    /// Sets the socket-wide UDP GSO segment size (`setsockopt(SOL_UDP,
+    /// UDP_SEGMENT)`); 0 turns it off. A [`ControlMessage::UdpGsoSegments`]
+    /// overrides it for one send.
+    ///
+    /// # Errors
+    ///
+    /// As [`udp_segment`](Socket::udp_segment); `EINVAL` for a size the
+    /// kernel refuses.
+    pub fn set_udp_segment(&self, size: u16) -> Result<()> {
+        sys::msg::set_int_opt(
+            self.as_fd(),
+            libc::SOL_UDP,
+            libc::UDP_SEGMENT,
+            libc::c_int::from(size),
+            "setsockopt UDP_SEGMENT",
+        )
     }
 
     fn msg_opt<T>(
@@ -1176,7 +1232,9 @@ mod tests {
                     data: &n.to_ne_bytes()
                 }
             ),
-            ControlMessage::ScmRights(_) => unreachable!("not generated"),
+            ControlMessage::ScmRights(_) | ControlMessage::Unknown { .. } => {
+                unreachable!("not generated")
+            }
         }
     }
 
@@ -1206,7 +1264,7 @@ mod tests {
         ) {
             let mut room = SendControl([const { MaybeUninit::uninit() }; MAX_SEND_CONTROL]);
             let mut enc = sys::msg::Encoder::new(&mut room.0);
-            prop_assert!(encode(&msgs, &mut enc));
+            prop_assert!(encode(&msgs, &mut enc).is_ok());
             let bytes = enc.finish();
             let total: usize = msgs.iter().map(ControlMessage::space).sum();
             prop_assert_eq!(bytes.len(), total);

@@ -156,6 +156,20 @@ impl<'b> Encoder<'b> {
         }
     }
 
+    /// Appends a message whose data is `data`.
+    pub(crate) fn push_bytes(&mut self, level: i32, ty: i32, data: &[u8]) -> bool {
+        match self.start(level, ty, data.len()) {
+            Some(at) => {
+                // SAFETY: `start` reserved data.len() writable bytes at `at`,
+                // inside the encoder's buffer, which `data` cannot overlap
+                // (it is borrowed mutably here).
+                unsafe { ptr::copy_nonoverlapping(data.as_ptr(), at, data.len()) };
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Appends an `SCM_RIGHTS` message carrying `fds`.
     pub(crate) fn push_fds(&mut self, fds: &[BorrowedFd<'_>]) -> bool {
         let Some(bytes) = fds.len().checked_mul(mem::size_of::<RawFd>()) else {
