@@ -36,7 +36,7 @@ fn a_batch_of_mixed_sizes_reports_each_length_truncation_and_sender() {
         let data = vec![i as u8; n];
         a.send_to(&data, b.local_addr().unwrap()).unwrap();
     }
-    let mut batch = MmsgBatch::new(8, 0);
+    let mut batch = MmsgBatch::new(8, 0).unwrap();
     let mut bufs = vec![vec![0xffu8; 1500]; 8];
     let n = b.recv_mmsg(&mut batch, &mut bufs).unwrap();
     assert_eq!(n, sizes.len(), "loopback queued them all before the call");
@@ -81,7 +81,7 @@ fn each_datagram_of_a_batch_has_its_own_destination_and_source() {
         SendMsg::new(b"three").to(&to1).control(&s4),
         SendMsg::new(b"").to(&to2),
     ];
-    let mut batch = MmsgBatch::new(4, cmsg_space(&[CmsgKind::PktInfoV4]));
+    let mut batch = MmsgBatch::new(4, cmsg_space(&[CmsgKind::PktInfoV4])).unwrap();
     assert_eq!(server.send_mmsg(&mut batch, &msgs).unwrap(), 4);
     assert_eq!(batch.sent_len(2), Some(5));
     assert!(batch.is_empty(), "a send fills no received messages");
@@ -110,7 +110,7 @@ fn each_received_datagram_has_its_own_pktinfo() {
             .send_to(&[d], (Ipv4Addr::new(127, 0, 0, d), port))
             .unwrap();
     }
-    let mut batch = MmsgBatch::new(8, cmsg_space(&[CmsgKind::PktInfoV4]));
+    let mut batch = MmsgBatch::new(8, cmsg_space(&[CmsgKind::PktInfoV4])).unwrap();
     let mut bufs = [[0u8; 4]; 8];
     assert_eq!(server.recv_mmsg(&mut batch, &mut bufs).unwrap(), 4);
     for (i, mut msg) in batch.messages().enumerate() {
@@ -137,7 +137,7 @@ fn a_batch_larger_than_the_capacity_is_sent_in_part_and_reported() {
     let to = SockAddr::from(b.local_addr().unwrap());
     let payloads: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10 + usize::from(i)]).collect();
     let msgs: Vec<SendMsg<'_>> = payloads.iter().map(|p| SendMsg::new(p).to(&to)).collect();
-    let mut batch = MmsgBatch::new(2, 0);
+    let mut batch = MmsgBatch::new(2, 0).unwrap();
     let mut sent = 0;
     for _ in 0..5 {
         if sent == msgs.len() {
@@ -172,7 +172,7 @@ fn bad_batches_are_typed_errors() {
     let a = udp("127.0.0.1:0");
     let to = SockAddr::from(a.local_addr().unwrap());
     // A batch of 0: no messages, no buffers, or no capacity.
-    let mut batch = MmsgBatch::new(4, 0);
+    let mut batch = MmsgBatch::new(4, 0).unwrap();
     let err = a.send_mmsg(&mut batch, &[]).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     assert_eq!(err.call(), "sendmmsg");
@@ -180,20 +180,28 @@ fn bad_batches_are_typed_errors() {
     let err = a.recv_mmsg(&mut batch, &mut none).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
     assert_eq!(err.call(), "recvmmsg");
-    let mut empty = MmsgBatch::new(0, 64);
-    let err = a
-        .send_mmsg(&mut empty, &[SendMsg::new(b"x").to(&to)])
-        .unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-    let mut bufs = [[0u8; 4]; 2];
-    let err = a.recv_mmsg(&mut empty, &mut bufs).unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    // Batches that cannot be: none, too many, too much control.
+    for (n, space) in [
+        (0, 64),
+        (sockpoll::MAX_MMSG_BATCH + 1, 0),
+        (4, sockpoll::MAX_MMSG_CONTROL + 1),
+        (usize::MAX, usize::MAX),
+    ] {
+        let err = MmsgBatch::new(n, space).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            io::ErrorKind::InvalidInput,
+            "{n} {space}: {err}"
+        );
+    }
+    let most = MmsgBatch::new(sockpoll::MAX_MMSG_BATCH, sockpoll::MAX_MMSG_CONTROL / 1024).unwrap();
+    assert_eq!(most.capacity(), sockpoll::MAX_MMSG_BATCH);
 
     // Control messages that do not fit the batch's per-datagram space:
     // InvalidInput, nothing sent.
     a.set_nonblocking(true).unwrap();
     let tos = [ControlMessage::Tos(4), ControlMessage::Tos(8)];
-    let mut small = MmsgBatch::new(2, cmsg_space(&[CmsgKind::Tos]));
+    let mut small = MmsgBatch::new(2, cmsg_space(&[CmsgKind::Tos])).unwrap();
     let err = a
         .send_mmsg(&mut small, &[SendMsg::new(b"x").to(&to).control(&tos)])
         .unwrap_err();
@@ -208,7 +216,7 @@ fn unix_datagram_batches_carry_credentials_per_message() {
     set_timeouts(b.as_socket());
     b.as_socket().set_pass_credentials(true).unwrap();
     let msgs = [SendMsg::new(b"a"), SendMsg::new(b""), SendMsg::new(b"ccc")];
-    let mut batch = MmsgBatch::new(3, cmsg_space(&[CmsgKind::ScmCredentials]));
+    let mut batch = MmsgBatch::new(3, cmsg_space(&[CmsgKind::ScmCredentials])).unwrap();
     assert_eq!(a.send_mmsg(&mut batch, &msgs).unwrap(), 3);
     let mut bufs = [[0u8; 8]; 3];
     assert_eq!(b.recv_mmsg(&mut batch, &mut bufs).unwrap(), 3);
@@ -238,7 +246,7 @@ fn gro_sizes_arrive_per_datagram_in_a_batch() {
     let payload = vec![7u8; 4000];
     a.send_gso(&payload, 1000, Some(b.local_addr().unwrap()))
         .unwrap();
-    let mut batch = MmsgBatch::new(4, cmsg_space(&[CmsgKind::UdpGroSegments]));
+    let mut batch = MmsgBatch::new(4, cmsg_space(&[CmsgKind::UdpGroSegments])).unwrap();
     let mut bufs = vec![vec![0u8; 65536]; 4];
     let mut total = 0;
     for _ in 0..4 {
@@ -270,7 +278,7 @@ fn batches_send_through_a_vectored_single_message_too() {
         &[],
     )
     .unwrap();
-    let mut batch = MmsgBatch::new(1, 0);
+    let mut batch = MmsgBatch::new(1, 0).unwrap();
     let mut bufs = [[0u8; 8]; 1];
     assert_eq!(b.recv_mmsg(&mut batch, &mut bufs).unwrap(), 1);
     assert_eq!(&bufs[0][..batch.get(0).unwrap().len], b"abcd");

@@ -45,8 +45,8 @@ fn message_io_allocates_nothing_in_steady_state() {
     let to_client = client.local_addr().unwrap();
 
     const SPACE: usize = cmsg_space(&[CmsgKind::PktInfoV4]);
-    let mut out = MmsgBatch::new(8, SPACE);
-    let mut inb = MmsgBatch::new(8, SPACE);
+    let mut out = MmsgBatch::new(8, SPACE).unwrap();
+    let mut inb = MmsgBatch::new(8, SPACE).unwrap();
     let mut bufs = [[0u8; 256]; 8];
     let payloads: [[u8; 100]; 8] = std::array::from_fn(|i| [i as u8; 100]);
     let src = [ControlMessage::PktInfoV4 {

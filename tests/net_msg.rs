@@ -163,6 +163,18 @@ fn credentials_pass_with_so_passcred_and_peercred_matches_this_process() {
     set_timeouts(b.as_socket());
     assert_eq!(a.peer_credentials().unwrap(), me);
     assert_eq!(b.as_socket().peer_credentials().unwrap(), me);
+    let (d, _e) = UnixDatagram::pair().unwrap();
+    assert_eq!(d.peer_credentials().unwrap(), me);
+    // No peer (here, not even Unix): the kernel's "nobody", as documented.
+    let nobody = udp("127.0.0.1:0").as_socket().peer_credentials().unwrap();
+    assert_eq!(
+        nobody,
+        UnixCredentials {
+            pid: 0,
+            uid: u32::MAX,
+            gid: u32::MAX
+        }
+    );
 
     b.as_socket().set_pass_credentials(true).unwrap();
     assert!(b.as_socket().pass_credentials().unwrap());

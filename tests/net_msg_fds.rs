@@ -66,7 +66,7 @@ fn main() {
 
         // 3. A batch: fds in every datagram, never looked at; the next
         //    receive into the batch closes them, and so does its drop.
-        let mut batch = MmsgBatch::new(4, cmsg_space(&[CmsgKind::ScmRights(8)]));
+        let mut batch = MmsgBatch::new(4, cmsg_space(&[CmsgKind::ScmRights(8)])).unwrap();
         for _ in 0..3 {
             da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
         }

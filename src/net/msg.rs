@@ -69,6 +69,14 @@ use crate::sys::msg::RawCmsg;
 /// encoded on the stack, without allocating.
 pub const MAX_SEND_CONTROL: usize = 2048;
 
+/// The most datagrams one [`MmsgBatch`] holds: the kernel's `UIO_MAXIOV`,
+/// beyond which `sendmmsg`/`recvmmsg` take no more in one call.
+pub const MAX_MMSG_BATCH: usize = 1024;
+
+/// The most control space per datagram an [`MmsgBatch`] takes (64 KiB,
+/// past the kernel's default `net.core.optmem_max`).
+pub const MAX_MMSG_CONTROL: usize = 1 << 16;
+
 /// A process's credentials, as `SCM_CREDENTIALS` and `SO_PEERCRED` carry
 /// them (`struct ucred`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -800,7 +808,8 @@ impl Socket {
     ///
     /// The returned [`RecvMsg`] borrows `control` and owns the descriptors
     /// received; those not taken from its [`cmsgs`](RecvMsg::cmsgs) are
-    /// closed when it drops.
+    /// closed when it drops (drop it before receiving into `control`
+    /// again).
     ///
     #[doc = concat!("Corresponds to ", man!("recvmsg", 2), " with `MSG_CMSG_CLOEXEC`.")]
     ///
@@ -900,13 +909,38 @@ pub struct MmsgBatch {
 }
 
 impl MmsgBatch {
-    /// Room for `messages` datagrams a call, each with `control_space`
-    /// bytes of control data (see [`cmsg_space`]; rounded up to the
-    /// alignment; 0 for none).
-    pub fn new(messages: usize, control_space: usize) -> MmsgBatch {
-        MmsgBatch {
-            raw: sys::msg::Batch::new(messages, control_space),
+    /// Room for `messages` datagrams a call (1 to [`MAX_MMSG_BATCH`]),
+    /// each with `control_space` bytes of control data (see [`cmsg_space`];
+    /// rounded up to the alignment; 0 for none, at most
+    /// [`MAX_MMSG_CONTROL`]). Allocates once, here.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for 0 messages, more
+    /// than [`MAX_MMSG_BATCH`], or more control space than
+    /// [`MAX_MMSG_CONTROL`].
+    pub fn new(messages: usize, control_space: usize) -> Result<MmsgBatch> {
+        let invalid = |reason| Error::InvalidInput {
+            call: "MmsgBatch::new",
+            subject: Subject::None,
+            reason,
+        };
+        if messages == 0 {
+            return Err(invalid("a batch of 0 messages"));
         }
+        if messages > MAX_MMSG_BATCH {
+            return Err(invalid(
+                "more messages than one sendmmsg/recvmmsg takes (UIO_MAXIOV, 1024)",
+            ));
+        }
+        if control_space > MAX_MMSG_CONTROL {
+            return Err(invalid(
+                "more control space a message than MAX_MMSG_CONTROL",
+            ));
+        }
+        let raw =
+            sys::msg::Batch::new(messages, control_space).ok_or(invalid("batch size overflows"))?;
+        Ok(MmsgBatch { raw })
     }
 
     /// How many datagrams one call handles at most.
@@ -1062,7 +1096,9 @@ impl Socket {
     }
 
     /// The credentials of the peer of a connected Unix socket, as they were
-    /// when it connected (or when the pair was made).
+    /// when it connected (or when the pair was made). A socket without a
+    /// peer gets the kernel's "nobody": pid 0, uid and gid `u32::MAX`
+    /// (`(uid_t)-1`).
     ///
     #[doc = concat!("Corresponds to `getsockopt(SO_PEERCRED)`; see ", man!("unix", 7), ".")]
     ///

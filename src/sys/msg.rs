@@ -658,19 +658,20 @@ unsafe impl Sync for Batch {}
 
 impl Batch {
     /// Room for `messages` messages with `control` bytes of control data
-    /// each (rounded up to the alignment).
-    pub(crate) fn new(messages: usize, control: usize) -> Batch {
-        let per = control.div_ceil(CMSG_ALIGN).saturating_mul(CMSG_ALIGN);
+    /// each (rounded up to the alignment). `None` when the sizes overflow.
+    pub(crate) fn new(messages: usize, control: usize) -> Option<Batch> {
+        let per = control.div_ceil(CMSG_ALIGN).checked_mul(CMSG_ALIGN)?;
+        let total = per.checked_mul(messages)?;
         // SAFETY: mmsghdr is plain old data; all-zero is valid.
         let hdr: libc::mmsghdr = unsafe { mem::zeroed() };
         let iov = libc::iovec {
             iov_base: ptr::null_mut(),
             iov_len: 0,
         };
-        let mut storage = vec![0u8; per.saturating_mul(messages).saturating_add(CMSG_ALIGN)];
+        let mut storage = vec![0u8; total.checked_add(CMSG_ALIGN)?];
         let base = storage.as_ptr().align_offset(CMSG_ALIGN).min(CMSG_ALIGN);
-        storage.truncate(base + per * messages);
-        Batch {
+        storage.truncate(base + total);
+        Some(Batch {
             hdrs: vec![hdr; messages],
             iovs: vec![iov; messages],
             addrs: (0..messages).map(|_| RawAddr::empty()).collect(),
@@ -678,7 +679,7 @@ impl Batch {
             base,
             per,
             filled: 0,
-        }
+        })
     }
 
     pub(crate) fn capacity(&self) -> usize {
