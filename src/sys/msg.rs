@@ -89,6 +89,18 @@ unsafe impl Pod for libc::timespec {}
 // SAFETY: u32, four u8, two u32: 16 bytes, no padding.
 unsafe impl Pod for libc::sock_extended_err {}
 
+// The "no padding" half of each claim above, checked where it is built.
+const _: () = {
+    assert!(mem::size_of::<libc::in_pktinfo>() == 12);
+    assert!(mem::size_of::<libc::in6_pktinfo>() == 20);
+    assert!(mem::size_of::<libc::ucred>() == 12);
+    assert!(mem::size_of::<libc::sock_extended_err>() == 16);
+    assert!(
+        mem::size_of::<libc::timespec>()
+            == mem::size_of::<libc::time_t>() + mem::size_of::<libc::c_long>()
+    );
+};
+
 /// A `T` read from the start of `data`, or `None` when `data` is shorter.
 pub(crate) fn read<T: Pod>(data: &[u8]) -> Option<T> {
     if data.len() < mem::size_of::<T>() {
@@ -700,6 +712,29 @@ impl Batch {
         &mut self.control[start..start + self.per]
     }
 
+    /// The first `n` messages' storage, each part borrowed once from one
+    /// iterator per field, so the pointers stored into the headers stay
+    /// valid together until the call (no later re-borrow of the vectors).
+    fn slots(&mut self, n: usize) -> impl Iterator<Item = Slot<'_>> {
+        let per = self.per;
+        let mut rest = &mut self.control[self.base..];
+        self.hdrs[..n]
+            .iter_mut()
+            .zip(self.iovs.iter_mut())
+            .zip(self.addrs.iter_mut())
+            .map(move |((hdr, iov), addr)| {
+                let take = per.min(rest.len());
+                let (control, tail) = mem::take(&mut rest).split_at_mut(take);
+                rest = tail;
+                Slot {
+                    hdr,
+                    iov,
+                    addr,
+                    control,
+                }
+            })
+    }
+
     /// Closes the descriptors the last receive left untaken.
     fn release(&mut self) {
         for i in 0..self.filled {
@@ -755,6 +790,38 @@ impl Batch {
     }
 }
 
+/// One message's storage in a [`Batch`].
+struct Slot<'a> {
+    hdr: &'a mut libc::mmsghdr,
+    iov: &'a mut libc::iovec,
+    addr: &'a mut RawAddr,
+    control: &'a mut [u8],
+}
+
+impl Slot<'_> {
+    /// Points the header at this slot's iovec, address (if `named`) and
+    /// the first `controllen` bytes of its control area.
+    fn point(&mut self, named: bool, controllen: usize) {
+        let hdr = &mut self.hdr.msg_hdr;
+        self.hdr.msg_len = 0;
+        hdr.msg_name = if named {
+            self.addr.as_mut_ptr().cast()
+        } else {
+            ptr::null_mut()
+        };
+        hdr.msg_namelen = if named { self.addr.len } else { 0 };
+        hdr.msg_iov = &mut *self.iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = if controllen == 0 {
+            ptr::null_mut()
+        } else {
+            self.control.as_mut_ptr().cast()
+        };
+        hdr.msg_controllen = controllen.min(self.control.len()) as _;
+        hdr.msg_flags = 0;
+    }
+}
+
 impl Drop for Batch {
     fn drop(&mut self) {
         self.release();
@@ -782,28 +849,15 @@ pub(crate) fn recv_mmsg<B: AsMut<[u8]>>(
     }
     let count = check_retry(
         || {
-            for (i, buf) in bufs[..n].iter_mut().enumerate() {
+            for (mut slot, buf) in batch.slots(n).zip(bufs[..n].iter_mut()) {
                 let buf = buf.as_mut();
-                batch.iovs[i] = libc::iovec {
+                *slot.iov = libc::iovec {
                     iov_base: buf.as_mut_ptr().cast(),
                     iov_len: buf.len(),
                 };
-                batch.addrs[i].len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-                let per = batch.per;
-                let control = if per == 0 {
-                    ptr::null_mut()
-                } else {
-                    batch.area(i).as_mut_ptr().cast()
-                };
-                let hdr = &mut batch.hdrs[i];
-                hdr.msg_len = 0;
-                hdr.msg_hdr.msg_name = batch.addrs[i].as_mut_ptr().cast();
-                hdr.msg_hdr.msg_namelen = batch.addrs[i].len;
-                hdr.msg_hdr.msg_iov = &mut batch.iovs[i];
-                hdr.msg_hdr.msg_iovlen = 1;
-                hdr.msg_hdr.msg_control = control;
-                hdr.msg_hdr.msg_controllen = per as _;
-                hdr.msg_hdr.msg_flags = 0;
+                slot.addr.len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+                let room = slot.control.len();
+                slot.point(true, room);
             }
             // SAFETY: the first n headers point at live, writable storage —
             // the caller's buffers (borrowed for this call), the batch's
@@ -856,39 +910,20 @@ pub(crate) fn send_mmsg<'d>(
             "a batch of no messages (none given, or a batch of capacity 0)",
         ));
     }
-    for i in 0..n {
-        let per = batch.per;
-        let start = batch.base + i * per;
-        let area = super::socket::as_uninit(&mut batch.control[start..start + per]);
-        let mut enc = Encoder::new(area);
+    for (i, mut slot) in batch.slots(n).enumerate() {
+        let mut enc = Encoder::new(super::socket::as_uninit(&mut *slot.control));
         let out = item(i, &mut enc)?;
         let used = enc.finish().len();
-        batch.iovs[i] = libc::iovec {
+        *slot.iov = libc::iovec {
             iov_base: out.data.as_ptr() as *mut libc::c_void,
             iov_len: out.data.len(),
         };
-        match out.addr {
-            Some(addr) => batch.addrs[i] = RawAddr::from_addr(addr),
-            None => batch.addrs[i].len = 0,
+        if let Some(addr) = out.addr {
+            *slot.addr = RawAddr::from_addr(addr);
         }
-        let control = if used == 0 {
-            ptr::null_mut()
-        } else {
-            batch.area(i).as_mut_ptr().cast()
-        };
-        let hdr = &mut batch.hdrs[i];
-        hdr.msg_len = 0;
-        hdr.msg_hdr.msg_name = if out.addr.is_some() {
-            batch.addrs[i].as_mut_ptr().cast()
-        } else {
-            ptr::null_mut()
-        };
-        hdr.msg_hdr.msg_namelen = batch.addrs[i].len;
-        hdr.msg_hdr.msg_iov = &mut batch.iovs[i];
-        hdr.msg_hdr.msg_iovlen = 1;
-        hdr.msg_hdr.msg_control = control;
-        hdr.msg_hdr.msg_controllen = used as _;
-        hdr.msg_hdr.msg_flags = 0;
+        // The encoder wrote from the area's start: it is aligned (the
+        // storage base is, and each area is a multiple of the alignment).
+        slot.point(out.addr.is_some(), used);
     }
     let count = check_retry(
         // SAFETY: the first n headers point at live storage for the whole
