@@ -13,6 +13,15 @@
 //! names the call, what it acted on and the OS error, e.g.
 //! `bind 127.0.0.1:80: Permission denied (os error 13)`.
 //!
+//! On Linux, message I/O rides on the same types: [`Socket::send_msg`] and
+//! [`Socket::recv_msg`] with typed control messages ([`ControlMessage`] out,
+//! [`Cmsg`] in: descriptors, credentials, packet info and source
+//! addresses, timestamps, TOS/traffic class, UDP GSO/GRO, the error
+//! queue), batches of datagrams in one call ([`MmsgBatch`] with
+//! [`Socket::send_mmsg`]/[`Socket::recv_mmsg`]), and receives into
+//! uninitialised memory ([`Socket::recv_uninit`]); [`RecvMsg`] says how
+//! buffers are sized and who owns a received descriptor.
+//!
 //! ```
 //! use std::io::{Read, Write};
 //! use sockpoll::{TcpListener, TcpStream};

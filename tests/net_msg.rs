@@ -671,3 +671,23 @@ fn received_fds_not_taken_are_closed_with_the_message() {
     let mut buf = [0u8; 1];
     assert_eq!(x_peer.read(&mut buf).unwrap(), 0);
 }
+
+#[test]
+fn uninit_receives_report_the_sender_and_peek_leaves_the_datagram() {
+    let a = udp("127.0.0.1:0");
+    let b = udp("127.0.0.1:0");
+    a.send_to(b"uninit", b.local_addr().unwrap()).unwrap();
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 16];
+    let (n, from) = b.as_socket().peek_from_uninit(&mut buf).unwrap();
+    assert_eq!((n, from.as_socket()), (6, Some(a.local_addr().unwrap())));
+    let (n, from) = b.as_socket().recv_from_uninit(&mut buf).unwrap();
+    assert_eq!((n, from.as_socket()), (6, Some(a.local_addr().unwrap())));
+    a.send_to(b"again", b.local_addr().unwrap()).unwrap();
+    assert_eq!(b.as_socket().recv_uninit(&mut buf).unwrap(), 5);
+    b.set_nonblocking(true).unwrap();
+    assert!(b
+        .as_socket()
+        .recv_uninit(&mut buf)
+        .unwrap_err()
+        .is_would_block());
+}

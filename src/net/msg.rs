@@ -2,50 +2,8 @@
 //! `sendmmsg`/`recvmmsg` batches, receives into uninitialised memory, and
 //! the options that make the kernel attach control messages.
 //!
-//! # Control messages
-//!
-//! To send, pass a slice of [`ControlMessage`]s to [`Socket::send_msg`]
-//! (or put them in a [`SendMsg`] of a batch). To receive, give
-//! [`Socket::recv_msg`] a control buffer — sized with [`cmsg_space`], and
-//! preferably a [`CmsgBuffer`], which is aligned as the kernel wants — and
-//! walk [`RecvMsg::cmsgs`]: each item is a [`Cmsg`]. A message sockpoll does
-//! not model arrives as [`Cmsg::Unknown`] with its level, type and bytes;
-//! nothing is dropped.
-//!
-//! # Received descriptors
-//!
-//! Descriptors passed with `SCM_RIGHTS` are always received close-on-exec
-//! (`MSG_CMSG_CLOEXEC`). Until taken they belong to the [`RecvMsg`] (for a
-//! batch, to the [`MmsgBatch`]): [`ScmRights`] yields each one once as an
-//! [`OwnedFd`], and every descriptor not taken is closed when the
-//! `RecvMsg` drops (for a batch: at the next receive into it, or when it
-//! drops). That holds for a control buffer too small for them all
-//! ([`RecvFlags::CTRUNC`]): the kernel installs only the descriptors that
-//! fit, and those are owned and closed like the others. No descriptor is
-//! ever owned twice, and none is leaked.
-//!
-//! ```
-//! use std::io::{IoSlice, IoSliceMut};
-//! use std::os::fd::AsFd;
-//! use sockpoll::{cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, UnixStream};
-//!
-//! # fn main() -> sockpoll::Result<()> {
-//! let (a, b) = UnixStream::pair()?;
-//! let (extra, _keep) = UnixStream::pair()?;
-//! a.send_msg(&[IoSlice::new(b"fd")], &[ControlMessage::ScmRights(&[extra.as_fd()])])?;
-//!
-//! let mut data = [0u8; 2];
-//! let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::ScmRights(1)]) }>::new();
-//! let mut msg = b.recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)?;
-//! let mut got = Vec::new();
-//! for cmsg in msg.cmsgs() {
-//!     if let Cmsg::ScmRights(fds) = cmsg {
-//!         got.extend(fds); // OwnedFd, close-on-exec
-//!     }
-//! }
-//! assert_eq!((msg.len, got.len()), (2, 1));
-//! # Ok(()) }
-//! ```
+//! The how-to (sizing buffers, walking messages, who owns received
+//! descriptors) is on [`RecvMsg`], the type every receive returns.
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -640,7 +598,52 @@ impl fmt::Debug for Cmsgs<'_> {
 
 /// What [`Socket::recv_msg`] received: the length, the sender, the flags,
 /// and the control messages (which own any descriptors received until
-/// they are taken; see the module docs).
+/// they are taken).
+///
+/// # Control messages
+///
+/// To send, pass a slice of [`ControlMessage`]s to [`Socket::send_msg`]
+/// (or put them in a [`SendMsg`] of a batch). To receive, give
+/// [`Socket::recv_msg`] a control buffer — sized with [`cmsg_space`], and
+/// preferably a [`CmsgBuffer`], which is aligned as the kernel wants — and
+/// walk [`RecvMsg::cmsgs`]: each item is a [`Cmsg`]. A message sockpoll does
+/// not model arrives as [`Cmsg::Unknown`] with its level, type and bytes;
+/// nothing is dropped.
+///
+/// # Received descriptors
+///
+/// Descriptors passed with `SCM_RIGHTS` are always received close-on-exec
+/// (`MSG_CMSG_CLOEXEC`). Until taken they belong to the [`RecvMsg`] (for a
+/// batch, to the [`MmsgBatch`]): [`ScmRights`] yields each one once as an
+/// [`OwnedFd`], and every descriptor not taken is closed when the
+/// `RecvMsg` drops (for a batch: at the next receive into it, or when it
+/// drops). That holds for a control buffer too small for them all
+/// ([`RecvFlags::CTRUNC`]): the kernel installs only the descriptors that
+/// fit, and those are owned and closed like the others. No descriptor is
+/// ever owned twice, and none is leaked.
+///
+/// ```
+/// use std::io::{IoSlice, IoSliceMut};
+/// use std::os::fd::AsFd;
+/// use sockpoll::{cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, UnixStream};
+///
+/// # fn main() -> sockpoll::Result<()> {
+/// let (a, b) = UnixStream::pair()?;
+/// let (extra, _keep) = UnixStream::pair()?;
+/// a.send_msg(&[IoSlice::new(b"fd")], &[ControlMessage::ScmRights(&[extra.as_fd()])])?;
+///
+/// let mut data = [0u8; 2];
+/// let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::ScmRights(1)]) }>::new();
+/// let mut msg = b.recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)?;
+/// let mut got = Vec::new();
+/// for cmsg in msg.cmsgs() {
+///     if let Cmsg::ScmRights(fds) = cmsg {
+///         got.extend(fds); // OwnedFd, close-on-exec
+///     }
+/// }
+/// assert_eq!((msg.len, got.len()), (2, 1));
+/// # Ok(()) }
+/// ```
 #[non_exhaustive]
 pub struct RecvMsg<'c> {
     /// Bytes written into the buffers. With [`RecvFlags::TRUNC`] the

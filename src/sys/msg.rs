@@ -359,7 +359,7 @@ impl<'a> Iterator for CmsgIter<'a> {
 }
 
 /// The control bytes one receive wrote, owning the descriptors in them
-/// (see the module docs). Only this file constructs one.
+/// (see this module's docs). Only this file constructs one.
 pub(crate) struct Control<'c> {
     buf: &'c mut [u8],
 }
