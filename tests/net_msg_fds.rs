@@ -96,6 +96,18 @@ fn main() {
         drop(some);
         assert_eq!(open_fds(), before, "round {round}");
 
+        // A batch whose control areas are too small: MSG_CTRUNC per
+        // datagram, the two that fit in each are owned, the rest never
+        // installed.
+        let mut tight = MmsgBatch::new(2, cmsg_space(&[CmsgKind::ScmRights(2)])).unwrap();
+        da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
+        da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
+        assert_eq!(db.recv_mmsg(&mut tight, &mut bufs).unwrap(), 2);
+        assert_eq!(open_fds(), before + 4, "round {round}: two fit in each");
+        assert!(tight.messages().all(|m| m.flags.is_control_truncated()));
+        assert_eq!(open_fds(), before, "round {round}: batch ctrunc leaked");
+        drop(tight);
+
         // Never looked at: the batch's drop closes them.
         da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
         assert_eq!(db.recv_mmsg(&mut batch, &mut bufs).unwrap(), 1);

@@ -77,7 +77,9 @@ impl From<UnixCredentials> for libc::ucred {
 }
 
 /// A control message to send with [`Socket::send_msg`] (`struct cmsghdr`
-/// and its data; see ` cmsg(3)`).
+/// and its data).
+///
+#[doc = concat!("See ", man!("cmsg", 3), " and, per message, ", man!("unix", 7), ", ", man!("ip", 7), ", ", man!("ipv6", 7), ", ", man!("udp", 7), ".")]
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum ControlMessage<'a> {
