@@ -388,10 +388,10 @@ impl UdpSocket {
     /// As [`Socket::recv_msg`]; [`InvalidInput`](std::io::ErrorKind::InvalidInput)
     /// for a sender that is not IPv4/IPv6 (never on a UDP socket).
     pub fn recv_gro(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr, usize)> {
-        const SPACE: usize = crate::cmsg_space(&[crate::CmsgKind::UdpGroSegments]);
-        // Room for others the caller turned on too: none is lost, but only
-        // the segment size is reported here.
-        let mut control = crate::CmsgBuffer::<{ SPACE * 4 }>::new();
+        // The kernel puts UDP_GRO first; the room after it takes what else
+        // the caller turned on (pktinfo, TOS, timestamps…), which is
+        // dropped here: only the segment size is reported.
+        let mut control = crate::CmsgBuffer::<256>::new();
         let mut msg = self
             .0
             .recv_msg(&mut [std::io::IoSliceMut::new(buf)], &mut control)?;
