@@ -268,6 +268,40 @@ fn gro_sizes_arrive_per_datagram_in_a_batch() {
 }
 
 #[test]
+fn a_batch_may_hold_vectored_datagrams() {
+    let a = udp("127.0.0.1:0");
+    let b = udp("127.0.0.1:0");
+    let to = SockAddr::from(b.local_addr().unwrap());
+    let first = [IoSlice::new(b"head:"), IoSlice::new(b"body")];
+    let second = [IoSlice::new(b""), IoSlice::new(b"x"), IoSlice::new(b"yz")];
+    let msgs = [
+        SendMsg::vectored(&first).to(&to),
+        SendMsg::new(b"plain").to(&to),
+        SendMsg::vectored(&second).to(&to),
+        SendMsg::vectored(&[]).to(&to),
+    ];
+    let mut batch = MmsgBatch::new(4, 0).unwrap();
+    assert_eq!(a.send_mmsg(&mut batch, &msgs).unwrap(), 4);
+    assert_eq!(batch.sent_len(0), Some(9));
+    let mut bufs = [[0u8; 16]; 4];
+    assert_eq!(b.recv_mmsg(&mut batch, &mut bufs).unwrap(), 4);
+    let got: Vec<Vec<u8>> = batch
+        .messages()
+        .enumerate()
+        .map(|(i, m)| bufs[i][..m.len].to_vec())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            b"head:body".to_vec(),
+            b"plain".to_vec(),
+            b"xyz".to_vec(),
+            vec![]
+        ]
+    );
+}
+
+#[test]
 fn batches_send_through_a_vectored_single_message_too() {
     // send_msg with several slices is one datagram.
     let a = udp("127.0.0.1:0");

@@ -871,16 +871,32 @@ impl Socket {
 /// messages.
 #[derive(Debug, Clone, Copy)]
 pub struct SendMsg<'a> {
-    data: &'a [u8],
+    data: SendData<'a>,
     addr: Option<&'a SockAddr>,
     control: &'a [ControlMessage<'a>],
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SendData<'a> {
+    One(&'a [u8]),
+    Vectored(&'a [IoSlice<'a>]),
 }
 
 impl<'a> SendMsg<'a> {
     /// `data`, to the connected peer, without control messages.
     pub fn new(data: &'a [u8]) -> SendMsg<'a> {
         SendMsg {
-            data,
+            data: SendData::One(data),
+            addr: None,
+            control: &[],
+        }
+    }
+
+    /// The concatenation of `bufs` as one datagram (e.g. a header and a
+    /// payload kept apart), read in place.
+    pub fn vectored(bufs: &'a [IoSlice<'a>]) -> SendMsg<'a> {
+        SendMsg {
+            data: SendData::Vectored(bufs),
             addr: None,
             control: &[],
         }
@@ -1030,7 +1046,10 @@ impl Socket {
                     return Err(bad_control("sendmmsg", fd, reason));
                 }
                 Ok(sys::msg::Outgoing {
-                    data: m.data,
+                    data: match m.data {
+                        SendData::One(data) => sys::msg::Data::One(data),
+                        SendData::Vectored(bufs) => sys::msg::Data::Vectored(bufs),
+                    },
                     addr: m.addr,
                 })
             },

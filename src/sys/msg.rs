@@ -886,8 +886,16 @@ pub(crate) fn recv_mmsg<B: AsMut<[u8]>>(
 /// One message to send in a batch: its bytes and destination. Its control
 /// messages are written by the caller's encoder callback.
 pub(crate) struct Outgoing<'d> {
-    pub(crate) data: &'d [u8],
+    pub(crate) data: Data<'d>,
     pub(crate) addr: Option<&'d SockAddr>,
+}
+
+/// The bytes of one outgoing message: one slice, or several sent as one
+/// datagram.
+#[derive(Clone, Copy)]
+pub(crate) enum Data<'d> {
+    One(&'d [u8]),
+    Vectored(&'d [IoSlice<'d>]),
 }
 
 /// `sendmmsg(2)` of `n` messages (at most the batch's capacity), each
@@ -914,20 +922,31 @@ pub(crate) fn send_mmsg<'d>(
         let mut enc = Encoder::new(super::socket::as_uninit(&mut *slot.control));
         let out = item(i, &mut enc)?;
         let used = enc.finish().len();
-        *slot.iov = libc::iovec {
-            iov_base: out.data.as_ptr() as *mut libc::c_void,
-            iov_len: out.data.len(),
-        };
         if let Some(addr) = out.addr {
             *slot.addr = RawAddr::from_addr(addr);
         }
         // The encoder wrote from the area's start: it is aligned (the
         // storage base is, and each area is a multiple of the alignment).
         slot.point(out.addr.is_some(), used);
+        match out.data {
+            Data::One(data) => {
+                *slot.iov = libc::iovec {
+                    iov_base: data.as_ptr() as *mut libc::c_void,
+                    iov_len: data.len(),
+                };
+            }
+            Data::Vectored(bufs) => {
+                // IoSlice is ABI-compatible with iovec on Unix (guaranteed
+                // by std); the caller's slices are read in place.
+                slot.hdr.msg_hdr.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+                slot.hdr.msg_hdr.msg_iovlen = bufs.len() as _;
+            }
+        }
     }
     let count = check_retry(
         // SAFETY: the first n headers point at live storage for the whole
-        // call: the data slices (borrowed for 'd, which outlives this call),
+        // call: the data slices and IoSlice arrays (borrowed for 'd, which
+        // outlives this call),
         // the batch's addresses, iovecs and encoded control areas; sendmmsg
         // only reads through them.
         || unsafe {
