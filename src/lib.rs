@@ -13,6 +13,15 @@
 //! names the call, what it acted on and the OS error, e.g.
 //! `bind 127.0.0.1:80: Permission denied (os error 13)`.
 //!
+//! On Linux, message I/O rides on the same types: [`Socket::send_msg`] and
+//! [`Socket::recv_msg`] with typed control messages ([`ControlMessage`] out,
+//! [`Cmsg`] in: descriptors, credentials, packet info and source
+//! addresses, timestamps, TOS/traffic class, UDP GSO/GRO, the error
+//! queue), batches of datagrams in one call ([`MmsgBatch`] with
+//! [`Socket::send_mmsg`]/[`Socket::recv_mmsg`]), and receives into
+//! uninitialised memory ([`Socket::recv_uninit`]); [`RecvMsg`] says how
+//! buffers are sized and who owns a received descriptor.
+//!
 //! ```
 //! use std::io::{Read, Write};
 //! use sockpoll::{TcpListener, TcpStream};
@@ -37,7 +46,12 @@
 //! # Guarantees
 //!
 //! - **Close-on-exec, always**: `socket`/`socketpair` with `SOCK_CLOEXEC`,
-//!   `accept4(SOCK_CLOEXEC)`.
+//!   `accept4(SOCK_CLOEXEC)`, descriptors received with `SCM_RIGHTS`
+//!   through `recvmsg(MSG_CMSG_CLOEXEC)`.
+//! - **Received descriptors are owned at once**: a [`RecvMsg`] (or
+//!   [`MmsgBatch`]) owns every descriptor that arrived, hands each out once
+//!   as an `OwnedFd`, and closes those not taken — a truncated control
+//!   buffer (`MSG_CTRUNC`) included.
 //! - **No `SIGPIPE`**: every send uses `MSG_NOSIGNAL`; a send to a closed
 //!   peer is a [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) error.
 //! - **No double close**: descriptors are `OwnedFd`; [`Socket::close`]
@@ -76,7 +90,8 @@ pub use error::{EaiCode, Error, ResolveError, Result, Subject};
 #[cfg(target_os = "linux")]
 pub use net::{
     cmsg_space, Cmsg, CmsgBuffer, CmsgKind, Cmsgs, ControlMessage, ErrorOrigin, ExtendedError,
-    MmsgBatch, RecvFlags, RecvMsg, ScmRights, SendMsg, UnixCredentials, MAX_SEND_CONTROL,
+    MmsgBatch, RecvFlags, RecvMsg, ScmRights, SendMsg, UnixCredentials, MAX_MMSG_BATCH,
+    MAX_MMSG_CONTROL, MAX_SEND_CONTROL,
 };
 pub use net::{
     getnameinfo, hostname, resolve, AddrInfo, Domain, Hints, NameInfoFlags, Protocol, Received,

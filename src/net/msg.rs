@@ -2,50 +2,8 @@
 //! `sendmmsg`/`recvmmsg` batches, receives into uninitialised memory, and
 //! the options that make the kernel attach control messages.
 //!
-//! # Control messages
-//!
-//! To send, pass a slice of [`ControlMessage`]s to [`Socket::send_msg`]
-//! (or put them in a [`SendMsg`] of a batch). To receive, give
-//! [`Socket::recv_msg`] a control buffer — sized with [`cmsg_space`], and
-//! preferably a [`CmsgBuffer`], which is aligned as the kernel wants — and
-//! walk [`RecvMsg::cmsgs`]: each item is a [`Cmsg`]. A message sockpoll does
-//! not model arrives as [`Cmsg::Unknown`] with its level, type and bytes;
-//! nothing is dropped.
-//!
-//! # Received descriptors
-//!
-//! Descriptors passed with `SCM_RIGHTS` are always received close-on-exec
-//! (`MSG_CMSG_CLOEXEC`). Until taken they belong to the [`RecvMsg`] (for a
-//! batch, to the [`MmsgBatch`]): [`ScmRights`] yields each one once as an
-//! [`OwnedFd`], and every descriptor not taken is closed when the
-//! `RecvMsg` drops (for a batch: at the next receive into it, or when it
-//! drops). That holds for a control buffer too small for them all
-//! ([`RecvFlags::CTRUNC`]): the kernel installs only the descriptors that
-//! fit, and those are owned and closed like the others. No descriptor is
-//! ever owned twice, and none is leaked.
-//!
-//! ```
-//! use std::io::{IoSlice, IoSliceMut};
-//! use std::os::fd::AsFd;
-//! use sockpoll::{cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, UnixStream};
-//!
-//! # fn main() -> sockpoll::Result<()> {
-//! let (a, b) = UnixStream::pair()?;
-//! let (extra, _keep) = UnixStream::pair()?;
-//! a.send_msg(&[IoSlice::new(b"fd")], &[ControlMessage::ScmRights(&[extra.as_fd()])])?;
-//!
-//! let mut data = [0u8; 2];
-//! let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::ScmRights(1)]) }>::new();
-//! let mut msg = b.recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)?;
-//! let mut got = Vec::new();
-//! for cmsg in msg.cmsgs() {
-//!     if let Cmsg::ScmRights(fds) = cmsg {
-//!         got.extend(fds); // OwnedFd, close-on-exec
-//!     }
-//! }
-//! assert_eq!((msg.len, got.len()), (2, 1));
-//! # Ok(()) }
-//! ```
+//! The how-to (sizing buffers, walking messages, who owns received
+//! descriptors) is on [`RecvMsg`], the type every receive returns.
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
@@ -68,6 +26,14 @@ use crate::sys::msg::RawCmsg;
 /// `SCM_MAX_FD`) with credentials, packet info and more beside them. It is
 /// encoded on the stack, without allocating.
 pub const MAX_SEND_CONTROL: usize = 2048;
+
+/// The most datagrams one [`MmsgBatch`] holds: the kernel's `UIO_MAXIOV`,
+/// beyond which `sendmmsg`/`recvmmsg` take no more in one call.
+pub const MAX_MMSG_BATCH: usize = 1024;
+
+/// The most control space per datagram an [`MmsgBatch`] takes (64 KiB,
+/// past the kernel's default `net.core.optmem_max`).
+pub const MAX_MMSG_CONTROL: usize = 1 << 16;
 
 /// A process's credentials, as `SCM_CREDENTIALS` and `SO_PEERCRED` carry
 /// them (`struct ucred`).
@@ -111,7 +77,9 @@ impl From<UnixCredentials> for libc::ucred {
 }
 
 /// A control message to send with [`Socket::send_msg`] (`struct cmsghdr`
-/// and its data; see ` cmsg(3)`).
+/// and its data).
+///
+#[doc = concat!("See ", man!("cmsg", 3), " and, per message, ", man!("unix", 7), ", ", man!("ip", 7), ", ", man!("ipv6", 7), ", ", man!("udp", 7), ".")]
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum ControlMessage<'a> {
@@ -151,6 +119,18 @@ pub enum ControlMessage<'a> {
     /// many bytes each (the last may be shorter): generic segmentation
     /// offload. See [`UdpSocket::send_gso`](crate::UdpSocket::send_gso).
     UdpGsoSegments(u16),
+    /// Any other message, as raw bytes: level, type and data (e.g.
+    /// `IPPROTO_IPV6`/`IPV6_HOPLIMIT` with an `int`). Not `SCM_RIGHTS`:
+    /// descriptors go through [`ScmRights`](ControlMessage::ScmRights),
+    /// which keeps them borrowed for the call.
+    Unknown {
+        /// `cmsg_level`.
+        level: i32,
+        /// `cmsg_type`.
+        ty: i32,
+        /// The data, in the layout the kernel expects for this message.
+        data: &'a [u8],
+    },
 }
 
 impl ControlMessage<'_> {
@@ -164,6 +144,7 @@ impl ControlMessage<'_> {
             ControlMessage::Tos(_) => CmsgKind::Tos.space(),
             ControlMessage::TrafficClass(_) => CmsgKind::TrafficClass.space(),
             ControlMessage::UdpGsoSegments(_) => CmsgKind::UdpGsoSegments.space(),
+            ControlMessage::Unknown { data, .. } => CmsgKind::Other(data.len()).space(),
         }
     }
 }
@@ -619,7 +600,52 @@ impl fmt::Debug for Cmsgs<'_> {
 
 /// What [`Socket::recv_msg`] received: the length, the sender, the flags,
 /// and the control messages (which own any descriptors received until
-/// they are taken; see the module docs).
+/// they are taken).
+///
+/// # Control messages
+///
+/// To send, pass a slice of [`ControlMessage`]s to [`Socket::send_msg`]
+/// (or put them in a [`SendMsg`] of a batch). To receive, give
+/// [`Socket::recv_msg`] a control buffer — sized with [`cmsg_space`], and
+/// preferably a [`CmsgBuffer`], which is aligned as the kernel wants — and
+/// walk [`RecvMsg::cmsgs`]: each item is a [`Cmsg`]. A message sockpoll does
+/// not model arrives as [`Cmsg::Unknown`] with its level, type and bytes;
+/// nothing is dropped.
+///
+/// # Received descriptors
+///
+/// Descriptors passed with `SCM_RIGHTS` are always received close-on-exec
+/// (`MSG_CMSG_CLOEXEC`). Until taken they belong to the [`RecvMsg`] (for a
+/// batch, to the [`MmsgBatch`]): [`ScmRights`] yields each one once as an
+/// [`OwnedFd`], and every descriptor not taken is closed when the
+/// `RecvMsg` drops (for a batch: at the next receive into it, or when it
+/// drops). That holds for a control buffer too small for them all
+/// ([`RecvFlags::CTRUNC`]): the kernel installs only the descriptors that
+/// fit, and those are owned and closed like the others. No descriptor is
+/// ever owned twice, and none is leaked.
+///
+/// ```
+/// use std::io::{IoSlice, IoSliceMut};
+/// use std::os::fd::AsFd;
+/// use sockpoll::{cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, UnixStream};
+///
+/// # fn main() -> sockpoll::Result<()> {
+/// let (a, b) = UnixStream::pair()?;
+/// let (extra, _keep) = UnixStream::pair()?;
+/// a.send_msg(&[IoSlice::new(b"fd")], &[ControlMessage::ScmRights(&[extra.as_fd()])])?;
+///
+/// let mut data = [0u8; 2];
+/// let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::ScmRights(1)]) }>::new();
+/// let mut msg = b.recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)?;
+/// let mut got = Vec::new();
+/// for cmsg in msg.cmsgs() {
+///     if let Cmsg::ScmRights(fds) = cmsg {
+///         got.extend(fds); // OwnedFd, close-on-exec
+///     }
+/// }
+/// assert_eq!((msg.len, got.len()), (2, 1));
+/// # Ok(()) }
+/// ```
 #[non_exhaustive]
 pub struct RecvMsg<'c> {
     /// Bytes written into the buffers. With [`RecvFlags::TRUNC`] the
@@ -667,52 +693,74 @@ impl fmt::Debug for RecvMsg<'_> {
     }
 }
 
-fn too_much_control(call: &'static str, fd: BorrowedFd<'_>) -> Error {
+fn bad_control(call: &'static str, fd: BorrowedFd<'_>, reason: &'static str) -> Error {
     Error::InvalidInput {
         call,
         subject: Subject::Fd(fd.as_raw_fd()),
-        reason: "the control messages do not fit in one control buffer",
+        reason,
     }
 }
 
-/// Writes `msgs` with `enc`; false when they do not fit.
-fn encode(msgs: &[ControlMessage<'_>], enc: &mut sys::msg::Encoder<'_>) -> bool {
-    msgs.iter().all(|m| match *m {
-        ControlMessage::ScmRights(fds) => enc.push_fds(fds),
-        ControlMessage::ScmCredentials(c) => enc.push(
-            libc::SOL_SOCKET,
-            libc::SCM_CREDENTIALS,
-            libc::ucred::from(c),
-        ),
-        ControlMessage::PktInfoV4 { ifindex, source } => enc.push(
-            libc::IPPROTO_IP,
-            libc::IP_PKTINFO,
-            libc::in_pktinfo {
-                ipi_ifindex: ifindex as libc::c_int,
-                ipi_spec_dst: libc::in_addr {
-                    s_addr: u32::from(source).to_be(),
+const DO_NOT_FIT: &str = "the control messages do not fit in one control buffer";
+const RAW_RIGHTS: &str = "SCM_RIGHTS must be sent as ControlMessage::ScmRights, not Unknown";
+
+/// Writes `msgs` with `enc`; the reason when they do not fit, or carry raw
+/// `SCM_RIGHTS`.
+fn encode(
+    msgs: &[ControlMessage<'_>],
+    enc: &mut sys::msg::Encoder<'_>,
+) -> std::result::Result<(), &'static str> {
+    for m in msgs {
+        let fits = match *m {
+            ControlMessage::ScmRights(fds) => enc.push_fds(fds),
+            ControlMessage::ScmCredentials(c) => enc.push(
+                libc::SOL_SOCKET,
+                libc::SCM_CREDENTIALS,
+                libc::ucred::from(c),
+            ),
+            ControlMessage::PktInfoV4 { ifindex, source } => enc.push(
+                libc::IPPROTO_IP,
+                libc::IP_PKTINFO,
+                libc::in_pktinfo {
+                    ipi_ifindex: ifindex as libc::c_int,
+                    ipi_spec_dst: libc::in_addr {
+                        s_addr: u32::from(source).to_be(),
+                    },
+                    ipi_addr: libc::in_addr { s_addr: 0 },
                 },
-                ipi_addr: libc::in_addr { s_addr: 0 },
-            },
-        ),
-        ControlMessage::PktInfoV6 { ifindex, source } => enc.push(
-            libc::IPPROTO_IPV6,
-            libc::IPV6_PKTINFO,
-            libc::in6_pktinfo {
-                ipi6_addr: libc::in6_addr {
-                    s6_addr: source.octets(),
+            ),
+            ControlMessage::PktInfoV6 { ifindex, source } => enc.push(
+                libc::IPPROTO_IPV6,
+                libc::IPV6_PKTINFO,
+                libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: source.octets(),
+                    },
+                    ipi6_ifindex: ifindex,
                 },
-                ipi6_ifindex: ifindex,
-            },
-        ),
-        ControlMessage::Tos(tos) => {
-            enc.push(libc::IPPROTO_IP, libc::IP_TOS, libc::c_int::from(tos))
+            ),
+            ControlMessage::Tos(tos) => {
+                enc.push(libc::IPPROTO_IP, libc::IP_TOS, libc::c_int::from(tos))
+            }
+            ControlMessage::TrafficClass(tc) => {
+                enc.push(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, libc::c_int::from(tc))
+            }
+            ControlMessage::UdpGsoSegments(size) => {
+                enc.push(libc::SOL_UDP, libc::UDP_SEGMENT, size)
+            }
+            // Raw SCM_RIGHTS would pass numbers nobody borrowed: refused.
+            ControlMessage::Unknown { level, ty, .. }
+                if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS =>
+            {
+                return Err(RAW_RIGHTS);
+            }
+            ControlMessage::Unknown { level, ty, data } => enc.push_bytes(level, ty, data),
+        };
+        if !fits {
+            return Err(DO_NOT_FIT);
         }
-        ControlMessage::TrafficClass(tc) => {
-            enc.push(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, libc::c_int::from(tc))
-        }
-        ControlMessage::UdpGsoSegments(size) => enc.push(libc::SOL_UDP, libc::UDP_SEGMENT, size),
-    })
+    }
+    Ok(())
 }
 
 /// Stack room for the control data of one send.
@@ -733,7 +781,8 @@ impl Socket {
     /// # Errors
     ///
     /// [`InvalidInput`](io::ErrorKind::InvalidInput) when the control
-    /// messages need more than [`MAX_SEND_CONTROL`] bytes (nothing is
+    /// messages need more than [`MAX_SEND_CONTROL`] bytes, or an
+    /// [`Unknown`](ControlMessage::Unknown) one is `SCM_RIGHTS` (nothing is
     /// sent); the OS error otherwise: `EBADF` for a closed descriptor in
     /// [`ControlMessage::ScmRights`], `EPERM` for credentials not one's
     /// own, `EINVAL` for a message the socket's protocol does not take,
@@ -751,8 +800,8 @@ impl Socket {
         }
         let mut room = SendControl([const { MaybeUninit::uninit() }; MAX_SEND_CONTROL]);
         let mut enc = sys::msg::Encoder::new(&mut room.0);
-        if !encode(control, &mut enc) {
-            return Err(too_much_control("sendmsg", self.as_fd()));
+        if let Err(reason) = encode(control, &mut enc) {
+            return Err(bad_control("sendmsg", self.as_fd(), reason));
         }
         sys::msg::send_msg(self.as_fd(), bufs, addr, enc.finish(), 0)
     }
@@ -764,7 +813,8 @@ impl Socket {
     ///
     /// The returned [`RecvMsg`] borrows `control` and owns the descriptors
     /// received; those not taken from its [`cmsgs`](RecvMsg::cmsgs) are
-    /// closed when it drops.
+    /// closed when it drops (drop it before receiving into `control`
+    /// again).
     ///
     #[doc = concat!("Corresponds to ", man!("recvmsg", 2), " with `MSG_CMSG_CLOEXEC`.")]
     ///
@@ -821,16 +871,32 @@ impl Socket {
 /// messages.
 #[derive(Debug, Clone, Copy)]
 pub struct SendMsg<'a> {
-    data: &'a [u8],
+    data: SendData<'a>,
     addr: Option<&'a SockAddr>,
     control: &'a [ControlMessage<'a>],
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SendData<'a> {
+    One(&'a [u8]),
+    Vectored(&'a [IoSlice<'a>]),
 }
 
 impl<'a> SendMsg<'a> {
     /// `data`, to the connected peer, without control messages.
     pub fn new(data: &'a [u8]) -> SendMsg<'a> {
         SendMsg {
-            data,
+            data: SendData::One(data),
+            addr: None,
+            control: &[],
+        }
+    }
+
+    /// The concatenation of `bufs` as one datagram (e.g. a header and a
+    /// payload kept apart), read in place.
+    pub fn vectored(bufs: &'a [IoSlice<'a>]) -> SendMsg<'a> {
+        SendMsg {
+            data: SendData::Vectored(bufs),
             addr: None,
             control: &[],
         }
@@ -864,13 +930,38 @@ pub struct MmsgBatch {
 }
 
 impl MmsgBatch {
-    /// Room for `messages` datagrams a call, each with `control_space`
-    /// bytes of control data (see [`cmsg_space`]; rounded up to the
-    /// alignment; 0 for none).
-    pub fn new(messages: usize, control_space: usize) -> MmsgBatch {
-        MmsgBatch {
-            raw: sys::msg::Batch::new(messages, control_space),
+    /// Room for `messages` datagrams a call (1 to [`MAX_MMSG_BATCH`]),
+    /// each with `control_space` bytes of control data (see [`cmsg_space`];
+    /// rounded up to the alignment; 0 for none, at most
+    /// [`MAX_MMSG_CONTROL`]). Allocates once, here.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for 0 messages, more
+    /// than [`MAX_MMSG_BATCH`], or more control space than
+    /// [`MAX_MMSG_CONTROL`].
+    pub fn new(messages: usize, control_space: usize) -> Result<MmsgBatch> {
+        let invalid = |reason| Error::InvalidInput {
+            call: "MmsgBatch::new",
+            subject: Subject::None,
+            reason,
+        };
+        if messages == 0 {
+            return Err(invalid("a batch of 0 messages"));
         }
+        if messages > MAX_MMSG_BATCH {
+            return Err(invalid(
+                "more messages than one sendmmsg/recvmmsg takes (UIO_MAXIOV, 1024)",
+            ));
+        }
+        if control_space > MAX_MMSG_CONTROL {
+            return Err(invalid(
+                "more control space a message than MAX_MMSG_CONTROL",
+            ));
+        }
+        let raw =
+            sys::msg::Batch::new(messages, control_space).ok_or(invalid("batch size overflows"))?;
+        Ok(MmsgBatch { raw })
     }
 
     /// How many datagrams one call handles at most.
@@ -896,7 +987,9 @@ impl MmsgBatch {
 
     /// Datagram `i` of the last receive: its length (in the `i`th buffer
     /// given), sender, flags and control messages. `None` past
-    /// [`len`](MmsgBatch::len).
+    /// [`len`](MmsgBatch::len). As for [`Socket::recv_msg`], descriptors
+    /// of that datagram not taken from the returned view are closed when it
+    /// drops.
     pub fn get(&mut self, i: usize) -> Option<RecvMsg<'_>> {
         self.raw.received(i).map(RecvMsg::from_sys)
     }
@@ -949,11 +1042,14 @@ impl Socket {
             msgs.len(),
             |i, enc| {
                 let m = &msgs[i];
-                if !encode(m.control, enc) {
-                    return Err(too_much_control("sendmmsg", fd));
+                if let Err(reason) = encode(m.control, enc) {
+                    return Err(bad_control("sendmmsg", fd, reason));
                 }
                 Ok(sys::msg::Outgoing {
-                    data: m.data,
+                    data: match m.data {
+                        SendData::One(data) => sys::msg::Data::One(data),
+                        SendData::Vectored(bufs) => sys::msg::Data::Vectored(bufs),
+                    },
                     addr: m.addr,
                 })
             },
@@ -1024,7 +1120,9 @@ impl Socket {
     }
 
     /// The credentials of the peer of a connected Unix socket, as they were
-    /// when it connected (or when the pair was made).
+    /// when it connected (or when the pair was made). A socket without a
+    /// peer gets the kernel's "nobody": pid 0, uid and gid `u32::MAX`
+    /// (`(uid_t)-1`).
     ///
     #[doc = concat!("Corresponds to `getsockopt(SO_PEERCRED)`; see ", man!("unix", 7), ".")]
     ///
@@ -1110,9 +1208,11 @@ impl Socket {
         self.msg_opt("setsockopt IPV6_RECVTCLASS", |s| s.set_recv_tclass_v6(on))
     }
 
-    /// The largest GSO segment count and size this socket may send with
-    /// (`getsockopt(SOL_UDP, UDP_SEGMENT)`: the socket-wide segment size, 0
-    /// when unset). Succeeds only where the kernel has UDP GSO (4.18+).
+    /// The socket-wide UDP GSO segment size (`getsockopt(SOL_UDP,
+    /// UDP_SEGMENT)`), 0 when unset: every send is then cut into datagrams
+    /// of this size. Succeeds only where the kernel has UDP GSO (4.18+),
+    /// which is how [`UdpSocket::gso_max_segments`](crate::UdpSocket::gso_max_segments)
+    /// probes it.
     ///
     /// # Errors
     ///
@@ -1128,6 +1228,24 @@ impl Socket {
         .map(|v| u16::try_from(v).unwrap_or(u16::MAX))
     }
 
+    /// Sets the socket-wide UDP GSO segment size (`setsockopt(SOL_UDP,
+    /// UDP_SEGMENT)`); 0 turns it off. A [`ControlMessage::UdpGsoSegments`]
+    /// overrides it for one send.
+    ///
+    /// # Errors
+    ///
+    /// As [`udp_segment`](Socket::udp_segment); `EINVAL` for a size the
+    /// kernel refuses.
+    pub fn set_udp_segment(&self, size: u16) -> Result<()> {
+        sys::msg::set_int_opt(
+            self.as_fd(),
+            libc::SOL_UDP,
+            libc::UDP_SEGMENT,
+            libc::c_int::from(size),
+            "setsockopt UDP_SEGMENT",
+        )
+    }
+
     fn msg_opt<T>(
         &self,
         call: &'static str,
@@ -1139,7 +1257,110 @@ impl Socket {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// What a message sent as `m` decodes to, read back from its own bytes
+    /// (the kernel hands send-side PKTINFO back in the same layout; the
+    /// GSO size is a send-only message, so it reads back as Unknown).
+    fn expected(m: &ControlMessage<'_>) -> String {
+        match *m {
+            ControlMessage::ScmCredentials(c) => format!("{:?}", Cmsg::ScmCredentials(c)),
+            ControlMessage::PktInfoV4 { ifindex, source } => format!(
+                "{:?}",
+                Cmsg::PktInfoV4 {
+                    ifindex,
+                    addr: Ipv4Addr::UNSPECIFIED,
+                    spec_dst: source
+                }
+            ),
+            ControlMessage::PktInfoV6 { ifindex, source } => format!(
+                "{:?}",
+                Cmsg::PktInfoV6 {
+                    ifindex,
+                    addr: source
+                }
+            ),
+            ControlMessage::Tos(t) => format!("{:?}", Cmsg::Tos(t)),
+            ControlMessage::TrafficClass(t) => format!("{:?}", Cmsg::TrafficClass(t)),
+            ControlMessage::UdpGsoSegments(n) => format!(
+                "{:?}",
+                Cmsg::Unknown {
+                    level: libc::SOL_UDP,
+                    ty: libc::UDP_SEGMENT,
+                    data: &n.to_ne_bytes()
+                }
+            ),
+            ControlMessage::ScmRights(_) | ControlMessage::Unknown { .. } => {
+                unreachable!("not generated")
+            }
+        }
+    }
+
+    fn message() -> impl Strategy<Value = ControlMessage<'static>> {
+        prop_oneof![
+            (any::<i32>(), any::<u32>(), any::<u32>()).prop_map(|(pid, uid, gid)| {
+                ControlMessage::ScmCredentials(UnixCredentials { pid, uid, gid })
+            }),
+            (0..i32::MAX as u32, any::<u32>()).prop_map(|(ifindex, a)| ControlMessage::PktInfoV4 {
+                ifindex,
+                source: Ipv4Addr::from(a)
+            }),
+            (any::<u32>(), any::<u128>()).prop_map(|(ifindex, a)| ControlMessage::PktInfoV6 {
+                ifindex,
+                source: Ipv6Addr::from(a)
+            }),
+            any::<u8>().prop_map(ControlMessage::Tos),
+            any::<u8>().prop_map(ControlMessage::TrafficClass),
+            any::<u16>().prop_map(ControlMessage::UdpGsoSegments),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn control_messages_round_trip_through_their_bytes(
+            msgs in proptest::collection::vec(message(), 0..12)
+        ) {
+            let mut room = SendControl([const { MaybeUninit::uninit() }; MAX_SEND_CONTROL]);
+            let mut enc = sys::msg::Encoder::new(&mut room.0);
+            prop_assert!(encode(&msgs, &mut enc).is_ok());
+            let bytes = enc.finish();
+            let total: usize = msgs.iter().map(ControlMessage::space).sum();
+            prop_assert_eq!(bytes.len(), total);
+            let mut copy = CmsgBuffer::<MAX_SEND_CONTROL>::new();
+            copy[..bytes.len()].copy_from_slice(bytes);
+            let mut control = sys::msg::control_for_test(&mut copy[..total]);
+            let got: Vec<String> = Cmsgs(control.iter()).map(|c| format!("{c:?}")).collect();
+            let want: Vec<String> = msgs.iter().map(expected).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        /// Any bytes at all walk without a panic and every message is
+        /// reported (the kernel's output is trusted, but never blindly).
+        /// (The SCM_RIGHTS filter below knows the 64-bit cmsghdr layout.)
+        #[cfg(target_pointer_width = "64")]
+        #[test]
+        fn arbitrary_control_bytes_never_panic(words in proptest::collection::vec(any::<u64>(), 0..32)) {
+            let mut copy = CmsgBuffer::<256>::new();
+            for (i, w) in words.iter().enumerate() {
+                copy[i * 8..i * 8 + 8].copy_from_slice(&w.to_ne_bytes());
+            }
+            let len = words.len() * 8;
+            // Keep SCM_RIGHTS out (its numbers would be closed).
+            let rest: &[u8] = &copy[..len];
+            // Headers start at multiples of 8; cmsg_level is at +8.
+            if (0..len).step_by(8).any(|at| {
+                rest.get(at + 8..at + 12)
+                    .is_some_and(|l| i32::from_ne_bytes([l[0], l[1], l[2], l[3]]) == libc::SOL_SOCKET)
+            }) {
+                return Ok(());
+            }
+            let mut control = sys::msg::control_for_test(&mut copy[..len]);
+            let n = Cmsgs(control.iter()).count();
+            prop_assert!(n <= len / 16 + 1);
+        }
+    }
 
     #[test]
     fn recv_flags_debug_prints_constant_names() {

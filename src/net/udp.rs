@@ -184,6 +184,17 @@ struct Offload {
     gro: AtomicU8,
 }
 
+#[cfg(target_os = "linux")]
+impl Offload {
+    /// A GSO send failed with `e`: `EIO` means the device cannot segment
+    /// (no checksum offload), so GSO is off for this socket from now on.
+    fn gso_failed(&self, e: &Error) {
+        if e.raw_os_error() == Some(libc::EIO) {
+            self.gso_max.store(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The most segments one GSO send may carry: `UDP_MAX_SEGMENTS` in the
 /// kernel's `include/linux/udp.h` (64 since 4.18; newer kernels allow 128,
 /// so 64 is safe on all).
@@ -332,9 +343,7 @@ impl UdpSocket {
         let control = [crate::ControlMessage::UdpGsoSegments(segment_size)];
         let result = self.send_msg(&[std::io::IoSlice::new(buf)], addr, &control);
         if let Err(e) = &result {
-            if e.raw_os_error() == Some(libc::EIO) {
-                self.1.gso_max.store(1, Ordering::Relaxed);
-            }
+            self.1.gso_failed(e);
         }
         result
     }
@@ -379,10 +388,10 @@ impl UdpSocket {
     /// As [`Socket::recv_msg`]; [`InvalidInput`](std::io::ErrorKind::InvalidInput)
     /// for a sender that is not IPv4/IPv6 (never on a UDP socket).
     pub fn recv_gro(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr, usize)> {
-        const SPACE: usize = crate::cmsg_space(&[crate::CmsgKind::UdpGroSegments]);
-        // Room for others the caller turned on too: none is lost, but only
-        // the segment size is reported here.
-        let mut control = crate::CmsgBuffer::<{ SPACE * 4 }>::new();
+        // The kernel puts UDP_GRO first; the room after it takes what else
+        // the caller turned on (pktinfo, TOS, timestamps…), which is
+        // dropped here: only the segment size is reported.
+        let mut control = crate::CmsgBuffer::<256>::new();
         let mut msg = self
             .0
             .recv_msg(&mut [std::io::IoSliceMut::new(buf)], &mut control)?;
@@ -395,5 +404,34 @@ impl UdpSocket {
         }
         let addr = inet(msg.addr.clone(), "recvmsg")?;
         Ok((len, addr, segment))
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The EIO fallback (a device without checksum offload; loopback has
+    /// it, so the kernel cannot be made to say EIO here): GSO drops to one
+    /// segment, and a send of several is refused before the call.
+    #[test]
+    fn an_eio_from_a_gso_send_lowers_the_maximum_to_one() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(a.gso_max_segments() > 1);
+        a.1.gso_failed(&Error::errno("sendmsg", Subject::None, libc::EINVAL));
+        assert!(a.gso_max_segments() > 1, "only EIO lowers it");
+        a.1.gso_failed(&Error::errno("sendmsg", Subject::None, libc::EIO));
+        assert_eq!(a.gso_max_segments(), 1);
+        let err = a
+            .send_gso(&[0; 200], 100, Some(b.local_addr().unwrap()))
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        // One segment still goes.
+        assert_eq!(
+            a.send_gso(&[0; 100], 100, Some(b.local_addr().unwrap()))
+                .unwrap(),
+            100
+        );
     }
 }

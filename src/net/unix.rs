@@ -335,6 +335,16 @@ impl UnixDatagram {
         self.0.send_msg(bufs, addr, control)
     }
 
+    /// The peer's credentials, for a connected pair or socket
+    /// (`SO_PEERCRED`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::peer_credentials`].
+    pub fn peer_credentials(&self) -> Result<crate::UnixCredentials> {
+        self.0.peer_credentials()
+    }
+
     /// Receives one datagram with its control messages.
     ///
     /// # Errors

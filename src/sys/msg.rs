@@ -89,6 +89,18 @@ unsafe impl Pod for libc::timespec {}
 // SAFETY: u32, four u8, two u32: 16 bytes, no padding.
 unsafe impl Pod for libc::sock_extended_err {}
 
+// The "no padding" half of each claim above, checked where it is built.
+const _: () = {
+    assert!(mem::size_of::<libc::in_pktinfo>() == 12);
+    assert!(mem::size_of::<libc::in6_pktinfo>() == 20);
+    assert!(mem::size_of::<libc::ucred>() == 12);
+    assert!(mem::size_of::<libc::sock_extended_err>() == 16);
+    assert!(
+        mem::size_of::<libc::timespec>()
+            == mem::size_of::<libc::time_t>() + mem::size_of::<libc::c_long>()
+    );
+};
+
 /// A `T` read from the start of `data`, or `None` when `data` is shorter.
 pub(crate) fn read<T: Pod>(data: &[u8]) -> Option<T> {
     if data.len() < mem::size_of::<T>() {
@@ -150,6 +162,20 @@ impl<'b> Encoder<'b> {
                 // SAFETY: `start` reserved size_of::<T>() writable bytes at
                 // `data`; write_unaligned needs no alignment.
                 unsafe { ptr::write_unaligned(data.cast::<T>(), value) };
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Appends a message whose data is `data`.
+    pub(crate) fn push_bytes(&mut self, level: i32, ty: i32, data: &[u8]) -> bool {
+        match self.start(level, ty, data.len()) {
+            Some(at) => {
+                // SAFETY: `start` reserved data.len() writable bytes at `at`,
+                // inside the encoder's buffer, which `data` cannot overlap
+                // (it is borrowed mutably here).
+                unsafe { ptr::copy_nonoverlapping(data.as_ptr(), at, data.len()) };
                 true
             }
             None => false,
@@ -333,7 +359,7 @@ impl<'a> Iterator for CmsgIter<'a> {
 }
 
 /// The control bytes one receive wrote, owning the descriptors in them
-/// (see the module docs). Only this file constructs one.
+/// (see this module's docs). Only this file constructs one.
 pub(crate) struct Control<'c> {
     buf: &'c mut [u8],
 }
@@ -359,6 +385,22 @@ impl<'c> Control<'c> {
             }
         }
     }
+}
+
+/// A `Control` over encoded bytes, for tests of the decoding above `sys`.
+/// Refuses (panics on) bytes holding `SCM_RIGHTS`: their numbers would be
+/// owned and closed, and they did not come from the kernel.
+#[cfg(test)]
+pub(crate) fn control_for_test(buf: &mut [u8]) -> Control<'_> {
+    let mut rest: &[u8] = buf;
+    while let Some(h) = first_header(rest) {
+        assert!(
+            !(h.level == libc::SOL_SOCKET && h.ty == libc::SCM_RIGHTS),
+            "no SCM_RIGHTS in test bytes"
+        );
+        rest = &rest[h.next.max(h.data.end).min(rest.len())..];
+    }
+    Control { buf }
 }
 
 impl Drop for Control<'_> {
@@ -423,6 +465,7 @@ pub(crate) fn send_msg(
 pub(crate) struct Received<'c> {
     pub(crate) len: usize,
     pub(crate) addr: SockAddr,
+    /// `msg_flags`, without the `MSG_CMSG_CLOEXEC` the kernel echoes back.
     pub(crate) flags: i32,
     pub(crate) control: Control<'c>,
 }
@@ -497,7 +540,7 @@ unsafe fn recv_msg_raw<'c>(
     Ok(Received {
         len: len_of(n),
         addr: raw.to_addr(),
-        flags: msg.msg_flags,
+        flags: msg.msg_flags & !libc::MSG_CMSG_CLOEXEC,
         control: Control {
             buf: &mut control[..used],
         },
@@ -627,19 +670,20 @@ unsafe impl Sync for Batch {}
 
 impl Batch {
     /// Room for `messages` messages with `control` bytes of control data
-    /// each (rounded up to the alignment).
-    pub(crate) fn new(messages: usize, control: usize) -> Batch {
-        let per = control.div_ceil(CMSG_ALIGN).saturating_mul(CMSG_ALIGN);
+    /// each (rounded up to the alignment). `None` when the sizes overflow.
+    pub(crate) fn new(messages: usize, control: usize) -> Option<Batch> {
+        let per = control.div_ceil(CMSG_ALIGN).checked_mul(CMSG_ALIGN)?;
+        let total = per.checked_mul(messages)?;
         // SAFETY: mmsghdr is plain old data; all-zero is valid.
         let hdr: libc::mmsghdr = unsafe { mem::zeroed() };
         let iov = libc::iovec {
             iov_base: ptr::null_mut(),
             iov_len: 0,
         };
-        let mut storage = vec![0u8; per.saturating_mul(messages).saturating_add(CMSG_ALIGN)];
+        let mut storage = vec![0u8; total.checked_add(CMSG_ALIGN)?];
         let base = storage.as_ptr().align_offset(CMSG_ALIGN).min(CMSG_ALIGN);
-        storage.truncate(base + per * messages);
-        Batch {
+        storage.truncate(base + total);
+        Some(Batch {
             hdrs: vec![hdr; messages],
             iovs: vec![iov; messages],
             addrs: (0..messages).map(|_| RawAddr::empty()).collect(),
@@ -647,7 +691,7 @@ impl Batch {
             base,
             per,
             filled: 0,
-        }
+        })
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -668,6 +712,29 @@ impl Batch {
         &mut self.control[start..start + self.per]
     }
 
+    /// The first `n` messages' storage, each part borrowed once from one
+    /// iterator per field, so the pointers stored into the headers stay
+    /// valid together until the call (no later re-borrow of the vectors).
+    fn slots(&mut self, n: usize) -> impl Iterator<Item = Slot<'_>> {
+        let per = self.per;
+        let mut rest = &mut self.control[self.base..];
+        self.hdrs[..n]
+            .iter_mut()
+            .zip(self.iovs.iter_mut())
+            .zip(self.addrs.iter_mut())
+            .map(move |((hdr, iov), addr)| {
+                let take = per.min(rest.len());
+                let (control, tail) = mem::take(&mut rest).split_at_mut(take);
+                rest = tail;
+                Slot {
+                    hdr,
+                    iov,
+                    addr,
+                    control,
+                }
+            })
+    }
+
     /// Closes the descriptors the last receive left untaken.
     fn release(&mut self) {
         for i in 0..self.filled {
@@ -685,7 +752,7 @@ impl Batch {
         }
         let hdr = &self.hdrs[i];
         let len = hdr.msg_len as usize;
-        let flags = hdr.msg_hdr.msg_flags;
+        let flags = hdr.msg_hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC;
         let used = controllen(&hdr.msg_hdr).min(self.per);
         let addr = self.addrs[i].to_addr();
         Some(Received {
@@ -701,23 +768,57 @@ impl Batch {
     /// Every message of the last receive, each with its own control data.
     pub(crate) fn received_all(&mut self) -> impl Iterator<Item = Received<'_>> {
         let filled = self.filled;
-        let start = self.base;
-        let areas = self.control[start..].chunks_mut(self.per.max(1));
+        let per = self.per;
+        let mut rest = &mut self.control[self.base..];
         self.hdrs[..filled]
             .iter()
             .zip(&self.addrs)
-            .zip(areas)
-            .map(|((hdr, addr), area)| {
+            .map(move |(hdr, addr)| {
+                let take = per.min(rest.len());
+                let (area, tail) = mem::take(&mut rest).split_at_mut(take);
+                rest = tail;
                 let used = controllen(&hdr.msg_hdr).min(area.len());
                 Received {
                     len: hdr.msg_len as usize,
                     addr: addr.to_addr(),
-                    flags: hdr.msg_hdr.msg_flags,
+                    flags: hdr.msg_hdr.msg_flags & !libc::MSG_CMSG_CLOEXEC,
                     control: Control {
                         buf: &mut area[..used],
                     },
                 }
             })
+    }
+}
+
+/// One message's storage in a [`Batch`].
+struct Slot<'a> {
+    hdr: &'a mut libc::mmsghdr,
+    iov: &'a mut libc::iovec,
+    addr: &'a mut RawAddr,
+    control: &'a mut [u8],
+}
+
+impl Slot<'_> {
+    /// Points the header at this slot's iovec, address (if `named`) and
+    /// the first `controllen` bytes of its control area.
+    fn point(&mut self, named: bool, controllen: usize) {
+        let hdr = &mut self.hdr.msg_hdr;
+        self.hdr.msg_len = 0;
+        hdr.msg_name = if named {
+            self.addr.as_mut_ptr().cast()
+        } else {
+            ptr::null_mut()
+        };
+        hdr.msg_namelen = if named { self.addr.len } else { 0 };
+        hdr.msg_iov = &mut *self.iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = if controllen == 0 {
+            ptr::null_mut()
+        } else {
+            self.control.as_mut_ptr().cast()
+        };
+        hdr.msg_controllen = controllen.min(self.control.len()) as _;
+        hdr.msg_flags = 0;
     }
 }
 
@@ -748,28 +849,15 @@ pub(crate) fn recv_mmsg<B: AsMut<[u8]>>(
     }
     let count = check_retry(
         || {
-            for (i, buf) in bufs[..n].iter_mut().enumerate() {
+            for (mut slot, buf) in batch.slots(n).zip(bufs[..n].iter_mut()) {
                 let buf = buf.as_mut();
-                batch.iovs[i] = libc::iovec {
+                *slot.iov = libc::iovec {
                     iov_base: buf.as_mut_ptr().cast(),
                     iov_len: buf.len(),
                 };
-                batch.addrs[i].len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-                let per = batch.per;
-                let control = if per == 0 {
-                    ptr::null_mut()
-                } else {
-                    batch.area(i).as_mut_ptr().cast()
-                };
-                let hdr = &mut batch.hdrs[i];
-                hdr.msg_len = 0;
-                hdr.msg_hdr.msg_name = batch.addrs[i].as_mut_ptr().cast();
-                hdr.msg_hdr.msg_namelen = batch.addrs[i].len;
-                hdr.msg_hdr.msg_iov = &mut batch.iovs[i];
-                hdr.msg_hdr.msg_iovlen = 1;
-                hdr.msg_hdr.msg_control = control;
-                hdr.msg_hdr.msg_controllen = per as _;
-                hdr.msg_hdr.msg_flags = 0;
+                slot.addr.len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+                let room = slot.control.len();
+                slot.point(true, room);
             }
             // SAFETY: the first n headers point at live, writable storage —
             // the caller's buffers (borrowed for this call), the batch's
@@ -798,8 +886,16 @@ pub(crate) fn recv_mmsg<B: AsMut<[u8]>>(
 /// One message to send in a batch: its bytes and destination. Its control
 /// messages are written by the caller's encoder callback.
 pub(crate) struct Outgoing<'d> {
-    pub(crate) data: &'d [u8],
+    pub(crate) data: Data<'d>,
     pub(crate) addr: Option<&'d SockAddr>,
+}
+
+/// The bytes of one outgoing message: one slice, or several sent as one
+/// datagram.
+#[derive(Clone, Copy)]
+pub(crate) enum Data<'d> {
+    One(&'d [u8]),
+    Vectored(&'d [IoSlice<'d>]),
 }
 
 /// `sendmmsg(2)` of `n` messages (at most the batch's capacity), each
@@ -822,43 +918,35 @@ pub(crate) fn send_mmsg<'d>(
             "a batch of no messages (none given, or a batch of capacity 0)",
         ));
     }
-    for i in 0..n {
-        let per = batch.per;
-        let start = batch.base + i * per;
-        let area = super::socket::as_uninit(&mut batch.control[start..start + per]);
-        let mut enc = Encoder::new(area);
+    for (i, mut slot) in batch.slots(n).enumerate() {
+        let mut enc = Encoder::new(super::socket::as_uninit(&mut *slot.control));
         let out = item(i, &mut enc)?;
         let used = enc.finish().len();
-        batch.iovs[i] = libc::iovec {
-            iov_base: out.data.as_ptr() as *mut libc::c_void,
-            iov_len: out.data.len(),
-        };
-        match out.addr {
-            Some(addr) => batch.addrs[i] = RawAddr::from_addr(addr),
-            None => batch.addrs[i].len = 0,
+        if let Some(addr) = out.addr {
+            *slot.addr = RawAddr::from_addr(addr);
         }
-        let control = if used == 0 {
-            ptr::null_mut()
-        } else {
-            batch.area(i).as_mut_ptr().cast()
-        };
-        let hdr = &mut batch.hdrs[i];
-        hdr.msg_len = 0;
-        hdr.msg_hdr.msg_name = if out.addr.is_some() {
-            batch.addrs[i].as_mut_ptr().cast()
-        } else {
-            ptr::null_mut()
-        };
-        hdr.msg_hdr.msg_namelen = batch.addrs[i].len;
-        hdr.msg_hdr.msg_iov = &mut batch.iovs[i];
-        hdr.msg_hdr.msg_iovlen = 1;
-        hdr.msg_hdr.msg_control = control;
-        hdr.msg_hdr.msg_controllen = used as _;
-        hdr.msg_hdr.msg_flags = 0;
+        // The encoder wrote from the area's start: it is aligned (the
+        // storage base is, and each area is a multiple of the alignment).
+        slot.point(out.addr.is_some(), used);
+        match out.data {
+            Data::One(data) => {
+                *slot.iov = libc::iovec {
+                    iov_base: data.as_ptr() as *mut libc::c_void,
+                    iov_len: data.len(),
+                };
+            }
+            Data::Vectored(bufs) => {
+                // IoSlice is ABI-compatible with iovec on Unix (guaranteed
+                // by std); the caller's slices are read in place.
+                slot.hdr.msg_hdr.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+                slot.hdr.msg_hdr.msg_iovlen = bufs.len() as _;
+            }
+        }
     }
     let count = check_retry(
         // SAFETY: the first n headers point at live storage for the whole
-        // call: the data slices (borrowed for 'd, which outlives this call),
+        // call: the data slices and IoSlice arrays (borrowed for 'd, which
+        // outlives this call),
         // the batch's addresses, iovecs and encoded control areas; sendmmsg
         // only reads through them.
         || unsafe {
@@ -882,6 +970,8 @@ pub(crate) fn sent_len(batch: &Batch, i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsFd;
+
     use super::*;
 
     #[test]
@@ -938,6 +1028,24 @@ mod tests {
         let mut enc = Encoder::new(&mut small);
         assert!(!enc.push(libc::IPPROTO_IP, libc::IP_TOS, 1 as libc::c_int));
         assert!(enc.finish().is_empty());
+    }
+
+    /// A descriptor number no process can have open: `sendmsg` refuses the
+    /// rights with EBADF, a typed OS error. (Safe code cannot build a
+    /// BorrowedFd of a closed descriptor; this is the sys-level proof.)
+    #[test]
+    fn a_closed_fd_in_the_rights_is_ebadf() {
+        let (a, _b) = super::super::socket::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0).unwrap();
+        // SAFETY: only its number is used (sent, refused by the kernel);
+        // nothing is read, written or closed through it.
+        let closed = unsafe { BorrowedFd::borrow_raw(0x3fff_fff0) };
+        let mut buf = [MaybeUninit::new(0u8); 64];
+        let mut enc = Encoder::new(&mut buf);
+        assert!(enc.push_fds(&[closed]));
+        let control = enc.finish();
+        let err = send_msg(a.as_fd(), &[IoSlice::new(b"x")], None, control, 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
+        assert_eq!(err.call(), "sendmsg");
     }
 
     #[test]

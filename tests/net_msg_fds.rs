@@ -1,0 +1,119 @@
+//! No received descriptor leaks (RELIABILITY row 25): counted in
+//! `/proc/self/fd`, so this binary runs one test, without libtest
+//! (`harness = false`): parallel tests open descriptors and would make the
+//! count meaningless.
+//!
+//! Each case sends descriptors and receives them in a way that leaves some
+//! behind — a control buffer too small (`MSG_CTRUNC`), a message dropped
+//! without taking its fds, a batch whose fds are never looked at — and the
+//! count must come back to where it was.
+
+// Only fd_count of the /proc helpers is used here.
+#[allow(dead_code)]
+#[path = "util/procfs.rs"]
+mod procfs;
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::AsFd;
+
+use procfs::fd_count;
+use sockpoll::{
+    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, MmsgBatch, UnixDatagram, UnixStream,
+};
+
+fn open_fds() -> usize {
+    fd_count(std::process::id() as i32)
+}
+
+fn main() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let (da, db) = UnixDatagram::pair().unwrap();
+    let (x, _xp) = UnixStream::pair().unwrap();
+    let eight = [x.as_fd(); 8];
+    let rights = [ControlMessage::ScmRights(&eight)];
+    let before = open_fds();
+
+    for round in 0..20 {
+        // 1. Too small a control buffer: MSG_CTRUNC; two fit, all eight
+        //    are gone after (the kernel never installs the rest).
+        a.send_msg(&[IoSlice::new(b"t")], &rights).unwrap();
+        let mut data = [0u8; 1];
+        let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::ScmRights(2)]) }>::new();
+        let mut msg = b
+            .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)
+            .unwrap();
+        assert!(msg.flags.is_control_truncated(), "round {round}");
+        // Take one, leave the other to the message's drop.
+        let taken = msg.cmsgs().find_map(|c| match c {
+            Cmsg::ScmRights(mut r) => r.next(),
+            _ => None,
+        });
+        assert!(taken.is_some());
+        drop(msg);
+        drop(taken);
+        assert_eq!(open_fds(), before, "round {round}: ctrunc leaked");
+
+        // 2. Enough room, nothing taken: all closed with the message.
+        a.send_msg(&[IoSlice::new(b"u")], &rights).unwrap();
+        let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::ScmRights(8)]) }>::new();
+        let msg = b
+            .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)
+            .unwrap();
+        assert!(!msg.flags.is_control_truncated());
+        assert_eq!(open_fds(), before + 8, "round {round}: the fds arrived");
+        drop(msg);
+        assert_eq!(open_fds(), before, "round {round}: untaken fds leaked");
+
+        // 3. A batch: fds in every datagram, never looked at; the next
+        //    receive into the batch closes them, and so does its drop.
+        let mut batch = MmsgBatch::new(4, cmsg_space(&[CmsgKind::ScmRights(8)])).unwrap();
+        for _ in 0..3 {
+            da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
+        }
+        let mut bufs = [[0u8; 4]; 4];
+        assert_eq!(db.recv_mmsg(&mut batch, &mut bufs).unwrap(), 3);
+        assert_eq!(open_fds(), before + 24);
+        da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
+        assert_eq!(db.recv_mmsg(&mut batch, &mut bufs).unwrap(), 1);
+        assert_eq!(open_fds(), before + 8, "round {round}: next receive closes");
+        // Take some through get(); the view closes the rest as it drops.
+        let some: Vec<_> = batch
+            .get(0)
+            .unwrap()
+            .cmsgs()
+            .filter_map(|c| match c {
+                Cmsg::ScmRights(r) => Some(r.take(3).collect::<Vec<_>>()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(some.len(), 3);
+        assert_eq!(
+            open_fds(),
+            before + 3,
+            "round {round}: get()'s view closes the rest"
+        );
+        drop(some);
+        assert_eq!(open_fds(), before, "round {round}");
+
+        // A batch whose control areas are too small: MSG_CTRUNC per
+        // datagram, the two that fit in each are owned, the rest never
+        // installed.
+        let mut tight = MmsgBatch::new(2, cmsg_space(&[CmsgKind::ScmRights(2)])).unwrap();
+        da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
+        da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
+        assert_eq!(db.recv_mmsg(&mut tight, &mut bufs).unwrap(), 2);
+        assert_eq!(open_fds(), before + 4, "round {round}: two fit in each");
+        assert!(tight.messages().all(|m| m.flags.is_control_truncated()));
+        assert_eq!(open_fds(), before, "round {round}: batch ctrunc leaked");
+        drop(tight);
+
+        // Never looked at: the batch's drop closes them.
+        da.send_msg(&[IoSlice::new(b"d")], None, &rights).unwrap();
+        assert_eq!(db.recv_mmsg(&mut batch, &mut bufs).unwrap(), 1);
+        assert_eq!(open_fds(), before + 8);
+        drop(batch);
+        assert_eq!(open_fds(), before, "round {round}: batch drop closes them");
+    }
+    println!("test result: ok. 1 passed; 0 failed");
+}
