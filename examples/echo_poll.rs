@@ -8,8 +8,8 @@
 //! names work, port 0 picks a free port. Once bound it prints exactly one
 //! line to stdout, `listening on <ip:port> (tcp+udp, backend poll)`; logs go
 //! to stderr. SIGINT/SIGTERM stop it with exit code 0; a bad argument exits
-//! 2, a bind failure 1. The loop itself is in `echo/mod.rs`, shared by all
-//! three examples and the benches; `echo/program.rs` is the rest of the
+//! 2, a bind failure 1. The loop itself is in `echo/mod.rs`, shared by all the
+//! echo examples and the benches; `echo/program.rs` is the rest of the
 //! program (command line, signals, exit status).
 
 #[path = "echo/mod.rs"]

@@ -166,7 +166,7 @@ impl<S: Selector> Server<S> {
             addr: local,
             opts,
             tcp: tcp::Tcp::new(listener),
-            udp: udp::Udp::new(udp),
+            udp: udp::Udp::new(udp).map_err(StartError::Io)?,
             signals,
             stopper,
             stats: Stats::default(),

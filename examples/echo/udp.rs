@@ -95,7 +95,7 @@ pub(super) struct Udp {
 }
 
 impl Udp {
-    pub(super) fn new(socket: UdpSocket) -> Udp {
+    pub(super) fn new(socket: UdpSocket) -> sockpoll::Result<Udp> {
         let local = socket.local_addr().ok().map(|a| a.ip());
         let wildcard = local.is_some_and(|ip| ip.is_unspecified());
         if wildcard {
@@ -108,17 +108,17 @@ impl Udp {
             }
             let _ = s.set_recv_pktinfo_v4(true);
         }
-        Udp {
+        Ok(Udp {
             socket,
             wildcard,
             batched: true,
-            batch: MmsgBatch::new(BATCH, CONTROL),
+            batch: MmsgBatch::new(BATCH, CONTROL)?,
             bufs: vec![vec![0; UDP_BUF]; BATCH],
             got: Vec::with_capacity(BATCH),
             queue: VecDeque::new(),
             registered: Interest::READABLE,
             again: false,
-        }
+        })
     }
 
     /// Receives up to `max` datagrams (at most a batch; one at a time
