@@ -16,8 +16,12 @@
 //! first, so msgs/s alone does not rank servers; CPU/msg does.
 
 mod common;
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "../examples/echo/mod.rs"]
 mod echo;
+
+use cpu::{pin_to, thread_cpu};
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -430,23 +434,6 @@ fn send_all(s: &mut TcpStream, msg: &[u8]) {
 
 /// The server thread's CPU time so far: (ns from schedstat, utime+stime
 /// clock ticks from stat).
-fn thread_cpu(tid: i32) -> (u64, u64) {
-    let base = format!("/proc/self/task/{tid}");
-    let ns = std::fs::read_to_string(format!("{base}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    let ticks = std::fs::read_to_string(format!("{base}/stat"))
-        .ok()
-        .and_then(|s| {
-            let rest = &s[s.rfind(')')? + 1..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0);
-    (ns, ticks)
-}
-
 struct Row {
     group: String,
     server: &'static str,
@@ -532,19 +519,4 @@ fn main() {
     bench_echo(&mut c, &mut rows);
     c.final_summary();
     print_summary(&rows);
-}
-
-/// Pins the calling thread to `cpu` when the machine has it; a failure is
-/// only noise, never an error.
-pub fn pin_to(cpu: usize) {
-    use nix::sched::{sched_setaffinity, CpuSet};
-    use nix::unistd::Pid;
-    let have = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cpu >= have {
-        return;
-    }
-    let mut set = CpuSet::new();
-    if set.set(cpu).is_ok() {
-        let _ = sched_setaffinity(Pid::from_raw(0), &set);
-    }
 }
