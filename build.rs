@@ -15,5 +15,7 @@ fn main() {
                          target_os = "openbsd", target_os = "illumos", target_os = "solaris") },
         // SOCK_CLOEXEC/SOCK_NONBLOCK, accept4 and MSG_NOSIGNAL.
         atomic_cloexec: { any(linux_like, bsd_pipe2) },
+        // The io_uring backend: the `uring` feature, on Linux.
+        uring: { all(feature = "uring", target_os = "linux") },
     }
 }

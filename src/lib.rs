@@ -72,7 +72,7 @@ pub mod event;
 pub mod net;
 mod sys;
 
-pub use error::{EaiCode, Error, ResolveError, Result, Subject};
+pub use error::{EaiCode, Error, ResolveError, Result, Subject, UnavailableReason};
 pub use net::{
     getnameinfo, hostname, resolve, AddrInfo, Domain, Hints, NameInfoFlags, Protocol, Received,
     SockAddr, Socket, TcpInfo, TcpListener, TcpState, TcpStream, ToSockAddrs, Type, UdpSocket,

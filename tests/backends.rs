@@ -56,10 +56,13 @@ fn writable(e: &Event) -> bool {
 }
 
 fn names_and_modes<S: Selector>(sel: S) {
-    assert!(["select", "poll", "epoll"].contains(&sel.name()));
+    assert!(["select", "poll", "epoll", "uring"].contains(&sel.name()));
     assert!(sel.supports(Mode::Level));
     assert!(sel.supports(Mode::Oneshot));
-    assert_eq!(sel.supports(Mode::Edge), sel.name() == "epoll");
+    assert_eq!(
+        sel.supports(Mode::Edge),
+        ["epoll", "uring"].contains(&sel.name())
+    );
     assert!(sel.timeout_resolution() > Duration::ZERO);
     assert!(sel.timeout_resolution() <= Duration::from_millis(1));
     if cfg!(target_os = "linux") {
@@ -990,6 +993,10 @@ backend_tests!(any_select, || AnySelector::new(BackendKind::Select));
 backend_tests!(any_poll, || AnySelector::new(BackendKind::Poll));
 #[cfg(target_os = "linux")]
 backend_tests!(any_epoll, || AnySelector::new(BackendKind::Epoll));
+#[cfg(all(feature = "uring", target_os = "linux"))]
+backend_tests!(uring, sockpoll::event::UringSelector::new);
+#[cfg(all(feature = "uring", target_os = "linux"))]
+backend_tests!(any_uring, || AnySelector::new(BackendKind::Uring));
 backend_tests!(boxed, || -> sockpoll::Result<Box<dyn Selector>> {
     Ok(Box::new(sockpoll::event::DefaultSelector::new()?))
 });

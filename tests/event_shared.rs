@@ -429,6 +429,10 @@ shared_tests!(select, SelectSelector::new);
 shared_tests!(poll, PollSelector::new);
 #[cfg(target_os = "linux")]
 shared_tests!(epoll, sockpoll::event::EpollSelector::new);
+#[cfg(all(feature = "uring", target_os = "linux"))]
+shared_tests!(uring, sockpoll::event::UringSelector::new);
+#[cfg(all(feature = "uring", target_os = "linux"))]
+shared_tests!(any_uring, || AnySelector::new(BackendKind::Uring));
 shared_tests!(any_poll, || AnySelector::new(BackendKind::Poll));
 shared_tests!(boxed, || -> sockpoll::Result<Box<dyn Selector>> {
     Ok(Box::new(sockpoll::event::DefaultSelector::new()?))

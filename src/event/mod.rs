@@ -11,8 +11,11 @@
 //! | [`PollSelector`] | [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html) | O(registered fds): the whole array is copied in and scanned | process limit | Level, Oneshot (emulated) | 1 ns (`ppoll`) | portable, no fd-number limit, up to a few hundred fds |
 //! | [`EpollSelector`] | [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) | O(ready fds); registration is a syscall | process limit | Level, Edge, Oneshot | 1 ns (`epoll_pwait2`, Linux 5.11+), else 1 ms | Linux, many fds (the [`DefaultSelector`] there) |
 //!
+//! | `UringSelector` (feature `uring`, default on) | [`io_uring(7)`](https://man7.org/linux/man-pages/man7/io_uring.7.html) `POLL_ADD` | O(ready fds); registration is queued and rides in the next wait's `io_uring_enter` | process limit | Level, Edge (multishot), Oneshot | 1 ns (`IORING_ENTER_EXT_ARG`) | Linux 5.13+ where io_uring is allowed; one waiting thread |
+//!
 //! [`AnySelector`] picks one at run time, e.g. from the `SOCKPOLL_BACKEND`
-//! environment variable.
+//! environment variable; [`AnySelector::best`] takes the first that works
+//! of uring, epoll and poll, and says why it passed over the others.
 //!
 //! # One contract on every backend
 //!
@@ -190,12 +193,16 @@ mod epoll;
 mod poll;
 mod registry;
 mod select;
+#[cfg(uring)]
+mod uring;
 
-pub use any::{AnySelector, BackendKind, BACKEND_ENV};
+pub use any::{AnySelector, BackendKind, Choice, BACKEND_ENV};
 #[cfg(linux_like)]
 pub use epoll::EpollSelector;
 pub use poll::PollSelector;
 pub use select::SelectSelector;
+#[cfg(uring)]
+pub use uring::{RingSetup, UringSelector};
 
 /// The best backend on this platform: [`EpollSelector`] on Linux.
 #[cfg(linux_like)]

@@ -30,6 +30,7 @@
 //! | select set size | sets sized to the highest fd | `FD_SETSIZE`, `Error::FdLimit` at `register` | `event/select.rs` |
 //! | abstract Unix names | `sun_path` starting with NUL | `SockAddr::abstract_name` is `InvalidInput` | `addr.rs` |
 //! | `sun_path` length | from libc's `sockaddr_un` (108) | the same (104 on the BSDs and Apple) | `addr.rs` |
+//! | io_uring readiness | `io_uring_setup` (`SINGLE_ISSUER \| DEFER_TASKRUN` on 6.1+, else plain), `POLL_ADD`/`POLL_REMOVE`, `io_uring_enter` with `EXT_ARG` (5.11+; 5.13+ for multishot poll) | no `UringSelector` (feature `uring`, Linux only) | `uring.rs` |
 //! | fd identity of an epoll entry | `kcmp(KCMP_EPOLL_TFD)`, `/proc/self/fdinfo` | (no epoll) | `epoll.rs` |
 #![allow(unsafe_code)]
 
@@ -46,6 +47,8 @@ pub(crate) mod resolve;
 pub(crate) mod select;
 pub(crate) mod socket;
 pub(crate) mod time;
+#[cfg(uring)]
+pub(crate) mod uring;
 pub(crate) mod waker;
 
 /// Return values of raw calls whose failure is `-1` with errno set.
