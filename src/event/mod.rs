@@ -133,7 +133,9 @@
 //!
 //! **fork:** a child shares an `epoll` instance (and its registrations) with
 //! its parent. A child that wants readiness makes its own selector and
-//! registers what it needs; it must not use the parent's.
+//! registers what it needs; it must not use the parent's. (On `uring` the
+//! child's `wait` fails with [`Error::Unavailable`]: the ring is not even
+//! mapped in the child.)
 //!
 //! # Example: a readiness loop
 //!

@@ -185,6 +185,8 @@ const IDLE: u64 = u64::MAX;
 const NOTIFY_TAG: u64 = u64::MAX - 1;
 /// A `POLL_REMOVE`'s own completion.
 const REMOVE_TAG: u64 = u64::MAX - 2;
+/// The largest submission queue the kernel makes (`IORING_MAX_ENTRIES`).
+const MAX_ENTRIES: u32 = 32_768;
 /// The bits of the generation a `user_data` carries.
 const GEN_MASK: u64 = 0x3fff_ffff;
 
@@ -379,10 +381,20 @@ impl UringSelector {
         let me = std::thread::current().id();
         let (sq, _) = w.ring.entries();
         if w.grow {
+            w.grow = false;
             let want = u32::try_from(shared.reg.dense().len() + 1)
                 .unwrap_or(u32::MAX)
-                .max(sq.saturating_mul(2));
-            return self.rebuild(w, shared, want);
+                .max(sq.saturating_mul(2))
+                .checked_next_power_of_two()
+                .unwrap_or(MAX_ENTRIES)
+                .min(MAX_ENTRIES);
+            // At the kernel's largest ring, overflow is left to NODROP.
+            // Growing is an optimisation: if no new ring can be had
+            // (EMFILE, ENOMEM), the old one stays, unchanged.
+            if want > sq && self.rebuild(w, shared, want).is_err() {
+                w.grow = false;
+            }
+            return Ok(());
         }
         if w.ring.setup() == Setup::SingleIssuer && w.owner != Some(me) {
             if w.owner.is_none() {
