@@ -144,6 +144,68 @@ fn a_wait_from_another_thread_gets_a_ring_of_its_own() {
     expect_event(&*sel, &mut ev, Token(3), |e| e.is_writable(), SOON);
 }
 
+/// On a single-issuer ring only the waiting thread may submit, so a change
+/// made from another thread while it is blocked is queued and the waiter,
+/// woken, submits it: a ready fd registered from here is delivered by the
+/// blocked `wait(None)`; a deregistered one is never delivered after
+/// `deregister` returns, and the woken waiter's round removes its request,
+/// so the file closed right after is let go without anyone calling `wait`
+/// again (its peer reads end of file). A `register` that submitted from
+/// this thread would fail with EEXIST on this ring.
+#[test]
+fn changes_from_another_thread_are_submitted_by_the_woken_waiter() {
+    let sel = Arc::new(UringSelector::new().unwrap());
+    assert_eq!(sel.ring_setup(), RingSetup::SingleIssuerDeferTaskrun);
+    let (idle, _idle_peer) = pair();
+    sel.register(idle.as_fd(), Token(0), Interest::READABLE, Mode::Level)
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let remote = Arc::clone(&sel);
+    let waiter = std::thread::spawn(move || {
+        let mut ev = Events::with_capacity(8);
+        // Two waits: the first is ended by the registration below; the
+        // second is woken by the next registration and the deregistration
+        // (no event: it goes on) and ended by `notify`.
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            remote.wait(&mut ev, None).unwrap();
+            while let Some(e) = remote.next_event(&mut ev) {
+                got.push(e.token());
+            }
+            tx.send(got.clone()).unwrap();
+        }
+        got
+    });
+    // Let the waiter block (bounded; a later start is also fine).
+    std::thread::sleep(Duration::from_millis(50));
+    let (a, a_peer) = pair();
+    sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Oneshot)
+        .unwrap();
+    let first = rx.recv_timeout(SOON).expect("the waiter was not woken");
+    assert_eq!(first, [Token(1)]);
+    let (b, mut b_peer) = pair();
+    sel.register(b.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    sel.deregister(b.as_fd()).unwrap();
+    drop(b);
+    let mut buf = [0u8; 4];
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let read = loop {
+        match b_peer.read(&mut buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => break other.map_err(|e| e.kind()),
+        }
+    };
+    assert_eq!(read, Ok(0), "the waiter did not submit the removal");
+    sel.notify().unwrap();
+    let all = waiter.join().unwrap();
+    assert_eq!(all, [Token(1)], "nothing for the deregistered fd");
+    drop(a_peer);
+}
+
 /// A request holds its own reference to the file. `deregister` called on
 /// the ring's thread with no wait running submits the POLL_REMOVE (of the
 /// original user_data) at once, so a socket closed right after is really
