@@ -30,7 +30,7 @@
 //! - [`Mode::Level`] and [`Mode::Oneshot`] work everywhere (oneshot is
 //!   emulated on `poll` and `select` by disarming the fd after one event;
 //!   [`Selector::reregister`] re-arms it). [`Mode::Edge`] exists only on
-//!   `epoll`; elsewhere `register` fails with
+//!   `epoll` and `uring` (multishot poll); elsewhere `register` fails with
 //!   [`Error::Unsupported`] rather than faking it.
 //! - A peer that closes (or shuts down its write side) makes a stream socket
 //!   [readable](Event::is_readable) and [read-closed](Event::is_read_closed).
@@ -322,16 +322,16 @@ pub enum Mode {
     /// Reported on every `wait` while the fd is ready. Every backend.
     Level,
     /// Reported once per change of readiness (`EPOLLET`); drain to
-    /// `WouldBlock`. `epoll` only: elsewhere `register` fails with
-    /// [`Error::Unsupported`].
+    /// `WouldBlock`. `epoll` and `uring` (a multishot poll) only:
+    /// elsewhere `register` fails with [`Error::Unsupported`].
     Edge,
     /// Reported once, then disarmed until [`Selector::reregister`]
     /// (`EPOLLONESHOT`; emulated on `poll` and `select`). Every backend.
     Oneshot,
     /// Edge-triggered and oneshot together (`EPOLLET | EPOLLONESHOT`): one
     /// event for the next change of readiness, then disarmed until
-    /// `reregister`. `epoll` only: elsewhere `register` fails with
-    /// [`Error::Unsupported`].
+    /// `reregister`. `epoll` and `uring` only: elsewhere `register` fails
+    /// with [`Error::Unsupported`].
     EdgeOneshot,
 }
 
@@ -811,7 +811,7 @@ pub trait Selector: Send + Sync {
     fn notify(&self) -> Result<()>;
 
     /// The backend's name, after its system call: `"select"`, `"poll"`,
-    /// `"epoll"`.
+    /// `"epoll"`, `"uring"`.
     fn name(&self) -> &'static str;
 
     /// Whether `register` accepts `mode`.
@@ -904,8 +904,9 @@ pub(crate) trait Backend: Selector {
     const NAME: &'static str;
 
     /// Whether the backend is epoll-like: it has [`Mode::Edge`],
-    /// [`Mode::EdgeOneshot`] and [`Interest::EXCLUSIVE`]. [`Mode::Level`]
-    /// and [`Mode::Oneshot`] work on every backend.
+    /// [`Mode::EdgeOneshot`] and [`Interest::EXCLUSIVE`] (a backend may
+    /// still refuse `EXCLUSIVE` itself before this check: `uring` does).
+    /// [`Mode::Level`] and [`Mode::Oneshot`] work on every backend.
     const EDGE: bool;
 
     /// Runs `f` on the backend's registry, under the backend's lock.
