@@ -760,9 +760,9 @@ mod tests {
     /// memory the child does not even have: it is mapped DONTFORK, so
     /// without the check the child dies of SIGSEGV and this fails). The
     /// parent's ring is untouched. A unit test because forking needs
-    /// `unsafe` (the helper lives in sys and exists only under cfg(test)),
-    /// which the integration tests may not use; re-executing the test
-    /// binary makes a process without the ring, not a fork.
+    /// unchecked code (the helper lives in sys and exists only under
+    /// cfg(test)), which the integration tests may not use; re-executing
+    /// the test binary makes a process without the ring, not a fork.
     #[test]
     fn wait_in_a_forked_child_is_a_typed_error() {
         let sel = UringSelector::new().unwrap();
