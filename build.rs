@@ -24,5 +24,7 @@ fn main() {
         ipv6_tclass: { any(linux_like, target_os = "macos", target_os = "freebsd",
                            target_os = "dragonfly", target_os = "netbsd", target_os = "openbsd",
                            target_os = "illumos") },
+        // The io_uring backend: the `uring` feature, on Linux.
+        uring: { all(feature = "uring", target_os = "linux") },
     }
 }

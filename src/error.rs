@@ -132,6 +132,53 @@ fn eai_kind(code: i32) -> io::ErrorKind {
     }
 }
 
+/// Why a readiness backend cannot be used here ([`Error::Unavailable`]).
+///
+/// `Display` says it in a few words, naming what is missing where that is
+/// the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnavailableReason {
+    /// The system call is refused as unknown (`ENOSYS`): a seccomp filter
+    /// (the default profile of most container runtimes denies io_uring), or
+    /// a kernel built without it (`CONFIG_IO_URING=n`).
+    Denied,
+    /// The kernel has it but an administrator turned it off (`EPERM`): the
+    /// `kernel.io_uring_disabled` sysctl (2: for everyone; 1: for processes
+    /// outside `kernel.io_uring_group`), or a security module.
+    Disabled,
+    /// The kernel is too old for what the backend needs: an `EINVAL` from
+    /// setup, or a feature or opcode the kernel does not list
+    /// (`IORING_REGISTER_PROBE`), named here.
+    TooOld {
+        /// What is missing, e.g. `"IORING_FEAT_EXT_ARG (Linux 5.11)"`.
+        missing: &'static str,
+    },
+    /// The selector was made by another process: this one is a `fork` of
+    /// it, and the kernel object (an io_uring instance, shared with the
+    /// parent) may not be used here. Make a new selector in the child.
+    Forked,
+}
+
+impl fmt::Display for UnavailableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnavailableReason::Denied => {
+                f.write_str("denied (ENOSYS: a seccomp filter, or not built into the kernel)")
+            }
+            UnavailableReason::Disabled => f.write_str(
+                "disabled (EPERM: the kernel.io_uring_disabled sysctl or a security module)",
+            ),
+            UnavailableReason::TooOld { missing } => {
+                write!(f, "the kernel is too old: it lacks {missing}")
+            }
+            UnavailableReason::Forked => f.write_str(
+                "the selector belongs to the parent process (this is a fork): make a new one",
+            ),
+        }
+    }
+}
+
 /// The details of a failed name resolution (boxed inside [`Error::Resolve`]
 /// so that `Error` stays small on the hot path).
 #[derive(Debug)]
@@ -239,6 +286,25 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A backend cannot be used on this system (or in this process), for
+    /// the typed `reason`: io_uring denied by seccomp, disabled by sysctl,
+    /// missing from an old kernel, or a selector used in a forked child.
+    /// Its kind is [`Unsupported`](io::ErrorKind::Unsupported);
+    /// [`raw_os_error`](Error::raw_os_error) gives the kernel's errno where
+    /// one was the answer. [`AnySelector::best`](crate::event::AnySelector::best)
+    /// passes over such a backend and says why.
+    #[error("{call}: the {backend} backend is unavailable: {reason}")]
+    Unavailable {
+        /// The call that found out (`"io_uring_setup"`, `"wait"`, …).
+        call: &'static str,
+        /// The backend's [`name`](crate::event::Selector::name).
+        backend: &'static str,
+        /// Why.
+        reason: UnavailableReason,
+        /// The kernel's answer, if the reason is an errno.
+        #[source]
+        source: Option<io::Error>,
+    },
 }
 
 impl Error {
@@ -274,7 +340,7 @@ impl Error {
                 None => r.code.kind(),
             },
             Error::InvalidInput { .. } | Error::FdLimit { .. } => io::ErrorKind::InvalidInput,
-            Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+            Error::Unsupported { .. } | Error::Unavailable { .. } => io::ErrorKind::Unsupported,
             Error::StillWatched { source, .. } => source.kind(),
         }
     }
@@ -285,6 +351,7 @@ impl Error {
             Error::Os { source, .. } | Error::Io(source) => source.raw_os_error(),
             Error::Resolve(r) => r.errno.as_ref().and_then(io::Error::raw_os_error),
             Error::StillWatched { source, .. } => source.raw_os_error(),
+            Error::Unavailable { source, .. } => source.as_ref().and_then(io::Error::raw_os_error),
             _ => None,
         }
     }
@@ -296,7 +363,8 @@ impl Error {
             | Error::InvalidInput { call, .. }
             | Error::Unsupported { call, .. }
             | Error::FdLimit { call, .. }
-            | Error::StillWatched { call, .. } => call,
+            | Error::StillWatched { call, .. }
+            | Error::Unavailable { call, .. } => call,
             Error::Resolve(r) => r.call,
             Error::Io(_) => "unknown",
         }

@@ -1,12 +1,13 @@
-//! sockpoll: safe, thin types over the POSIX socket calls, and three
-//! readiness backends — `select`, `poll` and `epoll` — behind one trait.
+//! sockpoll: safe, thin types over the POSIX socket calls, and readiness
+//! backends — `select`, `poll`, `epoll` and (feature `uring`) io_uring —
+//! behind one trait.
 //!
 //! The crate root holds the socket layer: [`Socket`] (one owned descriptor
 //! and the calls made on it), the typed wrappers [`TcpListener`],
 //! [`TcpStream`], [`UdpSocket`], [`UnixListener`], [`UnixStream`] and
 //! [`UnixDatagram`], addresses ([`SockAddr`]) and name resolution
 //! ([`resolve`], over `getaddrinfo`). Readiness lives in [`event`]: the
-//! [`Selector`](event::Selector) trait and its `select`, `poll` and `epoll`
+//! [`Selector`](event::Selector) trait and its `select`, `poll`, `epoll` and `uring`
 //! backends — see that module for the table of backends (cost per call as
 //! descriptors grow, limits, modes, timeout resolution, when to choose
 //! which) and a runnable readiness loop. Every failure is an [`Error`] that
@@ -86,7 +87,7 @@ pub mod event;
 pub mod net;
 mod sys;
 
-pub use error::{EaiCode, Error, ResolveError, Result, Subject};
+pub use error::{EaiCode, Error, ResolveError, Result, Subject, UnavailableReason};
 #[cfg(target_os = "linux")]
 pub use net::{
     cmsg_space, Cmsg, CmsgBuffer, CmsgKind, Cmsgs, ControlMessage, ErrorOrigin, ExtendedError,

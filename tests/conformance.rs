@@ -38,6 +38,13 @@ fn epoll_caps() -> Capabilities {
     Capabilities::full().name("epoll")
 }
 
+/// `uring`: every mode epoll has (edge is a multishot `POLL_ADD`), but no
+/// exclusive wake-ups.
+#[cfg(all(feature = "uring", target_os = "linux"))]
+fn uring_caps() -> Capabilities {
+    Capabilities::full().name("uring").exclusive(false)
+}
+
 /// `DefaultSelector`: epoll on Linux, poll elsewhere.
 #[cfg(target_os = "linux")]
 fn default_caps() -> Capabilities {
@@ -52,6 +59,8 @@ conformance_tests!(select, SelectSelector::new, select_caps());
 conformance_tests!(poll, PollSelector::new, poll_caps());
 #[cfg(target_os = "linux")]
 conformance_tests!(epoll, sockpoll::event::EpollSelector::new, epoll_caps());
+#[cfg(all(feature = "uring", target_os = "linux"))]
+conformance_tests!(uring, sockpoll::event::UringSelector::new, uring_caps());
 conformance_tests!(
     any_select,
     || AnySelector::new(BackendKind::Select),
@@ -67,6 +76,12 @@ conformance_tests!(
     any_epoll,
     || AnySelector::new(BackendKind::Epoll),
     epoll_caps()
+);
+#[cfg(all(feature = "uring", target_os = "linux"))]
+conformance_tests!(
+    any_uring,
+    || AnySelector::new(BackendKind::Uring),
+    uring_caps()
 );
 conformance_tests!(
     boxed,

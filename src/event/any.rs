@@ -7,6 +7,8 @@ use std::time::Duration;
 
 #[cfg(linux_like)]
 use super::EpollSelector;
+#[cfg(uring)]
+use super::UringSelector;
 use super::{Event, Events, Interest, Mode, PollSelector, SelectSelector, Selector, Token};
 use crate::error::{Error, Result, Subject};
 
@@ -24,16 +26,30 @@ pub enum BackendKind {
     /// [`EpollSelector`], `"epoll"` (Linux).
     #[cfg(linux_like)]
     Epoll,
+    /// [`UringSelector`], `"uring"` (Linux, cargo feature `uring`).
+    #[cfg(uring)]
+    Uring,
 }
 
-#[cfg(linux_like)]
+#[cfg(uring)]
+const UNKNOWN: &str = "unknown backend; valid names: select, poll, epoll, uring";
+#[cfg(all(linux_like, not(uring)))]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll, epoll";
 #[cfg(not(linux_like))]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll";
 
 impl BackendKind {
+    /// Every backend built for this platform (`Uring` may still be
+    /// unavailable at run time: [`AnySelector::new`] says so).
+    #[cfg(uring)]
+    pub const ALL: &'static [BackendKind] = &[
+        BackendKind::Select,
+        BackendKind::Poll,
+        BackendKind::Epoll,
+        BackendKind::Uring,
+    ];
     /// Every backend available on this platform.
-    #[cfg(linux_like)]
+    #[cfg(all(linux_like, not(uring)))]
     pub const ALL: &'static [BackendKind] =
         &[BackendKind::Select, BackendKind::Poll, BackendKind::Epoll];
     /// Every backend available on this platform.
@@ -47,6 +63,8 @@ impl BackendKind {
             BackendKind::Poll => "poll",
             #[cfg(linux_like)]
             BackendKind::Epoll => "epoll",
+            #[cfg(uring)]
+            BackendKind::Uring => "uring",
         }
     }
 
@@ -82,7 +100,8 @@ impl fmt::Display for BackendKind {
 impl FromStr for BackendKind {
     type Err = Error;
 
-    /// Parses `"select"`, `"poll"` or `"epoll"` (ASCII case-insensitive).
+    /// Parses `"select"`, `"poll"`, `"epoll"` or `"uring"` (ASCII
+    /// case-insensitive; only the backends built here).
     ///
     /// # Errors
     ///
@@ -124,6 +143,9 @@ pub enum AnySelector {
     /// The `epoll` backend.
     #[cfg(linux_like)]
     Epoll(EpollSelector),
+    /// The `io_uring` backend.
+    #[cfg(uring)]
+    Uring(UringSelector),
 }
 
 impl AnySelector {
@@ -131,19 +153,85 @@ impl AnySelector {
     ///
     /// # Errors
     ///
-    /// As the backend's `new` (e.g. `EMFILE` from `epoll_create1`).
+    /// As the backend's `new` (e.g. `EMFILE` from `epoll_create1`); for
+    /// [`BackendKind::Uring`] where io_uring cannot be used,
+    /// [`Error::Unavailable`] with the reason — an explicit choice is never
+    /// replaced by another backend (that is [`best`](AnySelector::best)).
     pub fn new(kind: BackendKind) -> Result<AnySelector> {
         Ok(match kind {
             BackendKind::Select => AnySelector::Select(SelectSelector::new()?),
             BackendKind::Poll => AnySelector::Poll(PollSelector::new()?),
             #[cfg(linux_like)]
             BackendKind::Epoll => AnySelector::Epoll(EpollSelector::new()?),
+            #[cfg(uring)]
+            BackendKind::Uring => AnySelector::Uring(UringSelector::new()?),
         })
     }
 
+    /// The backends [`best`](AnySelector::best) tries, in its order.
+    #[cfg(uring)]
+    pub const LADDER: &'static [BackendKind] =
+        &[BackendKind::Uring, BackendKind::Epoll, BackendKind::Poll];
+    /// The backends [`best`](AnySelector::best) tries, in its order.
+    #[cfg(all(linux_like, not(uring)))]
+    pub const LADDER: &'static [BackendKind] = &[BackendKind::Epoll, BackendKind::Poll];
+    /// The backends [`best`](AnySelector::best) tries, in its order.
+    #[cfg(not(linux_like))]
+    pub const LADDER: &'static [BackendKind] = &[BackendKind::Poll];
+
+    /// The first backend of [`LADDER`](AnySelector::LADDER) — uring, then
+    /// epoll, then poll — that can be created here, with the reasons the
+    /// ones before it could not ([`Choice::why`]): e.g. io_uring denied
+    /// by a container's seccomp profile, so epoll.
+    ///
+    /// ```
+    /// use sockpoll::event::{AnySelector, Selector};
+    ///
+    /// # fn main() -> sockpoll::Result<()> {
+    /// let choice = AnySelector::best()?;
+    /// for (kind, err) in choice.why() {
+    ///     eprintln!("not {kind}: {err}");
+    /// }
+    /// assert_eq!(choice.name(), choice.chosen().name());
+    /// let selector: AnySelector = choice.into_selector();
+    /// # drop(selector);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The last backend's error, if none could be created (all out of
+    /// descriptors, say).
+    pub fn best() -> Result<Choice> {
+        let mut passed_over = Vec::new();
+        for &kind in AnySelector::LADDER {
+            match AnySelector::new(kind) {
+                Ok(selector) => {
+                    return Ok(Choice {
+                        selector,
+                        passed_over,
+                    })
+                }
+                Err(e) => passed_over.push((kind, e)),
+            }
+        }
+        Err(passed_over
+            .pop()
+            .map(|(_, e)| e)
+            .unwrap_or(Error::InvalidInput {
+                call: "AnySelector::best",
+                subject: Subject::None,
+                reason: "no backend to try",
+            }))
+    }
+
     /// Creates the selector named by the `SOCKPOLL_BACKEND` environment
-    /// variable (`select`, `poll` or `epoll`); unset or empty means the
-    /// platform default.
+    /// variable (`select`, `poll`, `epoll` or `uring`); unset or empty
+    /// means the platform default. `uring` where io_uring cannot be used
+    /// fails with [`Error::Unavailable`]: the variable is an explicit
+    /// request, never silently replaced (use [`best`](AnySelector::best)
+    /// for a fallback).
     ///
     /// # Errors
     ///
@@ -170,6 +258,8 @@ impl AnySelector {
             AnySelector::Poll(_) => BackendKind::Poll,
             #[cfg(linux_like)]
             AnySelector::Epoll(_) => BackendKind::Epoll,
+            #[cfg(uring)]
+            AnySelector::Uring(_) => BackendKind::Uring,
         }
     }
 }
@@ -181,6 +271,8 @@ macro_rules! dispatch {
             AnySelector::Poll($s) => $e,
             #[cfg(linux_like)]
             AnySelector::Epoll($s) => $e,
+            #[cfg(uring)]
+            AnySelector::Uring($s) => $e,
         }
     };
 }
@@ -244,5 +336,47 @@ impl Selector for AnySelector {
 
     fn timeout_resolution(&self) -> Duration {
         dispatch!(self, s => s.timeout_resolution())
+    }
+}
+
+/// What [`AnySelector::best`] chose, and why not the backends before it.
+///
+/// Derefs to the [`AnySelector`]; a `Choice` is itself a [`Selector`].
+#[derive(Debug)]
+pub struct Choice {
+    selector: AnySelector,
+    passed_over: Vec<(BackendKind, Error)>,
+}
+
+impl Choice {
+    /// The backend chosen.
+    pub fn chosen(&self) -> BackendKind {
+        self.selector.kind()
+    }
+
+    /// The backends tried before it, in order, each with the error that
+    /// made `best` pass it over (e.g. [`Error::Unavailable`] with
+    /// [`UnavailableReason::Denied`](crate::error::UnavailableReason::Denied)
+    /// for io_uring under seccomp). Empty when the first one worked.
+    pub fn why(&self) -> &[(BackendKind, Error)] {
+        &self.passed_over
+    }
+
+    /// The selector.
+    pub fn selector(&self) -> &AnySelector {
+        &self.selector
+    }
+
+    /// The selector, dropping the reasons.
+    pub fn into_selector(self) -> AnySelector {
+        self.selector
+    }
+}
+
+impl std::ops::Deref for Choice {
+    type Target = AnySelector;
+
+    fn deref(&self) -> &AnySelector {
+        &self.selector
     }
 }

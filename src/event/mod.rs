@@ -11,8 +11,11 @@
 //! | [`PollSelector`] | [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html) | O(registered fds): the whole array is copied in and scanned | process limit | Level, Oneshot (emulated) | 1 ns (`ppoll`) | portable, no fd-number limit, up to a few hundred fds |
 //! | [`EpollSelector`] | [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) | O(ready fds); registration is a syscall | process limit | Level, Edge, Oneshot | 1 ns (`epoll_pwait2`, Linux 5.11+), else 1 ms | Linux, many fds (the [`DefaultSelector`] there) |
 //!
+//! | `UringSelector` (feature `uring`, default on) | [`io_uring(7)`](https://man7.org/linux/man-pages/man7/io_uring.7.html) `POLL_ADD` | O(ready fds); registration is queued and rides in the next wait's `io_uring_enter` | process limit | Level, Edge (multishot), Oneshot | 1 ns (`IORING_ENTER_EXT_ARG`) | Linux 5.13+ where io_uring is allowed; one waiting thread |
+//!
 //! [`AnySelector`] picks one at run time, e.g. from the `SOCKPOLL_BACKEND`
-//! environment variable.
+//! environment variable; [`AnySelector::best`] takes the first that works
+//! of uring, epoll and poll, and says why it passed over the others.
 //!
 //! # One contract on every backend
 //!
@@ -27,7 +30,7 @@
 //! - [`Mode::Level`] and [`Mode::Oneshot`] work everywhere (oneshot is
 //!   emulated on `poll` and `select` by disarming the fd after one event;
 //!   [`Selector::reregister`] re-arms it). [`Mode::Edge`] exists only on
-//!   `epoll`; elsewhere `register` fails with
+//!   `epoll` and `uring` (multishot poll); elsewhere `register` fails with
 //!   [`Error::Unsupported`] rather than faking it.
 //! - A peer that closes (or shuts down its write side) makes a stream socket
 //!   [readable](Event::is_readable) and [read-closed](Event::is_read_closed).
@@ -130,7 +133,9 @@
 //!
 //! **fork:** a child shares an `epoll` instance (and its registrations) with
 //! its parent. A child that wants readiness makes its own selector and
-//! registers what it needs; it must not use the parent's.
+//! registers what it needs; it must not use the parent's. (On `uring` the
+//! child's `wait` fails with [`Error::Unavailable`]: the ring is not even
+//! mapped in the child.)
 //!
 //! # Example: a readiness loop
 //!
@@ -190,12 +195,16 @@ mod epoll;
 mod poll;
 mod registry;
 mod select;
+#[cfg(uring)]
+mod uring;
 
-pub use any::{AnySelector, BackendKind, BACKEND_ENV};
+pub use any::{AnySelector, BackendKind, Choice, BACKEND_ENV};
 #[cfg(linux_like)]
 pub use epoll::EpollSelector;
 pub use poll::PollSelector;
 pub use select::SelectSelector;
+#[cfg(uring)]
+pub use uring::{RingSetup, UringSelector};
 
 /// The best backend on this platform: [`EpollSelector`] on Linux.
 #[cfg(linux_like)]
@@ -313,16 +322,16 @@ pub enum Mode {
     /// Reported on every `wait` while the fd is ready. Every backend.
     Level,
     /// Reported once per change of readiness (`EPOLLET`); drain to
-    /// `WouldBlock`. `epoll` only: elsewhere `register` fails with
-    /// [`Error::Unsupported`].
+    /// `WouldBlock`. `epoll` and `uring` (a multishot poll) only:
+    /// elsewhere `register` fails with [`Error::Unsupported`].
     Edge,
     /// Reported once, then disarmed until [`Selector::reregister`]
     /// (`EPOLLONESHOT`; emulated on `poll` and `select`). Every backend.
     Oneshot,
     /// Edge-triggered and oneshot together (`EPOLLET | EPOLLONESHOT`): one
     /// event for the next change of readiness, then disarmed until
-    /// `reregister`. `epoll` only: elsewhere `register` fails with
-    /// [`Error::Unsupported`].
+    /// `reregister`. `epoll` and `uring` only: elsewhere `register` fails
+    /// with [`Error::Unsupported`].
     EdgeOneshot,
 }
 
@@ -891,7 +900,7 @@ pub trait Selector: Send + Sync {
     fn notify(&self) -> Result<()>;
 
     /// The backend's name, after its system call: `"select"`, `"poll"`,
-    /// `"epoll"`.
+    /// `"epoll"`, `"uring"`.
     fn name(&self) -> &'static str;
 
     /// Whether `register` accepts `mode`.
@@ -984,8 +993,9 @@ pub(crate) trait Backend: Selector {
     const NAME: &'static str;
 
     /// Whether the backend is epoll-like: it has [`Mode::Edge`],
-    /// [`Mode::EdgeOneshot`] and [`Interest::EXCLUSIVE`]. [`Mode::Level`]
-    /// and [`Mode::Oneshot`] work on every backend.
+    /// [`Mode::EdgeOneshot`] and [`Interest::EXCLUSIVE`] (a backend may
+    /// still refuse `EXCLUSIVE` itself before this check: `uring` does).
+    /// [`Mode::Level`] and [`Mode::Oneshot`] work on every backend.
     const EDGE: bool;
 
     /// Runs `f` on the backend's registry, under the backend's lock.

@@ -107,7 +107,9 @@ fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
     }
 }
 
-fn to_flags(revents: libc::c_short, interest: Interest) -> u8 {
+/// `revents` as event flags, for a registration asking `interest` (the
+/// io_uring backend reads the same bits from its poll completions).
+pub(super) fn to_flags(revents: libc::c_short, interest: Interest) -> u8 {
     let has = |bits: libc::c_short| revents & bits != 0;
     let mut f = 0;
     if interest.is_readable() && has(libc::POLLIN | libc::POLLHUP | libc::POLLERR | POLLRDHUP) {

@@ -12,4 +12,6 @@ pub mod stream;
 
 // The readiness helpers are the conformance harness's own (its cases use
 // them); re-exported so that the other test files name them as before.
-pub use sockpoll_conformance::support::{collect, expect_event, QUIET, SOON};
+pub use sockpoll_conformance::support::{
+    big_fd_lock, collect, expect_event, raise_fd_limit, QUIET, SOON,
+};

@@ -1,0 +1,813 @@
+//! The io_uring backend: readiness from `POLL_ADD` requests.
+
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::Mutex;
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use super::poll::{same_file, to_flags};
+use super::registry::Registry;
+use super::{
+    flags, lock, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, Selector,
+    Token,
+};
+use crate::error::{Error, Result, UnavailableReason};
+use crate::sys::uring::{Ring, Setup};
+
+/// Readiness with [`io_uring(7)`](https://man7.org/linux/man-pages/man7/io_uring.7.html)
+/// `IORING_OP_POLL_ADD` requests (Linux 5.13+), on the `io-uring` crate's
+/// ring.
+///
+/// # How each mode is made
+///
+/// - [`Mode::Level`]: a **single-shot** `POLL_ADD`, re-armed by the
+///   waiter after each completion it delivers. The re-arm rides in the
+///   `io_uring_enter` of the next `wait` (no extra system call), and a
+///   single-shot poll of an fd that is still ready completes at once, so an
+///   unread byte is reported on every `wait`, as on the other backends.
+///   Not multishot: a multishot poll posts a completion per *wake-up* of
+///   the file (it is `EPOLLET` inside the kernel), never again for data
+///   that sits unread, so it cannot give level semantics; the issue's
+///   "multishot, re-armed when the kernel ends it" is what [`Mode::Edge`]
+///   does instead.
+/// - [`Mode::Oneshot`] and [`Mode::EdgeOneshot`]: one single-shot
+///   `POLL_ADD`; [`reregister`](Selector::reregister) submits the next.
+///   (epoll's `EPOLLET | EPOLLONESHOT` also reports a ready fd once at
+///   arming, so the two are the same here.)
+/// - [`Mode::Edge`]: a **multishot** `POLL_ADD`
+///   (`IORING_POLL_ADD_MULTI`), one completion per wake-up like `EPOLLET`;
+///   when the kernel ends it (a completion without `IORING_CQE_F_MORE`,
+///   e.g. after a completion-queue overflow) it is re-armed, which reports
+///   a still-ready fd once more (a spurious event, which readiness allows).
+/// - [`Interest::NONE`]: no request at all. [`Interest::PRIORITY`]:
+///   `POLLPRI`. [`Interest::EXCLUSIVE`] is
+///   [`Unsupported`](crate::error::Error::Unsupported) (epoll only).
+///
+/// # Registrations are queued; the waiter submits
+///
+/// `register`, `reregister` and `deregister` change the registry (so
+/// `AlreadyExists`/`NotFound` and the stale-event rule take effect when
+/// they return) and queue the fd; the thread in [`wait`](Selector::wait)
+/// turns the queue into `POLL_ADD`/`POLL_REMOVE` entries at the start of
+/// each round, so they go to the kernel in the same `io_uring_enter` as the
+/// wait. A change made while a thread is blocked wakes it through an
+/// eventfd (a multishot poll in the same ring), and it goes on waiting with
+/// the remaining time — Java NIO's `EPollSelectorImpl` queues interest
+/// changes the same way. Deregistration filters at once (no event of a
+/// deregistered registration is delivered after `deregister` returns), but
+/// the kernel lets go of the file — a socket you close after `deregister`
+/// — only when its `POLL_REMOVE` is submitted: at once when `deregister`
+/// is called on the ring's thread with no `wait` running, otherwise at the
+/// next `wait`.
+///
+/// # The ring: setup, threads, size
+///
+/// Where the kernel has them (6.1+) the ring is set up with
+/// `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` (measured in
+/// the issue: the difference between costing more CPU per message than
+/// epoll and less), else plain; [`ring_setup`](UringSelector::ring_setup)
+/// says which. Such a ring accepts submissions from one thread only, so it
+/// is created disabled (`IORING_SETUP_R_DISABLED`) and enabled by the
+/// first thread that waits, which owns it from then on. A `wait` from
+/// **another thread** later replaces the ring with a new one owned by that
+/// thread, rebuilt from the registry (O(registered fds), like epoll's
+/// rebuild: an edge-triggered fd that is ready is reported once more; a
+/// fired oneshot stays disarmed). So waiting from one thread costs
+/// nothing; alternating waiters pay a rebuild each time — for that, use
+/// [`EpollSelector`](super::EpollSelector).
+///
+/// The ring starts with [`DEFAULT_ENTRIES`](UringSelector::DEFAULT_ENTRIES)
+/// submission entries (or [`with_entries`](UringSelector::with_entries))
+/// and twice as many completions. A full submission queue is submitted
+/// and filled again. Completions that do not fit the completion queue are
+/// kept by the kernel (`IORING_FEAT_NODROP`, required) and moved in as the
+/// queue is drained, so no readiness is lost; the first overflow makes the
+/// selector grow the ring to fit its registrations (rebuilt as above). If
+/// the kernel ever reports completions dropped (`EBADR`), the ring is
+/// rebuilt at once, which re-arms everything: level and oneshot
+/// readiness is then reported again, never lost. `EBUSY` from a submit
+/// means "drain first": the completions are harvested and the rest is
+/// submitted in the next round.
+///
+/// # Stale completions and closed fds
+///
+/// Each request's `user_data` is the fd number and the registration's
+/// generation; the waiter knows which request is in flight for each
+/// number, and a completion for any other (a removed or replaced
+/// registration, a `POLL_REMOVE`'s own answer, a request cancelled with a
+/// replaced ring) is dropped. A `POLL_REMOVE` names the original
+/// `user_data`.
+///
+/// A request holds its own reference to the file, so closing a registered
+/// fd does not end it, and a re-arm looks the number up again. So, as the
+/// `poll` backend does, every delivered event first compares the file at
+/// the number with the registered one (`fstat`'s device and inode, one
+/// `fstat(2)` per event): a closed number is reported once as
+/// [`is_invalid`](Event::is_invalid) (when the re-arm finds it closed) or
+/// dropped, a number reused by another file is never reported under the
+/// old token, and either way the number is no longer watched until it is
+/// registered again. See [Closing, dup and fork](super#closing-dup-and-fork).
+///
+/// # Fork
+///
+/// The ring's memory is mapped `MADV_DONTFORK`, and a child process may do
+/// nothing with a parent's ring: `wait` in a forked child fails with
+/// [`Error::Unavailable`] ([`UnavailableReason::Forked`]) before it
+/// touches the ring. Make a new selector in the child.
+///
+/// # Timeouts and `EINTR`
+///
+/// A wait is one `io_uring_enter(IORING_ENTER_GETEVENTS |
+/// IORING_ENTER_EXT_ARG)` with the timeout as a relative
+/// `__kernel_timespec` (exact to the nanosecond; no timeout entry in the
+/// ring). `ETIME` is a timeout; `EINTR` is retried with the remaining
+/// time, as on every backend.
+#[doc(alias = "io_uring")]
+#[derive(Debug)]
+pub struct UringSelector {
+    shared: Mutex<Shared>,
+    waiter: Mutex<Waiter>,
+    notifier: Notifier,
+    /// The process that made the ring: any other is a fork.
+    pid: u32,
+}
+
+/// What registration calls and the waiter share, under one lock.
+#[derive(Debug, Default)]
+struct Shared {
+    reg: Registry,
+    /// Numbers whose kernel request may not match the registry.
+    dirty: Vec<RawFd>,
+    /// `queued[fd]`: `fd` is in `dirty` (each number once).
+    queued: Vec<bool>,
+    /// A thread is in (or about to enter) its `io_uring_enter` with the
+    /// queue as it was: a change must wake it.
+    blocked: bool,
+}
+
+impl Shared {
+    /// Queues `fd` for the waiter; returns whether to wake a blocked one.
+    fn mark(&mut self, fd: RawFd) -> bool {
+        if let Ok(i) = usize::try_from(fd) {
+            if self.queued.len() <= i {
+                self.queued.resize(i + 1, false);
+            }
+            if !self.queued[i] {
+                self.queued[i] = true;
+                self.dirty.push(fd);
+            }
+        }
+        self.blocked
+    }
+}
+
+/// The waiting thread's state: the ring, and what is in flight in it.
+#[derive(Debug)]
+struct Waiter {
+    /// Boxed: the ring's state is some 400 bytes, which would make every
+    /// `AnySelector` that large.
+    ring: Box<Ring>,
+    /// The thread a single-issuer ring was enabled for; `None` until the
+    /// first wait.
+    owner: Option<ThreadId>,
+    /// Per fd number: the `user_data` of its poll request in the ring, or
+    /// `IDLE`.
+    kernel: Vec<u64>,
+    /// Whether the notifier's multishot poll is in the ring.
+    notify_armed: bool,
+    /// An overflow (or drop) was seen: grow the ring at the next round.
+    grow: bool,
+}
+
+/// No request in flight for this number.
+const IDLE: u64 = u64::MAX;
+/// The notifier's poll. Poll requests keep the top two bits clear.
+const NOTIFY_TAG: u64 = u64::MAX - 1;
+/// A `POLL_REMOVE`'s own completion.
+const REMOVE_TAG: u64 = u64::MAX - 2;
+/// The largest submission queue the kernel makes (`IORING_MAX_ENTRIES`).
+const MAX_ENTRIES: u32 = 32_768;
+/// The bits of the generation a `user_data` carries.
+const GEN_MASK: u64 = 0x3fff_ffff;
+
+fn tag(fd: RawFd, generation: u64) -> u64 {
+    u64::from(fd as u32) | ((generation & GEN_MASK) << 32)
+}
+
+fn poll_mask(interest: Interest) -> u32 {
+    let mut m = 0;
+    if interest.is_readable() {
+        m |= (libc::POLLIN | libc::POLLRDHUP) as u32;
+    }
+    if interest.is_writable() {
+        m |= libc::POLLOUT as u32;
+    }
+    if interest.is_priority() {
+        // The kernel's poll wake-up filter leaves EPOLLPRI out (io_uring
+        // keeps it for its internal polls: IO_ASYNC_POLL_COMMON), so a
+        // request for POLLPRI alone is never woken. POLLRDBAND rides in
+        // every readable wake-up of a socket and lets it through; sockets
+        // do not report it themselves, so a PRIORITY-only request is not
+        // completed by ordinary data.
+        m |= (libc::POLLPRI | libc::POLLRDBAND) as u32;
+    }
+    m
+}
+
+fn forked(call: &'static str) -> Error {
+    Error::Unavailable {
+        call,
+        backend: "uring",
+        reason: UnavailableReason::Forked,
+        source: None,
+    }
+}
+
+/// How a ring was set up ([`UringSelector::ring_setup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RingSetup {
+    /// `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` (Linux
+    /// 6.1+): one submitting thread, completions processed in its wait.
+    SingleIssuerDeferTaskrun,
+    /// A plain ring (older kernels): any thread may submit.
+    Plain,
+}
+
+impl UringSelector {
+    /// Submission entries of a new ring (completions: twice as many).
+    pub const DEFAULT_ENTRIES: u32 = 256;
+
+    /// Creates an io_uring instance of
+    /// [`DEFAULT_ENTRIES`](UringSelector::DEFAULT_ENTRIES) entries
+    /// ([`io_uring_setup(2)`](https://man7.org/linux/man-pages/man2/io_uring_setup.2.html)),
+    /// with the eventfd that wakes its waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] (kind
+    /// [`Unsupported`](std::io::ErrorKind::Unsupported)) with the typed
+    /// [`UnavailableReason`]: `Denied` (`ENOSYS`: seccomp, or not built
+    /// in), `Disabled` (`EPERM`: `kernel.io_uring_disabled`), `TooOld`
+    /// naming the missing feature or opcode (`EINVAL`, or
+    /// `IORING_REGISTER_PROBE` does not list it). Otherwise the kernel's
+    /// error (`EMFILE`, `ENOMEM`: e.g. the locked-memory limit on kernels
+    /// before 5.12).
+    #[doc(alias = "io_uring_setup")]
+    pub fn new() -> Result<UringSelector> {
+        UringSelector::with_entries(UringSelector::DEFAULT_ENTRIES)
+    }
+
+    /// As [`new`](UringSelector::new), with a ring of `entries`
+    /// submission entries (rounded up to a power of two, clamped to the
+    /// kernel's maximum) and twice as many completions. It still grows
+    /// when completions overflow it.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](UringSelector::new).
+    #[doc(alias = "io_uring_setup")]
+    pub fn with_entries(entries: u32) -> Result<UringSelector> {
+        let ring = Ring::new(entries)?;
+        Ok(UringSelector {
+            shared: Mutex::new(Shared::default()),
+            waiter: Mutex::new(Waiter {
+                ring: Box::new(ring),
+                owner: None,
+                kernel: Vec::new(),
+                notify_armed: false,
+                grow: false,
+            }),
+            notifier: Notifier::new()?,
+            pid: std::process::id(),
+        })
+    }
+
+    /// How the ring is set up: with `SINGLE_ISSUER | DEFER_TASKRUN`, or
+    /// plain (kernels before 6.1).
+    pub fn ring_setup(&self) -> RingSetup {
+        match lock(&self.waiter).ring.setup() {
+            Setup::SingleIssuer => RingSetup::SingleIssuerDeferTaskrun,
+            Setup::Plain => RingSetup::Plain,
+        }
+    }
+
+    /// The ring's (submission, completion) queue sizes now; they grow
+    /// after an overflow.
+    pub fn ring_entries(&self) -> (u32, u32) {
+        lock(&self.waiter).ring.entries()
+    }
+
+    fn check_fork(&self, call: &'static str) -> Result<()> {
+        if std::process::id() == self.pid {
+            Ok(())
+        } else {
+            Err(forked(call))
+        }
+    }
+
+    /// `register`'s and `reregister`'s checks: the shared mode check, and
+    /// no `EXCLUSIVE` (epoll's alone).
+    fn check(&self, call: &'static str, mode: Mode, interest: Interest) -> Result<()> {
+        if interest.is_exclusive() {
+            return Err(Error::Unsupported {
+                call,
+                backend: <Self as Backend>::NAME,
+                what: "Interest::EXCLUSIVE",
+            });
+        }
+        self.check_mode(call, mode, interest)
+    }
+
+    fn deregister_raw_as(&self, call: &'static str, fd: RawFd) -> Result<()> {
+        {
+            let mut shared = lock(&self.shared);
+            shared.reg.remove(call, fd)?;
+            self.notifier.wake_if(shared.mark(fd))?;
+        }
+        self.flush_if_idle()
+    }
+
+    /// Submits queued removals now when this thread may and no thread
+    /// waits (so the kernel lets go of a deregistered file before the
+    /// caller closes it); else the waiter does it in its next round.
+    fn flush_if_idle(&self) -> Result<()> {
+        let Ok(mut w) = self.waiter.try_lock() else {
+            return Ok(());
+        };
+        if std::process::id() != self.pid {
+            return Ok(());
+        }
+        let mine = match w.ring.setup() {
+            Setup::Plain => true,
+            Setup::SingleIssuer => w.owner == Some(std::thread::current().id()),
+        };
+        if !mine {
+            // An unowned ring has nothing in flight yet; an owned one is
+            // the owner's to submit to.
+            return Ok(());
+        }
+        let mut shared = lock(&self.shared);
+        self.sync(&mut w, &mut shared)?;
+        drop(shared);
+        match w.ring.wait(Some(Duration::ZERO)) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Replaces the ring with a new one of `entries`, owned by this
+    /// thread, and queues every registration to be armed in it.
+    fn rebuild(&self, w: &mut Waiter, shared: &mut Shared, entries: u32) -> Result<()> {
+        let ring = Ring::new(entries)?;
+        ring.enable()?;
+        // The old ring goes: the kernel cancels its requests and drops
+        // their files; completions not yet read go with it (each is
+        // re-armed below, so none is lost).
+        *w.ring = ring;
+        w.owner = Some(std::thread::current().id());
+        w.kernel.iter_mut().for_each(|k| *k = IDLE);
+        w.notify_armed = false;
+        w.grow = false;
+        let fds: Vec<RawFd> = shared.reg.dense().to_vec();
+        for fd in fds {
+            shared.mark(fd);
+        }
+        Ok(())
+    }
+
+    /// At the start of a round: the ring is this thread's and big enough.
+    fn prepare(&self, w: &mut Waiter, shared: &mut Shared) -> Result<()> {
+        let me = std::thread::current().id();
+        let (sq, _) = w.ring.entries();
+        if w.grow {
+            w.grow = false;
+            let want = u32::try_from(shared.reg.dense().len() + 1)
+                .unwrap_or(u32::MAX)
+                .max(sq.saturating_mul(2))
+                .checked_next_power_of_two()
+                .unwrap_or(MAX_ENTRIES)
+                .min(MAX_ENTRIES);
+            // At the kernel's largest ring, overflow is left to NODROP.
+            // Growing is an optimisation: if no new ring can be had
+            // (EMFILE, ENOMEM), the old one stays, unchanged.
+            if want > sq && self.rebuild(w, shared, want).is_err() {
+                w.grow = false;
+            }
+            return Ok(());
+        }
+        if w.ring.setup() == Setup::SingleIssuer && w.owner != Some(me) {
+            if w.owner.is_none() {
+                w.ring.enable()?;
+                w.owner = Some(me);
+            } else {
+                // Another thread owns the ring: only it may submit.
+                return self.rebuild(w, shared, sq);
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns the queue into entries: for each queued number, the request
+    /// the registry wants (none, or a poll tagged with its generation)
+    /// replaces the one in flight, if they differ. A full submission queue
+    /// is submitted and filled again; on `EBUSY` the rest waits for the
+    /// next round.
+    fn sync(&self, w: &mut Waiter, shared: &mut Shared) -> Result<()> {
+        if !w.notify_armed {
+            let fd = self.notifier.fd().as_raw_fd();
+            let mask = libc::POLLIN as u32;
+            if !w.ring.make_room(1)? || !w.ring.push_poll(fd, mask, true, NOTIFY_TAG) {
+                return Ok(());
+            }
+            w.notify_armed = true;
+        }
+        let mut list = std::mem::take(&mut shared.dirty);
+        let mut done = 0;
+        for &fd in &list {
+            let Ok(i) = usize::try_from(fd) else {
+                done += 1;
+                continue;
+            };
+            let want = shared
+                .reg
+                .get(fd)
+                .filter(|e| e.armed && !e.interest.is_none())
+                .map(|e| {
+                    let multi = e.mode == Mode::Edge;
+                    (tag(fd, e.generation), poll_mask(e.interest), multi)
+                });
+            if w.kernel.len() <= i {
+                w.kernel.resize(i + 1, IDLE);
+            }
+            let cur = w.kernel[i];
+            if want.map(|x| x.0) != Some(cur) {
+                // Two entries at most; make room for both first.
+                if !w.ring.make_room(2)? {
+                    break;
+                }
+                if cur != IDLE {
+                    w.ring.push_remove(cur, REMOVE_TAG);
+                    w.kernel[i] = IDLE;
+                }
+                if let Some((t, mask, multi)) = want {
+                    w.ring.push_poll(fd, mask, multi, t);
+                    w.kernel[i] = t;
+                }
+            }
+            if let Some(q) = shared.queued.get_mut(i) {
+                *q = false;
+            }
+            done += 1;
+        }
+        // What was not done stays queued, in order, before anything queued
+        // since (nothing: the lock is held), keeping the buffer's memory.
+        list.drain(..done);
+        shared.dirty = list;
+        Ok(())
+    }
+
+    /// Moves completions into `events` until it is full or none is left,
+    /// asking the kernel for overflowed ones as the queue empties. Returns
+    /// whether `notify` was among them.
+    fn harvest(&self, w: &mut Waiter, shared: &mut Shared, events: &mut Events) -> Result<bool> {
+        let mut notified = false;
+        // Bounded: each round moves at least one overflowed batch in.
+        for _ in 0..1024 {
+            while !events.is_full() {
+                let Some((ud, res, more)) = w.ring.pop() else {
+                    break;
+                };
+                match ud {
+                    NOTIFY_TAG => {
+                        notified |= self.notifier.take()?;
+                        if !more {
+                            w.notify_armed = false;
+                        }
+                    }
+                    REMOVE_TAG => {}
+                    _ => self.deliver(w, shared, events, ud, res, more),
+                }
+            }
+            if events.is_full() || !w.ring.cq_overflowed() {
+                break;
+            }
+            w.grow = true;
+            match w.ring.wait(Some(Duration::ZERO)) {
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EBADR) => {
+                    // Completions were dropped: re-arm everything.
+                    self.rebuild(w, shared, w.ring.entries().0.saturating_mul(2))?;
+                    break;
+                }
+                other => other?,
+            }
+        }
+        Ok(notified)
+    }
+
+    /// One poll completion: the in-flight bookkeeping, then an event if it
+    /// belongs to the current registration and the file is still the
+    /// registered one.
+    fn deliver(
+        &self,
+        w: &mut Waiter,
+        shared: &mut Shared,
+        events: &mut Events,
+        ud: u64,
+        res: i32,
+        more: bool,
+    ) {
+        let fd = (ud & 0xffff_ffff) as u32 as RawFd;
+        let Some(slot) = usize::try_from(fd).ok().and_then(|i| w.kernel.get_mut(i)) else {
+            return;
+        };
+        if *slot != ud {
+            // A removed or replaced request's last word.
+            return;
+        }
+        if !more {
+            // The request is over: queue the number, so the next round
+            // re-arms it if the registration still wants it (level, an
+            // ended multishot).
+            *slot = IDLE;
+            shared.mark(fd);
+        }
+        let Some(e) = shared
+            .reg
+            .get_mut(fd)
+            .filter(|e| tag(fd, e.generation) == ud)
+        else {
+            return;
+        };
+        let f = match res {
+            r if r >= 0 => to_flags((r & 0xffff) as u16 as libc::c_short, e.interest),
+            r if r == -libc::EBADF => flags::INVALID,
+            r if r == -libc::ECANCELED => 0,
+            _ => flags::ERROR,
+        };
+        if f == 0 {
+            return;
+        }
+        if e.file.is_none() {
+            // Re-registered since the last look: the file at the number
+            // now is the one the caller named.
+            e.file = crate::sys::fd::identity_of_number(fd);
+        } else if f & flags::INVALID == 0 && !same_file(fd, e.file) {
+            // Closed, and the number perhaps reused: never the old token
+            // for another file. Stop watching until registered again.
+            e.armed = false;
+            shared.mark(fd);
+            return;
+        }
+        if events.push(Event::new(e.token, f, fd, e.generation)) && (e.mode.is_oneshot() || res < 0)
+        {
+            e.armed = false;
+            if more {
+                shared.mark(fd);
+            }
+        }
+    }
+
+    /// One wait round: prepare and sync under the lock, then one
+    /// `io_uring_enter`, then the harvest.
+    fn round(
+        &self,
+        w: &mut Waiter,
+        events: &mut Events,
+        remaining: Option<Duration>,
+    ) -> Result<Option<usize>> {
+        {
+            let mut shared = lock(&self.shared);
+            self.prepare(w, &mut shared)?;
+            self.sync(w, &mut shared)?;
+            shared.blocked = true;
+        }
+        let waited = w.ring.wait(remaining);
+        let mut shared = lock(&self.shared);
+        shared.blocked = false;
+        match waited {
+            Ok(()) => {}
+            // Completions the kernel could not post: drain them first.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => w.grow = true,
+            Err(e) if e.raw_os_error() == Some(libc::EBADR) => {
+                let sq = w.ring.entries().0.saturating_mul(2);
+                self.rebuild(w, &mut shared, sq)?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        }
+        let notified = self.harvest(w, &mut shared, events)?;
+        Ok((notified || !events.is_empty()).then_some(events.len()))
+    }
+}
+
+impl Backend for UringSelector {
+    type Extra = ();
+    const NAME: &'static str = "uring";
+    const EDGE: bool = true;
+
+    fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
+        f(&lock(&self.shared).reg)
+    }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+}
+
+impl Selector for UringSelector {
+    /// Registers `fd` and queues its `POLL_ADD` for the waiter (see
+    /// [`UringSelector`]); one `fstat(2)`, no io_uring call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::register`];
+    /// [`Unsupported`](std::io::ErrorKind::Unsupported) for
+    /// [`Interest::EXCLUSIVE`].
+    fn register(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()> {
+        self.check("register", mode, interest)?;
+        let file = crate::sys::fd::identity(fd).ok();
+        let mut shared = lock(&self.shared);
+        // A stale registration of the number is replaced; its request (if
+        // any) is removed by the waiter's sync.
+        shared
+            .reg
+            .insert("register", fd, file, token, interest, mode, ())?;
+        let wake = shared.mark(fd.as_raw_fd());
+        self.notifier.wake_if(wake)
+    }
+
+    /// Changes the registration and queues the new request (which re-arms
+    /// a fired oneshot). No system call unless a waiter must be woken.
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::reregister`].
+    fn reregister(
+        &self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+        mode: Mode,
+    ) -> Result<()> {
+        self.check("reregister", mode, interest)?;
+        let raw = fd.as_raw_fd();
+        let mut shared = lock(&self.shared);
+        shared.reg.require("reregister", raw)?;
+        // No fstat (oneshot's re-arm is hot): the identity is adopted at
+        // the next event, as on `poll`.
+        shared
+            .reg
+            .update("reregister", fd, None, token, interest, mode, ())?;
+        let wake = shared.mark(raw);
+        self.notifier.wake_if(wake)
+    }
+
+    fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        self.deregister_raw_as("deregister", fd.as_raw_fd())
+    }
+
+    fn deregister_raw(&self, fd: RawFd) -> Result<()> {
+        self.deregister_raw_as("deregister_raw", fd)
+    }
+
+    fn deregister_token(&self, token: Token) -> Result<usize> {
+        let n = {
+            let mut shared = lock(&self.shared);
+            let fds: Vec<RawFd> = shared
+                .reg
+                .dense()
+                .iter()
+                .copied()
+                .filter(|&fd| shared.reg.get(fd).is_some_and(|e| e.token == token))
+                .collect();
+            let n = shared.reg.remove_token("deregister_token", token)?;
+            let mut wake = false;
+            for fd in fds {
+                wake |= shared.mark(fd);
+            }
+            self.notifier.wake_if(wake)?;
+            n
+        };
+        self.flush_if_idle()?;
+        Ok(n)
+    }
+
+    /// One or more `io_uring_enter` calls, as [`Selector::wait`] says; the
+    /// queued registration changes go to the kernel in the same call.
+    ///
+    /// # Errors
+    ///
+    /// As [`Selector::wait`]; [`Error::Unavailable`]
+    /// ([`UnavailableReason::Forked`]) in a forked child; the kernel's
+    /// error from `io_uring_enter` or, when the ring is replaced (another
+    /// waiting thread, growth), from `io_uring_setup`.
+    #[doc(alias = "io_uring_enter")]
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        let mut w = lock(&self.waiter);
+        self.check_fork("wait")?;
+        // At most one event per registration.
+        events.prepare(lock(&self.shared).reg.dense().len() + 1);
+        wait_with_deadline(timeout, |remaining| self.round(&mut w, events, remaining))
+    }
+
+    fn next_event(&self, events: &mut Events) -> Option<Event> {
+        self.with_registry(|reg| {
+            events.next_current(|fd, generation| reg.is_current(fd, generation))
+        })
+    }
+
+    fn notify(&self) -> Result<()> {
+        self.notifier.notify()
+    }
+
+    /// `"uring"`.
+    fn name(&self) -> &'static str {
+        <Self as Backend>::NAME
+    }
+
+    /// Every mode: edge through multishot poll.
+    fn supports(&self, _mode: Mode) -> bool {
+        true
+    }
+
+    fn fd_limit(&self) -> Option<usize> {
+        None
+    }
+
+    /// 1 ns: the wait's timeout is a `__kernel_timespec`.
+    fn timeout_resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    /// A forked child may do nothing with the parent's ring: its `wait` is
+    /// the typed `Forked` error, before any access to the ring (whose
+    /// memory the child does not even have: it is mapped DONTFORK, so
+    /// without the check the child dies of SIGSEGV and this fails). The
+    /// parent's ring is untouched. A unit test because forking needs
+    /// unchecked code (the helper lives in sys and exists only under
+    /// cfg(test)), which the integration tests may not use; re-executing
+    /// the test binary makes a process without the ring, not a fork.
+    #[test]
+    fn wait_in_a_forked_child_is_a_typed_error() {
+        let sel = UringSelector::new().unwrap();
+        let (a, _b) = UnixStream::pair().unwrap();
+        sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Level)
+            .unwrap();
+        let mut events = Events::with_capacity(4);
+        assert_eq!(
+            sel.wait(&mut events, Some(Duration::from_secs(5))).unwrap(),
+            1
+        );
+        let mut child_events = Events::with_capacity(4);
+        let code = crate::sys::uring::fork_and_run(|| {
+            match sel.wait(&mut child_events, Some(Duration::from_millis(10))) {
+                Err(Error::Unavailable {
+                    call: "wait",
+                    reason: UnavailableReason::Forked,
+                    ..
+                }) => 0,
+                Err(_) => 2,
+                Ok(_) => 3,
+            }
+        });
+        assert_eq!(code, Some(0));
+        assert_eq!(
+            sel.wait(&mut events, Some(Duration::from_secs(5))).unwrap(),
+            1
+        );
+        assert_eq!(
+            sel.next_event(&mut events).map(|e| e.token()),
+            Some(Token(1))
+        );
+    }
+
+    /// The user_data layout: fd in the low half, 30 bits of generation
+    /// above it, never one of the tags.
+    #[test]
+    fn tags_never_collide_with_the_control_words() {
+        for (fd, generation) in [(0, 0), (i32::MAX, u64::MAX), (7, GEN_MASK), (3, 1 << 40)] {
+            let t = tag(fd, generation);
+            assert!(
+                ![IDLE, NOTIFY_TAG, REMOVE_TAG].contains(&t),
+                "{fd} {generation}"
+            );
+            assert_eq!((t & 0xffff_ffff) as u32 as RawFd, fd);
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! An io_uring instance for readiness: `io_uring_setup(2)` with the flags
+//! the kernel has, `IORING_REGISTER_PROBE`, `POLL_ADD`/`POLL_REMOVE`
+//! entries, and `io_uring_enter(2)` waits with an `IORING_ENTER_EXT_ARG`
+//! timeout. The ring itself (mmap, heads and tails) is the `io-uring`
+//! crate's; what is unsafe about it — pushing an entry the kernel will act
+//! on later — is here, once, with the reason it is sound.
+//!
+//! # Ownership of what the kernel reads
+//!
+//! A `POLL_ADD` entry carries an fd *number*, a mask and a `user_data`
+//! word; a `POLL_REMOVE` carries the `user_data` to match. No pointer, no
+//! buffer: nothing in our memory must outlive the entry. The number is
+//! looked up when the kernel issues the entry (during the `io_uring_enter`
+//! that submits it), and from then on the request holds its own reference
+//! to that *file*. So a number closed by the caller before the entry is
+//! issued is `-EBADF` in its completion, a number closed after is harmless
+//! (the request keeps the file alive until it completes or is removed), and
+//! a reused number is at worst watched as the new file — which the event
+//! layer catches by comparing the file's identity at each event. None of
+//! these is memory unsafety: the kernel never touches a file through a
+//! number after issue, nor our memory through the entry.
+//!
+//! The wait's timeout is a `__kernel_timespec` passed by pointer to
+//! `io_uring_enter` (through `io_uring_getevents_arg`): it lives on the
+//! stack of [`Ring::wait`] for the whole call, and the kernel copies it
+//! before it returns. No `IORING_OP_TIMEOUT` entry (which would have to
+//! keep its timespec alive until its completion) is used.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
+
+use super::time;
+use crate::error::{Error, Result, Subject, UnavailableReason};
+
+const BACKEND: &str = "uring";
+
+/// How the ring was set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Setup {
+    /// `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` (Linux
+    /// 6.1+), created `IORING_SETUP_R_DISABLED`: only the thread that
+    /// [`enable`](Ring::enable)s it may submit and wait.
+    SingleIssuer,
+    /// No setup flags: any thread may submit.
+    Plain,
+}
+
+/// One io_uring instance.
+pub(crate) struct Ring {
+    ring: IoUring,
+    setup: Setup,
+}
+
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ring")
+            .field("fd", &self.ring.as_raw_fd())
+            .field("setup", &self.setup)
+            .field("sq_entries", &self.ring.params().sq_entries())
+            .field("cq_entries", &self.ring.params().cq_entries())
+            .finish()
+    }
+}
+
+fn unavailable(call: &'static str, reason: UnavailableReason, source: Option<io::Error>) -> Error {
+    Error::Unavailable {
+        call,
+        backend: BACKEND,
+        reason,
+        source,
+    }
+}
+
+/// `io_uring_setup`'s refusals that mean "not here", typed; anything else
+/// (`EMFILE`, `ENOMEM`) is an ordinary OS error.
+fn setup_error(e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::ENOSYS) => unavailable("io_uring_setup", UnavailableReason::Denied, Some(e)),
+        Some(libc::EPERM) => unavailable("io_uring_setup", UnavailableReason::Disabled, Some(e)),
+        Some(libc::EINVAL) => unavailable(
+            "io_uring_setup",
+            UnavailableReason::TooOld {
+                missing: "io_uring_setup with a completion-queue size (Linux 5.5)",
+            },
+            Some(e),
+        ),
+        _ => Error::os("io_uring_setup", Subject::None, e),
+    }
+}
+
+impl Ring {
+    /// A ring of `entries` submission entries (the kernel rounds up to a
+    /// power of two and clamps to its maximum) and twice as many
+    /// completions, with `IORING_SETUP_SINGLE_ISSUER |
+    /// IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED` where the
+    /// kernel takes them (else without), mapped `MADV_DONTFORK` (a child
+    /// process does not even see the rings). Checks what the backend needs:
+    /// `IORING_FEAT_NODROP`, `IORING_FEAT_EXT_ARG`, multishot poll (its
+    /// kernel, 5.13, is the first with `IORING_FEAT_RSRC_TAGS`), and the
+    /// `POLL_ADD`/`POLL_REMOVE` opcodes by `IORING_REGISTER_PROBE`.
+    pub(crate) fn new(entries: u32) -> Result<Ring> {
+        let entries = entries.clamp(1, 32_768);
+        let cq = entries.saturating_mul(2);
+        let fast = IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_r_disabled()
+            .setup_cqsize(cq)
+            .setup_clamp()
+            .dontfork()
+            .build(entries);
+        let (ring, setup) = match fast {
+            Ok(ring) => (ring, Setup::SingleIssuer),
+            // A kernel before 6.1 does not know the flags.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                let ring = IoUring::builder()
+                    .setup_cqsize(cq)
+                    .setup_clamp()
+                    .dontfork()
+                    .build(entries)
+                    .map_err(setup_error)?;
+                (ring, Setup::Plain)
+            }
+            Err(e) => return Err(setup_error(e)),
+        };
+        let p = ring.params();
+        let too_old = |missing| {
+            Err(unavailable(
+                "io_uring_setup",
+                UnavailableReason::TooOld { missing },
+                None,
+            ))
+        };
+        if !p.is_feature_nodrop() {
+            return too_old("IORING_FEAT_NODROP (Linux 5.5)");
+        }
+        if !p.is_feature_ext_arg() {
+            return too_old("IORING_FEAT_EXT_ARG (Linux 5.11)");
+        }
+        if !p.is_feature_resource_tagging() {
+            return too_old("multishot IORING_OP_POLL_ADD (Linux 5.13)");
+        }
+        let mut probe = Probe::new();
+        if let Err(e) = ring.submitter().register_probe(&mut probe) {
+            return Err(match e.raw_os_error() {
+                Some(libc::EINVAL) => unavailable(
+                    "io_uring_register",
+                    UnavailableReason::TooOld {
+                        missing: "IORING_REGISTER_PROBE (Linux 5.6)",
+                    },
+                    Some(e),
+                ),
+                Some(libc::ENOSYS) => {
+                    unavailable("io_uring_register", UnavailableReason::Denied, Some(e))
+                }
+                Some(libc::EPERM) => {
+                    unavailable("io_uring_register", UnavailableReason::Disabled, Some(e))
+                }
+                _ => Error::os("io_uring_register", Subject::None, e),
+            });
+        }
+        if !probe.is_supported(opcode::PollAdd::CODE) {
+            return too_old("IORING_OP_POLL_ADD");
+        }
+        if !probe.is_supported(opcode::PollRemove::CODE) {
+            return too_old("IORING_OP_POLL_REMOVE");
+        }
+        Ok(Ring { ring, setup })
+    }
+
+    pub(crate) fn setup(&self) -> Setup {
+        self.setup
+    }
+
+    /// (submission entries, completion entries), as the kernel sized them.
+    pub(crate) fn entries(&self) -> (u32, u32) {
+        let p = self.ring.params();
+        (p.sq_entries(), p.cq_entries())
+    }
+
+    /// `IORING_REGISTER_ENABLE_RINGS`: a [`Setup::SingleIssuer`] ring
+    /// belongs from now on to the calling thread. A no-op for a plain ring.
+    pub(crate) fn enable(&self) -> Result<()> {
+        if self.setup == Setup::Plain {
+            return Ok(());
+        }
+        let fd = self.ring.as_raw_fd();
+        self.ring
+            .submitter()
+            .register_enable_rings()
+            .map_err(|e| Error::os("io_uring_register", Subject::Fd(fd), e))
+    }
+
+    /// Queues a `POLL_ADD` of number `fd` for `mask` (`POLLIN`, …), one
+    /// shot or `multi`shot, tagged `user_data`. False when the submission
+    /// queue is full (submit, then push again).
+    pub(crate) fn push_poll(&mut self, fd: RawFd, mask: u32, multi: bool, user_data: u64) -> bool {
+        let entry = opcode::PollAdd::new(types::Fd(fd), mask)
+            .multi(multi)
+            .build()
+            .user_data(user_data);
+        self.push(&entry)
+    }
+
+    /// Queues a `POLL_REMOVE` of the request tagged `target`, its own
+    /// completion tagged `user_data`. False when the queue is full.
+    pub(crate) fn push_remove(&mut self, target: u64, user_data: u64) -> bool {
+        let entry = opcode::PollRemove::new(target).build().user_data(user_data);
+        self.push(&entry)
+    }
+
+    fn push(&mut self, entry: &squeue::Entry) -> bool {
+        let mut sq = self.ring.submission();
+        // SAFETY: the entry is a POLL_ADD or POLL_REMOVE, which reference
+        // no memory of ours — an fd number, a mask, user_data words — so
+        // nothing must outlive it (see the module docs: the kernel takes
+        // its own reference to the file when it issues the entry; a closed
+        // number is EBADF in the completion, never a dangling access).
+        unsafe { sq.push(entry) }.is_ok()
+    }
+
+    /// Makes room for `n` more entries: submits what is queued if fewer
+    /// slots are free. False if there is still no room (the kernel took
+    /// fewer, or answered `EBUSY`: drain completions first).
+    pub(crate) fn make_room(&mut self, n: usize) -> Result<bool> {
+        let free = |ring: &mut IoUring| {
+            let sq = ring.submission();
+            sq.capacity() - sq.len()
+        };
+        if free(&mut self.ring) >= n {
+            return Ok(true);
+        }
+        match self.submit() {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        Ok(free(&mut self.ring) >= n)
+    }
+
+    /// Submits what is queued without waiting (a full queue is flushed
+    /// this way). `EBUSY` (completions the kernel could not post yet) is
+    /// returned for the caller to drain first.
+    pub(crate) fn submit(&mut self) -> Result<usize> {
+        let fd = self.ring.as_raw_fd();
+        self.ring
+            .submit()
+            .map_err(|e| Error::os("io_uring_enter", Subject::Fd(fd), e))
+    }
+
+    /// Submits what is queued and waits for a completion, at most
+    /// `timeout` (`None`: forever; `Some(0)`: runs deferred work, waits
+    /// not). One `io_uring_enter(GETEVENTS | EXT_ARG)`. A timeout is
+    /// `Ok`, as is a return with completions; `EINTR`, `EBUSY` and
+    /// `EBADR` (completions dropped) are errors for the caller to sort.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let fd = self.ring.as_raw_fd();
+        let submitter = self.ring.submitter();
+        let res = match timeout {
+            None => submitter.submit_and_wait(1),
+            Some(t) => {
+                let (secs, nanos) = time::secs_nanos(t);
+                let ts = types::Timespec::new().sec(secs).nsec(nanos);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                submitter.submit_with_args(1, &args)
+            }
+        };
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => Ok(()),
+            Err(e) => Err(Error::os("io_uring_enter", Subject::Fd(fd), e)),
+        }
+    }
+
+    /// The next completion: (`user_data`, result, whether the request
+    /// stays armed — `IORING_CQE_F_MORE`).
+    pub(crate) fn pop(&mut self) -> Option<(u64, i32, bool)> {
+        let cqe = self.ring.completion().next()?;
+        Some((cqe.user_data(), cqe.result(), cqueue::more(cqe.flags())))
+    }
+
+    /// Whether the kernel holds completions that did not fit in the queue
+    /// (`IORING_SQ_CQ_OVERFLOW`); the next `wait` moves them in.
+    pub(crate) fn cq_overflowed(&mut self) -> bool {
+        self.ring.submission().cq_overflow()
+    }
+}
+
+/// Tests only: runs `child` in a forked child process and returns its exit
+/// code (`child`'s return value), or `None` if it did not exit normally.
+///
+/// The child runs `child` then `_exit`s: no destructor, no atexit handler,
+/// no return into the test harness. `child` must only do what is sound
+/// after a fork of a multi-threaded process — here, calls on a selector
+/// whose locks no other thread holds, and no output.
+#[cfg(test)]
+pub(crate) fn fork_and_run(child: impl FnOnce() -> i32) -> Option<i32> {
+    // SAFETY: fork has no memory-safety preconditions of its own; what the
+    // child may do is the caller's contract above (only this thread exists
+    // there, so nothing may wait on a lock another thread held at the
+    // fork), and the child never returns into Rust code past `child`.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = child();
+        // SAFETY: _exit ends the child at once, without running the
+        // parent's destructors or atexit handlers twice.
+        unsafe { libc::_exit(code) };
+    }
+    if pid < 0 {
+        return None;
+    }
+    let mut status = 0;
+    // SAFETY: waitpid writes one int through the pointer, which points to
+    // a live local.
+    let ret = unsafe { libc::waitpid(pid, &mut status, 0) };
+    (ret == pid && libc::WIFEXITED(status)).then(|| libc::WEXITSTATUS(status))
+}
