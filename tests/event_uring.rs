@@ -207,10 +207,10 @@ fn changes_from_another_thread_are_submitted_by_the_woken_waiter() {
 }
 
 /// A request holds its own reference to the file. `deregister` called on
-/// the ring's thread with no wait running submits the POLL_REMOVE (of the
+/// the ring's thread with no wait running submits the cancel (of the
 /// original user_data) at once, so a socket closed right after is really
 /// closed: its peer reads end of file without another wait. (Queued until
-/// the next wait, the peer would read WouldBlock; a POLL_REMOVE of the
+/// the next wait, the peer would read WouldBlock; a cancel of the
 /// wrong user_data would leave the file held for good.)
 #[test]
 fn deregister_then_close_lets_the_kernel_drop_the_file() {
@@ -238,6 +238,47 @@ fn deregister_then_close_lets_the_kernel_drop_the_file() {
             }
         };
         assert_eq!(got, Ok(0), "{mode:?}: the peer must see the close");
+    }
+}
+
+/// The same with a wake-up pending: the peer writes after the wait armed
+/// the request, so the kernel has queued the poll's wake-up work, which a
+/// `DEFER_TASKRUN` ring runs only when its thread next enters the ring. A
+/// `POLL_REMOVE` would answer `EALREADY` then and leave the request armed,
+/// holding the file (the echo server's edge mode hung on it); the removal
+/// must still let go of the file.
+#[test]
+fn deregister_with_a_wakeup_pending_lets_the_kernel_drop_the_file() {
+    let sel = UringSelector::new().unwrap();
+    let mut ev = Events::with_capacity(8);
+    for mode in [Mode::Level, Mode::Edge, Mode::Oneshot] {
+        for _ in 0..20 {
+            let (a, mut peer) = pair();
+            sel.register(a.as_fd(), Token(1), Interest::READABLE, mode)
+                .unwrap();
+            assert_eq!(
+                sel.wait(&mut ev, Some(Duration::from_millis(1))).unwrap(),
+                0
+            );
+            peer.write_all(b"x").unwrap();
+            sel.deregister(a.as_fd()).unwrap();
+            drop(a);
+            let mut buf = [0u8; 8];
+            let deadline = Instant::now() + Duration::from_millis(500);
+            let got = loop {
+                match peer.read(&mut buf) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    other => break other.map_err(|e| e.kind()),
+                }
+            };
+            // Closed with our byte unread: a reset, or end of file.
+            assert!(
+                matches!(got, Ok(0) | Err(ErrorKind::ConnectionReset)),
+                "{mode:?}: the peer must see the close, got {got:?}"
+            );
+        }
     }
 }
 

@@ -48,7 +48,7 @@ use crate::sys::uring::{Ring, Setup};
 /// `register`, `reregister` and `deregister` change the registry (so
 /// `AlreadyExists`/`NotFound` and the stale-event rule take effect when
 /// they return) and queue the fd; the thread in [`wait`](Selector::wait)
-/// turns the queue into `POLL_ADD`/`POLL_REMOVE` entries at the start of
+/// turns the queue into `POLL_ADD`/`ASYNC_CANCEL` entries at the start of
 /// each round, so they go to the kernel in the same `io_uring_enter` as the
 /// wait. A change made while a thread is blocked wakes it through an
 /// eventfd (a multishot poll in the same ring), and it goes on waiting with
@@ -56,7 +56,7 @@ use crate::sys::uring::{Ring, Setup};
 /// changes the same way. Deregistration filters at once (no event of a
 /// deregistered registration is delivered after `deregister` returns), but
 /// the kernel lets go of the file — a socket you close after `deregister`
-/// — only when its `POLL_REMOVE` is submitted: at once when `deregister`
+/// — only when its cancel is submitted: at once when `deregister`
 /// is called on the ring's thread with no `wait` running, otherwise at the
 /// next `wait`.
 ///
@@ -94,8 +94,8 @@ use crate::sys::uring::{Ring, Setup};
 /// Each request's `user_data` is the fd number and the registration's
 /// generation; the waiter knows which request is in flight for each
 /// number, and a completion for any other (a removed or replaced
-/// registration, a `POLL_REMOVE`'s own answer, a request cancelled with a
-/// replaced ring) is dropped. A `POLL_REMOVE` names the original
+/// registration, a cancel's own answer, a request cancelled with a
+/// replaced ring) is dropped. A cancel names the original
 /// `user_data`.
 ///
 /// A request holds its own reference to the file, so closing a registered
@@ -183,7 +183,7 @@ struct Waiter {
 const IDLE: u64 = u64::MAX;
 /// The notifier's poll. Poll requests keep the top two bits clear.
 const NOTIFY_TAG: u64 = u64::MAX - 1;
-/// A `POLL_REMOVE`'s own completion.
+/// A cancel's own completion.
 const REMOVE_TAG: u64 = u64::MAX - 2;
 /// The largest submission queue the kernel makes (`IORING_MAX_ENTRIES`).
 const MAX_ENTRIES: u32 = 32_768;

@@ -1,5 +1,5 @@
 //! An io_uring instance for readiness: `io_uring_setup(2)` with the flags
-//! the kernel has, `IORING_REGISTER_PROBE`, `POLL_ADD`/`POLL_REMOVE`
+//! the kernel has, `IORING_REGISTER_PROBE`, `POLL_ADD`/`ASYNC_CANCEL`
 //! entries, and `io_uring_enter(2)` waits with an `IORING_ENTER_EXT_ARG`
 //! timeout. The ring itself (mmap, heads and tails) is the `io-uring`
 //! crate's; what is unsafe about it — pushing an entry the kernel will act
@@ -8,7 +8,7 @@
 //! # Ownership of what the kernel reads
 //!
 //! A `POLL_ADD` entry carries an fd *number*, a mask and a `user_data`
-//! word; a `POLL_REMOVE` carries the `user_data` to match. No pointer, no
+//! word; a cancel carries the `user_data` to match. No pointer, no
 //! buffer: nothing in our memory must outlive the entry. The number is
 //! looked up when the kernel issues the entry (during the `io_uring_enter`
 //! that submits it), and from then on the request holds its own reference
@@ -100,7 +100,7 @@ impl Ring {
     /// process does not even see the rings). Checks what the backend needs:
     /// `IORING_FEAT_NODROP`, `IORING_FEAT_EXT_ARG`, multishot poll (its
     /// kernel, 5.13, is the first with `IORING_FEAT_RSRC_TAGS`), and the
-    /// `POLL_ADD`/`POLL_REMOVE` opcodes by `IORING_REGISTER_PROBE`.
+    /// `POLL_ADD`/`ASYNC_CANCEL` opcodes by `IORING_REGISTER_PROBE`.
     pub(crate) fn new(entries: u32) -> Result<Ring> {
         let entries = entries.clamp(1, 32_768);
         let cq = entries.saturating_mul(2);
@@ -165,8 +165,8 @@ impl Ring {
         if !probe.is_supported(opcode::PollAdd::CODE) {
             return too_old("IORING_OP_POLL_ADD");
         }
-        if !probe.is_supported(opcode::PollRemove::CODE) {
-            return too_old("IORING_OP_POLL_REMOVE");
+        if !probe.is_supported(opcode::AsyncCancel::CODE) {
+            return too_old("IORING_OP_ASYNC_CANCEL");
         }
         Ok(Ring { ring, setup })
     }
@@ -205,16 +205,28 @@ impl Ring {
         self.push(&entry)
     }
 
-    /// Queues a `POLL_REMOVE` of the request tagged `target`, its own
+    /// Queues the removal of the poll request tagged `target`, its own
     /// completion tagged `user_data`. False when the queue is full.
+    ///
+    /// `IORING_OP_ASYNC_CANCEL`, not `POLL_REMOVE`: a `POLL_REMOVE` of a
+    /// poll whose wake-up work is pending answers `EALREADY` and leaves the
+    /// request armed, holding its file. On a `DEFER_TASKRUN` ring that work
+    /// waits until the ring's thread next enters the kernel, so a socket
+    /// that became ready after the last wait, deregistered and closed,
+    /// stayed open (its peer never saw the close). A cancel marks the poll
+    /// cancelled whoever owns it, and the pending work completes it
+    /// (`ECANCELED`) and drops the file. Both match the original
+    /// `user_data`.
     pub(crate) fn push_remove(&mut self, target: u64, user_data: u64) -> bool {
-        let entry = opcode::PollRemove::new(target).build().user_data(user_data);
+        let entry = opcode::AsyncCancel::new(target)
+            .build()
+            .user_data(user_data);
         self.push(&entry)
     }
 
     fn push(&mut self, entry: &squeue::Entry) -> bool {
         let mut sq = self.ring.submission();
-        // SAFETY: the entry is a POLL_ADD or POLL_REMOVE, which reference
+        // SAFETY: the entry is a POLL_ADD or ASYNC_CANCEL, which reference
         // no memory of ours — an fd number, a mask, user_data words — so
         // nothing must outlive it (see the module docs: the kernel takes
         // its own reference to the file when it issues the entry; a closed
