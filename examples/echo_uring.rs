@@ -1,0 +1,24 @@
+//! A single-threaded TCP + UDP echo server driven by the `io_uring` backend
+//! (readiness from `POLL_ADD` requests; Linux, cargo feature `uring`, on by
+//! default).
+//!
+//! ```text
+//! cargo run --release --example echo_uring [-- [--mode level|edge|oneshot] [-v] [ADDR]]
+//! ```
+//!
+//! ADDR defaults to `127.0.0.1:7007`; `host:port`, `[v6]:port` and host
+//! names work, port 0 picks a free port. Once bound it prints exactly one
+//! line to stdout, `listening on <ip:port> (tcp+udp, backend uring)`; logs go
+//! to stderr. SIGINT/SIGTERM stop it with exit code 0; a bad argument exits
+//! 2, a bind failure 1. The loop itself is in `echo/mod.rs`, shared by all the
+//! echo examples and the benches; `echo/program.rs` is the rest of the
+//! program (command line, signals, exit status).
+
+#[path = "echo/mod.rs"]
+mod echo;
+#[path = "echo/program.rs"]
+mod program;
+
+fn main() -> std::process::ExitCode {
+    program::main_for(sockpoll::event::UringSelector::new)
+}
