@@ -35,6 +35,7 @@ use nix::sys::select::{select, FdSet};
 use nix::sys::time::{TimeVal, TimeValLike};
 use sockpoll::event::{
     EpollSelector, Events, Interest, Mode, PollSelector, SelectSelector, Selector, Token,
+    UringSelector,
 };
 
 /// Events collected per wait, for every member alike.
@@ -246,6 +247,7 @@ fn backends(c: &mut Criterion) {
             );
             bench_selector(&mut g, "poll", PollSelector::new().expect("poll"), &work);
             bench_selector(&mut g, "epoll", EpollSelector::new().expect("epoll"), &work);
+            bench_selector(&mut g, "uring", UringSelector::new().expect("uring"), &work);
 
             {
                 let mut p = pairs::mio_poll_for(&reads);

@@ -38,7 +38,7 @@ use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use sockpoll::event::{
     DefaultSelector, EpollSelector, Events, Interest, Mode, PollSelector, SelectSelector, Selector,
-    Token,
+    Token, UringSelector,
 };
 
 const READ_CHUNK: usize = 64 * 1024;
@@ -444,11 +444,12 @@ struct Row {
 
 type Spawn = fn() -> Running;
 
-fn servers() -> [(&'static str, Spawn); 5] {
+fn servers() -> [(&'static str, Spawn); 6] {
     [
         ("select", || spawn_loop(SelectSelector::new)),
         ("poll", || spawn_loop(PollSelector::new)),
         ("epoll", || spawn_loop(EpollSelector::new)),
+        ("uring", || spawn_loop(UringSelector::new)),
         ("mio", spawn_mio),
         ("raw_epoll", spawn_raw_epoll),
     ]

@@ -36,6 +36,7 @@ use nix::sys::select::{select, FdSet};
 use nix::sys::time::{TimeVal, TimeValLike};
 use sockpoll::event::{
     EpollSelector, Events, Interest, Mode, PollSelector, SelectSelector, Selector, Token,
+    UringSelector,
 };
 
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
@@ -76,6 +77,12 @@ fn wait_group(c: &mut Criterion, ready: usize, ns: &[usize]) {
             &mut g,
             "epoll",
             EpollSelector::new().expect("epoll"),
+            &reads,
+        );
+        wait_selector(
+            &mut g,
+            "uring",
+            UringSelector::new().expect("uring"),
             &reads,
         );
         if ready == 0 {
@@ -171,6 +178,13 @@ fn churn(c: &mut Criterion) {
             &mut g,
             "epoll",
             EpollSelector::new().expect("epoll"),
+            &reads,
+            &extra,
+        );
+        churn_selector(
+            &mut g,
+            "uring",
+            UringSelector::new().expect("uring"),
             &reads,
             &extra,
         );
@@ -279,6 +293,7 @@ fn precision(c: &mut Criterion) {
     precision_selector(&mut g, "select", SelectSelector::new().expect("select"));
     precision_selector(&mut g, "poll", PollSelector::new().expect("poll"));
     precision_selector(&mut g, "epoll", EpollSelector::new().expect("epoll"));
+    precision_selector(&mut g, "uring", UringSelector::new().expect("uring"));
     g.finish();
 }
 
