@@ -341,7 +341,8 @@ impl Selector for AnySelector {
 
 /// What [`AnySelector::best`] chose, and why not the backends before it.
 ///
-/// Derefs to the [`AnySelector`]; a `Choice` is itself a [`Selector`].
+/// Derefs to the [`AnySelector`], so [`Selector`] methods can be called on
+/// it directly; [`into_selector`](Choice::into_selector) for an owned one.
 #[derive(Debug)]
 pub struct Choice {
     selector: AnySelector,

@@ -797,6 +797,92 @@ mod tests {
         );
     }
 
+    /// The path of a kernel before 6.1 (forced for this thread): a plain
+    /// ring, which any thread may submit to. Level, oneshot and edge
+    /// behave as on the single-issuer ring; a wait from another thread
+    /// needs no rebuild (the ring stays the plain one); a deregister from
+    /// another idle thread submits its removal at once.
+    #[test]
+    fn a_plain_ring_behaves_the_same() {
+        use std::io::{Read, Write};
+        use std::sync::Arc;
+        crate::sys::uring::force_plain(true);
+        let made = UringSelector::new();
+        crate::sys::uring::force_plain(false);
+        let sel = Arc::new(made.unwrap());
+        assert_eq!(sel.ring_setup(), RingSetup::Plain);
+        let soon = Some(Duration::from_secs(5));
+        let mut ev = Events::with_capacity(8);
+        let (a, mut a_peer) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+            .unwrap();
+        a_peer.write_all(b"x").unwrap();
+        for _ in 0..3 {
+            assert_eq!(sel.wait(&mut ev, soon).unwrap(), 1);
+            assert_eq!(sel.next_event(&mut ev).map(|e| e.token()), Some(Token(1)));
+        }
+        let (c, _c_peer) = UnixStream::pair().unwrap();
+        sel.register(c.as_fd(), Token(2), Interest::WRITABLE, Mode::Oneshot)
+            .unwrap();
+        sel.deregister(a.as_fd()).unwrap();
+        assert_eq!(sel.wait(&mut ev, soon).unwrap(), 1);
+        assert_eq!(sel.next_event(&mut ev).map(|e| e.token()), Some(Token(2)));
+        let quiet = Some(Duration::from_millis(30));
+        assert_eq!(
+            sel.wait(&mut ev, quiet).unwrap(),
+            0,
+            "oneshot refired: {ev:?}"
+        );
+        // Edge: one event per write, none for the unread byte.
+        let (d, mut d_peer) = UnixStream::pair().unwrap();
+        d.set_nonblocking(true).unwrap();
+        sel.register(d.as_fd(), Token(3), Interest::READABLE, Mode::Edge)
+            .unwrap();
+        assert_eq!(sel.wait(&mut ev, quiet).unwrap(), 0);
+        d_peer.write_all(b"1").unwrap();
+        assert_eq!(sel.wait(&mut ev, soon).unwrap(), 1);
+        assert_eq!(sel.wait(&mut ev, quiet).unwrap(), 0, "{ev:?}");
+        // Another thread waits on the same ring, no rebuild needed.
+        d_peer.write_all(b"2").unwrap();
+        let remote = Arc::clone(&sel);
+        let n = std::thread::spawn(move || {
+            let mut ev = Events::with_capacity(8);
+            remote.wait(&mut ev, soon).unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(sel.ring_setup(), RingSetup::Plain);
+        // A deregister from another idle thread is submitted at once.
+        let remote = Arc::clone(&sel);
+        let raw = d.as_raw_fd();
+        std::thread::spawn(move || remote.deregister_raw(raw))
+            .join()
+            .unwrap()
+            .unwrap();
+        drop(d);
+        let mut buf = [0u8; 4];
+        d_peer.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_millis(500);
+        let got = loop {
+            match d_peer.read(&mut buf) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other.map_err(|e| e.kind()),
+            }
+        };
+        // Closed: end of file, or a reset (d had unread data).
+        assert!(
+            matches!(got, Ok(0) | Err(std::io::ErrorKind::ConnectionReset)),
+            "still held: {got:?}"
+        );
+    }
+
     /// The user_data layout: fd in the low half, 30 bits of generation
     /// above it, never one of the tags.
     #[test]

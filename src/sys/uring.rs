@@ -48,6 +48,27 @@ pub(crate) enum Setup {
     Plain,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests only: this thread's new rings take the path of a kernel
+    /// without `SINGLE_ISSUER`/`DEFER_TASKRUN` (before 6.1).
+    static FORCE_PLAIN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tests only: makes this thread's [`Ring::new`] build a plain ring, as on
+/// a kernel before 6.1 (`on = true`), or undoes that. Per thread.
+#[cfg(test)]
+pub(crate) fn force_plain(on: bool) {
+    FORCE_PLAIN.with(|f| f.set(on));
+}
+
+fn plain_forced() -> bool {
+    #[cfg(test)]
+    return FORCE_PLAIN.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
+}
+
 /// One io_uring instance.
 pub(crate) struct Ring {
     ring: IoUring,
@@ -104,14 +125,18 @@ impl Ring {
     pub(crate) fn new(entries: u32) -> Result<Ring> {
         let entries = entries.clamp(1, 32_768);
         let cq = entries.saturating_mul(2);
-        let fast = IoUring::builder()
-            .setup_single_issuer()
-            .setup_defer_taskrun()
-            .setup_r_disabled()
-            .setup_cqsize(cq)
-            .setup_clamp()
-            .dontfork()
-            .build(entries);
+        let fast = if plain_forced() {
+            Err(io::Error::from_raw_os_error(libc::EINVAL))
+        } else {
+            IoUring::builder()
+                .setup_single_issuer()
+                .setup_defer_taskrun()
+                .setup_r_disabled()
+                .setup_cqsize(cq)
+                .setup_clamp()
+                .dontfork()
+                .build(entries)
+        };
         let (ring, setup) = match fast {
             Ok(ring) => (ring, Setup::SingleIssuer),
             // A kernel before 6.1 does not know the flags.
