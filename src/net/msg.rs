@@ -1081,18 +1081,18 @@ impl Socket {
     }
 }
 
-/// Generates a boolean option getter/setter over `sys::msg::int_opt`.
+/// Generates a boolean option getter/setter over `sys::socket::getsockopt_int`.
 macro_rules! bool_opt {
     ($(#[$doc:meta])* $get:ident / $set:ident: $level:expr, $opt:expr, $name:literal) => {
         $(#[$doc])*
         #[doc = concat!("\n\nCorresponds to `getsockopt(", $name, ")`.\n\n# Errors\n\nThe OS error of ", man!("getsockopt", 2), ", e.g. `ENOPROTOOPT` on a socket of the wrong family or protocol.")]
         pub fn $get(&self) -> Result<bool> {
-            sys::msg::int_opt(self.as_fd(), $level, $opt, concat!("getsockopt ", $name)).map(|v| v != 0)
+            sys::socket::getsockopt_int(self.as_fd(), $level, $opt, concat!("getsockopt ", $name)).map(|v| v != 0)
         }
 
         #[doc = concat!("Sets `", $name, "`; see [`", stringify!($get), "`](Socket::", stringify!($get), ").\n\n# Errors\n\nThe OS error of ", man!("setsockopt", 2), ".")]
         pub fn $set(&self, on: bool) -> Result<()> {
-            sys::msg::set_int_opt(self.as_fd(), $level, $opt, libc::c_int::from(on), concat!("setsockopt ", $name))
+            sys::socket::setsockopt_int(self.as_fd(), $level, $opt, libc::c_int::from(on), concat!("setsockopt ", $name))
         }
     };
 }
@@ -1219,7 +1219,7 @@ impl Socket {
     /// `ENOPROTOOPT` where the kernel lacks UDP GSO, or on a socket that is
     /// not UDP.
     pub fn udp_segment(&self) -> Result<u16> {
-        sys::msg::int_opt(
+        sys::socket::getsockopt_int(
             self.as_fd(),
             libc::SOL_UDP,
             libc::UDP_SEGMENT,
@@ -1237,7 +1237,7 @@ impl Socket {
     /// As [`udp_segment`](Socket::udp_segment); `EINVAL` for a size the
     /// kernel refuses.
     pub fn set_udp_segment(&self, size: u16) -> Result<()> {
-        sys::msg::set_int_opt(
+        sys::socket::setsockopt_int(
             self.as_fd(),
             libc::SOL_UDP,
             libc::UDP_SEGMENT,

@@ -547,57 +547,6 @@ unsafe fn recv_msg_raw<'c>(
     })
 }
 
-/// `setsockopt(level, name)` of an `int`.
-pub(crate) fn set_int_opt(
-    fd: BorrowedFd<'_>,
-    level: i32,
-    name: i32,
-    value: libc::c_int,
-    call: &'static str,
-) -> Result<()> {
-    check(
-        // SAFETY: `value` is a live c_int and the length says so.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                level,
-                name,
-                (&value as *const libc::c_int).cast(),
-                mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        },
-        call,
-        fd_subject(fd),
-    )
-    .map(drop)
-}
-
-/// `getsockopt(level, name)` of an `int`.
-pub(crate) fn int_opt(
-    fd: BorrowedFd<'_>,
-    level: i32,
-    name: i32,
-    call: &'static str,
-) -> Result<libc::c_int> {
-    let mut value: libc::c_int = 0;
-    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
-    check(
-        // SAFETY: `value` is a writable c_int and `len` its size.
-        unsafe {
-            libc::getsockopt(
-                fd.as_raw_fd(),
-                level,
-                name,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        },
-        call,
-        fd_subject(fd),
-    )?;
-    Ok(value)
-}
-
 /// `getsockopt(SOL_SOCKET, SO_PEERCRED)`.
 pub(crate) fn peer_credentials(fd: BorrowedFd<'_>) -> Result<libc::ucred> {
     let mut cred = libc::ucred {
