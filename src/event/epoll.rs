@@ -297,6 +297,7 @@ impl Backend for EpollSelector {
     type Extra = ();
     const NAME: &'static str = "epoll";
     const EDGE: bool = true;
+    const EXCLUSIVE: bool = true;
 
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
         f(&lock(&self.reg))

@@ -992,11 +992,13 @@ pub(crate) trait Backend: Selector {
     /// [`Selector::name`].
     const NAME: &'static str;
 
-    /// Whether the backend is epoll-like: it has [`Mode::Edge`],
-    /// [`Mode::EdgeOneshot`] and [`Interest::EXCLUSIVE`] (a backend may
-    /// still refuse `EXCLUSIVE` itself before this check: `uring` does).
+    /// Whether the backend has [`Mode::Edge`] and [`Mode::EdgeOneshot`].
     /// [`Mode::Level`] and [`Mode::Oneshot`] work on every backend.
     const EDGE: bool;
+
+    /// Whether the backend has [`Interest::EXCLUSIVE`] (epoll's
+    /// `EPOLLEXCLUSIVE`).
+    const EXCLUSIVE: bool;
 
     /// Runs `f` on the backend's registry, under the backend's lock.
     fn with_registry<R>(&self, f: impl FnOnce(&registry::Registry<Self::Extra>) -> R) -> R;
@@ -1011,7 +1013,7 @@ pub(crate) trait Backend: Selector {
     fn check_mode(&self, call: &'static str, mode: Mode, interest: Interest) -> Result<()> {
         let refused = if !self.supports(mode) {
             Some(mode.name())
-        } else if interest.is_exclusive() && !Self::EDGE {
+        } else if interest.is_exclusive() && !Self::EXCLUSIVE {
             Some("Interest::EXCLUSIVE")
         } else if interest.is_exclusive() && mode.is_oneshot() {
             Some("Interest::EXCLUSIVE with a oneshot mode")

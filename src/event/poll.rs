@@ -208,6 +208,7 @@ impl Backend for PollSelector {
     type Extra = ();
     const NAME: &'static str = "poll";
     const EDGE: bool = false;
+    const EXCLUSIVE: bool = false;
 
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
         f(&lock(&self.shared).reg)

@@ -255,6 +255,7 @@ impl Backend for SelectSelector {
     type Extra = Extra;
     const NAME: &'static str = "select";
     const EDGE: bool = false;
+    const EXCLUSIVE: bool = false;
 
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<Extra>) -> R) -> R {
         f(&lock(&self.shared).reg)

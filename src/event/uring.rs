@@ -306,19 +306,6 @@ impl UringSelector {
         }
     }
 
-    /// `register`'s and `reregister`'s checks: the shared mode check, and
-    /// no `EXCLUSIVE` (epoll's alone).
-    fn check(&self, call: &'static str, mode: Mode, interest: Interest) -> Result<()> {
-        if interest.is_exclusive() {
-            return Err(Error::Unsupported {
-                call,
-                backend: <Self as Backend>::NAME,
-                what: "Interest::EXCLUSIVE",
-            });
-        }
-        self.check_mode(call, mode, interest)
-    }
-
     fn deregister_raw_as(&self, call: &'static str, fd: RawFd) -> Result<()> {
         {
             let mut shared = lock(&self.shared);
@@ -606,6 +593,7 @@ impl Backend for UringSelector {
     type Extra = ();
     const NAME: &'static str = "uring";
     const EDGE: bool = true;
+    const EXCLUSIVE: bool = false;
 
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
         f(&lock(&self.shared).reg)
@@ -632,7 +620,7 @@ impl Selector for UringSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check("register", mode, interest)?;
+        self.check_mode("register", mode, interest)?;
         let file = crate::sys::fd::identity(fd).ok();
         let mut shared = lock(&self.shared);
         // A stale registration of the number is replaced; its request (if
@@ -657,7 +645,7 @@ impl Selector for UringSelector {
         interest: Interest,
         mode: Mode,
     ) -> Result<()> {
-        self.check("reregister", mode, interest)?;
+        self.check_mode("reregister", mode, interest)?;
         let raw = fd.as_raw_fd();
         let mut shared = lock(&self.shared);
         shared.reg.require("reregister", raw)?;
