@@ -18,28 +18,13 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{getrlimit, getrusage, setrlimit, Resource, UsageWho};
-use nix::sys::time::TimeValLike;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use sockpoll::event::{
     AnySelector, BackendKind, Event, Events, Interest, Mode, Selector, Token, Waker,
 };
 
 mod util;
 use util::*;
-
-fn pair() -> (UnixStream, UnixStream) {
-    let (a, b) = UnixStream::pair().expect("socketpair");
-    a.set_nonblocking(true).expect("nonblocking");
-    b.set_nonblocking(true).expect("nonblocking");
-    (a, b)
-}
-
-/// CPU time (user + system) of the calling thread.
-fn thread_cpu() -> Duration {
-    let u = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage");
-    let us = u.user_time().num_microseconds() + u.system_time().num_microseconds();
-    Duration::from_micros(u64::try_from(us).unwrap_or(0))
-}
 
 /// The inode of a socket, from its `/proc/self/fd` link (`socket:[N]`).
 fn socket_ino(fd: RawFd) -> u64 {
@@ -88,7 +73,7 @@ fn kernel_watches(number: RawFd, ino: u64) -> bool {
 fn take_number(number: RawFd) -> (UnixStream, UnixStream, Vec<UnixStream>) {
     let mut held = Vec::new();
     for _ in 0..64 {
-        let (x, y) = pair();
+        let (x, y) = uds_pair();
         if x.as_raw_fd() == number {
             return (x, y, held);
         }
@@ -115,7 +100,7 @@ struct Reused {
 }
 
 fn dup_close_reuse<S: Selector + ?Sized>(sel: &mut S, token: Token) -> Reused {
-    let (a, mut a_peer) = pair();
+    let (a, mut a_peer) = uds_pair();
     // Never read: the old file stays readable, so a level-triggered
     // registration of it fires on every epoll_wait.
     a_peer.write_all(b"x").unwrap();
@@ -353,10 +338,10 @@ fn other_registrations_survive() {
     use sockpoll::event::EpollSelector;
     let mut sel = EpollSelector::new().unwrap();
     let mut events = Events::with_capacity(8);
-    let (level, mut level_peer) = pair();
-    let (fired, mut fired_peer) = pair();
-    let (armed, _armed_peer) = pair();
-    let (edge, mut edge_peer) = pair();
+    let (level, mut level_peer) = uds_pair();
+    let (fired, mut fired_peer) = uds_pair();
+    let (armed, _armed_peer) = uds_pair();
+    let (edge, mut edge_peer) = uds_pair();
     sel.register(level.as_fd(), Token(10), Interest::READABLE, Mode::Level)
         .unwrap();
     sel.register(fired.as_fd(), Token(11), Interest::READABLE, Mode::Oneshot)

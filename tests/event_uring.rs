@@ -15,31 +15,15 @@ mod util;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{getrusage, UsageWho};
-use nix::sys::time::TimeValLike;
 use sockpoll::event::{
     AnySelector, BackendKind, Events, Interest, Mode, RingSetup, Selector, Token, UringSelector,
 };
 use sockpoll::{Error, TcpListener, TcpStream};
 use util::*;
-
-fn pair() -> (UnixStream, UnixStream) {
-    let (a, b) = UnixStream::pair().expect("socketpair");
-    a.set_nonblocking(true).expect("nonblocking");
-    b.set_nonblocking(true).expect("nonblocking");
-    (a, b)
-}
-
-fn thread_cpu() -> Duration {
-    let u = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage");
-    let us = u.user_time().num_microseconds() + u.system_time().num_microseconds();
-    Duration::from_micros(u64::try_from(us).unwrap_or(0))
-}
 
 /// 2,000 fds ready at once in a ring of 4 submission entries and 8
 /// completions: the submission queue fills 500 times (each time submitted
@@ -57,7 +41,7 @@ fn overflow_of_a_tiny_ring_loses_no_readiness_and_grows_it() {
     assert!(limit >= 4_500, "hard limit too low: {limit}");
     let sel = UringSelector::with_entries(4).unwrap();
     assert_eq!(sel.ring_entries(), (4, 8));
-    let pairs: Vec<_> = (0..1_000).map(|_| pair()).collect();
+    let pairs: Vec<_> = (0..1_000).map(|_| uds_pair()).collect();
     for (i, (a, b)) in pairs.iter().enumerate() {
         sel.register(a.as_fd(), Token(2 * i), Interest::WRITABLE, Mode::Oneshot)
             .unwrap();
@@ -111,8 +95,8 @@ fn overflow_of_a_tiny_ring_loses_no_readiness_and_grows_it() {
 fn a_wait_from_another_thread_gets_a_ring_of_its_own() {
     let sel = Arc::new(UringSelector::new().unwrap());
     assert_eq!(sel.ring_setup(), RingSetup::SingleIssuerDeferTaskrun);
-    let (a, mut a_peer) = pair();
-    let (c, _c_peer) = pair();
+    let (a, mut a_peer) = uds_pair();
+    let (c, _c_peer) = uds_pair();
     sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
         .unwrap();
     sel.register(c.as_fd(), Token(2), Interest::WRITABLE, Mode::Oneshot)
@@ -156,7 +140,7 @@ fn a_wait_from_another_thread_gets_a_ring_of_its_own() {
 fn changes_from_another_thread_are_submitted_by_the_woken_waiter() {
     let sel = Arc::new(UringSelector::new().unwrap());
     assert_eq!(sel.ring_setup(), RingSetup::SingleIssuerDeferTaskrun);
-    let (idle, _idle_peer) = pair();
+    let (idle, _idle_peer) = uds_pair();
     sel.register(idle.as_fd(), Token(0), Interest::READABLE, Mode::Level)
         .unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -178,12 +162,12 @@ fn changes_from_another_thread_are_submitted_by_the_woken_waiter() {
     });
     // Let the waiter block (bounded; a later start is also fine).
     std::thread::sleep(Duration::from_millis(50));
-    let (a, a_peer) = pair();
+    let (a, a_peer) = uds_pair();
     sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Oneshot)
         .unwrap();
     let first = rx.recv_timeout(SOON).expect("the waiter was not woken");
     assert_eq!(first, [Token(1)]);
-    let (b, mut b_peer) = pair();
+    let (b, mut b_peer) = uds_pair();
     sel.register(b.as_fd(), Token(2), Interest::READABLE, Mode::Level)
         .unwrap();
     std::thread::sleep(Duration::from_millis(50));
@@ -217,7 +201,7 @@ fn deregister_then_close_lets_the_kernel_drop_the_file() {
     let sel = UringSelector::new().unwrap();
     let mut ev = Events::with_capacity(8);
     for mode in [Mode::Level, Mode::Edge, Mode::Oneshot] {
-        let (a, mut peer) = pair();
+        let (a, mut peer) = uds_pair();
         sel.register(a.as_fd(), Token(1), Interest::READABLE, mode)
             .unwrap();
         // The request is in the kernel now (nothing is ready).
@@ -253,7 +237,7 @@ fn deregister_with_a_wakeup_pending_lets_the_kernel_drop_the_file() {
     let mut ev = Events::with_capacity(8);
     for mode in [Mode::Level, Mode::Edge, Mode::Oneshot] {
         for _ in 0..20 {
-            let (a, mut peer) = pair();
+            let (a, mut peer) = uds_pair();
             sel.register(a.as_fd(), Token(1), Interest::READABLE, mode)
                 .unwrap();
             assert_eq!(

@@ -13,5 +13,5 @@ pub mod stream;
 // The readiness helpers are the conformance harness's own (its cases use
 // them); re-exported so that the other test files name them as before.
 pub use sockpoll_conformance::support::{
-    big_fd_lock, collect, expect_event, raise_fd_limit, QUIET, SOON,
+    big_fd_lock, collect, expect_event, raise_fd_limit, thread_cpu, uds_pair, QUIET, SOON,
 };
