@@ -12,7 +12,7 @@ use super::{
     Token,
 };
 use crate::error::{Error, Result, UnavailableReason};
-use crate::sys::uring::{Ring, Setup};
+use crate::sys::uring::{Origin, Ring, Setup};
 
 /// Readiness with [`io_uring(7)`](https://man7.org/linux/man-pages/man7/io_uring.7.html)
 /// `IORING_OP_POLL_ADD` requests (Linux 5.13+), on the `io-uring` crate's
@@ -113,7 +113,11 @@ use crate::sys::uring::{Ring, Setup};
 /// The ring's memory is mapped `MADV_DONTFORK`, and a child process may do
 /// nothing with a parent's ring: `wait` in a forked child fails with
 /// [`Error::Unavailable`] ([`UnavailableReason::Forked`]) before it
-/// touches the ring. Make a new selector in the child.
+/// touches the ring. Make a new selector in the child. The child is
+/// recognised without a system call per `wait`: a `pthread_atfork(3)`
+/// handler counts forks, so a child made by libc's `fork` (Rust's
+/// `Command`, `nix::unistd::fork`) is caught; one made by a raw `clone(2)`
+/// system call, which runs no fork handlers, is not.
 ///
 /// # Timeouts and `EINTR`
 ///
@@ -129,7 +133,7 @@ pub struct UringSelector {
     waiter: Mutex<Waiter>,
     notifier: Notifier,
     /// The process that made the ring: any other is a fork.
-    pid: u32,
+    origin: Origin,
 }
 
 /// What registration calls and the waiter share, under one lock.
@@ -214,6 +218,15 @@ fn poll_mask(interest: Interest) -> u32 {
     m
 }
 
+/// The calling thread's id, from a thread-local (`thread::current()` would
+/// clone the thread's handle, two atomic operations, at every round).
+fn this_thread() -> ThreadId {
+    thread_local! {
+        static ID: ThreadId = std::thread::current().id();
+    }
+    ID.with(|id| *id)
+}
+
 fn forked(call: &'static str) -> Error {
     Error::Unavailable {
         call,
@@ -279,7 +292,7 @@ impl UringSelector {
                 grow: false,
             }),
             notifier: Notifier::new()?,
-            pid: std::process::id(),
+            origin: Origin::here(),
         })
     }
 
@@ -299,7 +312,7 @@ impl UringSelector {
     }
 
     fn check_fork(&self, call: &'static str) -> Result<()> {
-        if std::process::id() == self.pid {
+        if self.origin.is_current() {
             Ok(())
         } else {
             Err(forked(call))
@@ -322,12 +335,12 @@ impl UringSelector {
         let Ok(mut w) = self.waiter.try_lock() else {
             return Ok(());
         };
-        if std::process::id() != self.pid {
+        if !self.origin.is_current() {
             return Ok(());
         }
         let mine = match w.ring.setup() {
             Setup::Plain => true,
-            Setup::SingleIssuer => w.owner == Some(std::thread::current().id()),
+            Setup::SingleIssuer => w.owner == Some(this_thread()),
         };
         if !mine {
             // An unowned ring has nothing in flight yet; an owned one is
@@ -352,7 +365,7 @@ impl UringSelector {
         // their files; completions not yet read go with it (each is
         // re-armed below, so none is lost).
         *w.ring = ring;
-        w.owner = Some(std::thread::current().id());
+        w.owner = Some(this_thread());
         w.kernel.iter_mut().for_each(|k| *k = IDLE);
         w.notify_armed = false;
         w.grow = false;
@@ -365,7 +378,7 @@ impl UringSelector {
 
     /// At the start of a round: the ring is this thread's and big enough.
     fn prepare(&self, w: &mut Waiter, shared: &mut Shared) -> Result<()> {
-        let me = std::thread::current().id();
+        let me = this_thread();
         let (sq, _) = w.ring.entries();
         if w.grow {
             w.grow = false;

@@ -28,6 +28,8 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Once;
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring, Probe};
@@ -323,6 +325,65 @@ impl Ring {
     /// (`IORING_SQ_CQ_OVERFLOW`); the next `wait` moves them in.
     pub(crate) fn cq_overflowed(&mut self) -> bool {
         self.ring.submission().cq_overflow()
+    }
+}
+
+/// Forks seen from this process's point of view: a forked child's copy is
+/// one more than its parent's (bumped by [`forked_child`], the `child`
+/// handler of `pthread_atfork(3)`, which libc's `fork` runs in the child
+/// before `fork` returns there).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+/// Whether the handler is registered; if `pthread_atfork` failed
+/// (`ENOMEM`), [`Origin`] compares process ids instead.
+static ATFORK: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn forked_child() {
+    // Async-signal-safe: one atomic add, in the child's only thread.
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The process a ring was made in, told apart from a forked child without
+/// a system call per check (a `getpid(2)` per `wait` cost one more system
+/// call per round).
+///
+/// A child made by libc's `fork` (what Rust's `Command` and `nix::unistd::fork`
+/// use) is recognised by the `pthread_atfork` counter. A process made by a
+/// raw `clone(2)` system call without libc is not; nor does it run any
+/// other library's fork handlers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    forks: u64,
+    pid: u32,
+}
+
+impl Origin {
+    /// The calling process.
+    pub(crate) fn here() -> Origin {
+        static REGISTER: Once = Once::new();
+        REGISTER.call_once(|| {
+            // SAFETY: pthread_atfork stores three function pointers (two
+            // None); `forked_child` is a plain `extern "C" fn()` that lives
+            // for the whole program (no library unload: it is in this
+            // binary) and does only an atomic add, which is sound in a
+            // child of a multi-threaded fork.
+            let ret = unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+            ATFORK.store(ret == 0, Ordering::Relaxed);
+        });
+        Origin {
+            forks: FORKS.load(Ordering::Relaxed),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Whether this is still the process of [`here`](Origin::here): one
+    /// relaxed load (the counter changes only in a new child, before any of
+    /// its code runs).
+    pub(crate) fn is_current(&self) -> bool {
+        if ATFORK.load(Ordering::Relaxed) {
+            FORKS.load(Ordering::Relaxed) == self.forks
+        } else {
+            std::process::id() == self.pid
+        }
     }
 }
 
