@@ -24,28 +24,19 @@ usage: python3 benches/udp_compare.py [--target-dir DIR] [--rounds R] [--seconds
   cargo build --release --examples). The C files are compiled with
   `cc -O2` into DIR/c/; without a C compiler only sockpoll runs.
 """
+import functools
 import json
 import os
 import re
-import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
 
+from compare_common import cell, compile_c, cpu_ns, med, opt, rotated, round_ratios, start, stop
 
-def opt(name, default, conv=str):
-    args = sys.argv[1:]
-    if name in args:
-        i = args.index(name)
-        if i + 1 >= len(args):
-            sys.exit(f"udp_compare: {name} needs a value")
-        try:
-            return conv(args[i + 1])
-        except ValueError:
-            sys.exit(f"udp_compare: bad value for {name}: {args[i + 1]!r}")
-    return default
+PROG = "udp_compare"
+opt = functools.partial(opt, PROG)
 
 
 target = opt("--target-dir", os.environ.get("CARGO_TARGET_DIR", "target"))
@@ -60,36 +51,9 @@ do_strace = "--strace" in sys.argv[1:]
 if window not in ("pipeline", "pingpong"):
     sys.exit("udp_compare: --window is pipeline or pingpong")
 
-here = os.path.dirname(os.path.abspath(__file__))
 examples = os.path.join(target, "release", "examples")
 cdir = os.path.join(target, "c")
 logdir = os.path.join(cdir, "logs")
-
-
-def compile_c():
-    """Builds udp_echo and gso_send into DIR/c; False (said why) if it cannot."""
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        print("udp_compare: no C compiler (cc, gcc, clang) found: skipping the C servers and gso_send; "
-              "sockpoll runs alone and no ratio to C can be given", flush=True)
-        return False
-    os.makedirs(cdir, exist_ok=True)
-    for name, extra in (("udp_echo", []), ("gso_send", ["-pthread"])):
-        cmd = [cc, "-O2", "-Wall", "-Wextra", "-o", os.path.join(cdir, name),
-               os.path.join(here, "c", f"{name}.c")] + extra
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            print(f"udp_compare: `{' '.join(cmd)}` failed, skipping the C side:\n{out.stderr}", flush=True)
-            return False
-    return True
-
-
-def cpu_ns(pid):
-    ns = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-            ns += int(f.read().split()[0])
-    return ns
 
 
 def skmem(port):
@@ -99,21 +63,12 @@ def skmem(port):
     return (int(m.group(1)), int(m.group(2))) if m else (None, None)
 
 
-def start(name, cmd):
-    # stderr to a file: a pipe nobody reads could fill and stall the server.
-    err = open(os.path.join(logdir, f"{name}.stderr"), "w+")
-    p = subprocess.Popen(["taskset", "-c", "1"] + cmd, stdout=subprocess.PIPE, stderr=err, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"listening on (\S+)", line)
-    if not m:
-        p.kill()
-        p.wait()
-        err.seek(0)
-        sys.exit(f"udp_compare: {name} did not start: {line!r} {err.read()!r}")
-    addr = m.group(1)
-    rb, tb = skmem(addr.rsplit(":", 1)[1])
-    print(json.dumps(dict(server=name, pid=p.pid, addr=addr, cmd=" ".join(cmd), rcvbuf=rb, sndbuf=tb)), flush=True)
-    return dict(name=name, proc=p, err=err, addr=addr, rcvbuf=rb, sndbuf=tb)
+def start_udp(name, cmd):
+    s = start(PROG, logdir, name, cmd)
+    s["rcvbuf"], s["sndbuf"] = skmem(s["addr"].rsplit(":", 1)[1])
+    print(json.dumps(dict(server=name, pid=s["proc"].pid, addr=s["addr"], cmd=s["cmd"],
+                          rcvbuf=s["rcvbuf"], sndbuf=s["sndbuf"])), flush=True)
+    return s
 
 
 def load(addr, size, t):
@@ -174,12 +129,8 @@ def gso(mode):
 GSO_MODES = ("x54", "gso", "gso-gro")
 
 
-def med(xs):
-    return statistics.median(xs) if xs else float("nan")
-
-
 os.makedirs(logdir, exist_ok=True)
-have_c = compile_c()
+have_c = compile_c(PROG, cdir, [("udp_echo", []), ("gso_send", ["-pthread"])])
 echo_epoll = os.path.join(examples, "echo_epoll")
 if not (os.path.exists(echo_epoll) and os.path.exists(os.path.join(examples, "echo_load"))):
     sys.exit(f"udp_compare: no {echo_epoll} or echo_load: cargo build --release --examples "
@@ -190,7 +141,7 @@ if have_c:
     wanted += [("c-single", [os.path.join(cdir, "udp_echo"), "single"]),
                ("c-mmsg32", [os.path.join(cdir, "udp_echo"), "mmsg32"])]
 wanted.append(("sockpoll", [echo_epoll, "127.0.0.1:0"]))
-servers = [start(name, cmd) for name, cmd in wanted]
+servers = [start_udp(name, cmd) for name, cmd in wanted]
 if len({(s["rcvbuf"], s["sndbuf"]) for s in servers}) != 1:
     print("udp_compare: WARNING: the servers' socket buffers differ (rcvbuf/sndbuf above)", flush=True)
 
@@ -198,8 +149,7 @@ runs, straces, gsos = [], [], []
 try:
     for rnd in range(rounds):
         for size in sizes:
-            order = servers[rnd % len(servers):] + servers[:rnd % len(servers)]
-            for s in order:
+            for s in rotated(servers, rnd):
                 row = dict(round=rnd, **run_one(s, size, secs))
                 runs.append(row)
                 print(json.dumps(row), flush=True)
@@ -215,35 +165,12 @@ try:
                 straces.append(row)
                 print(json.dumps(row), flush=True)
 finally:
-    for s in servers:
-        s["proc"].send_signal(signal.SIGTERM)
-        try:
-            rc = s["proc"].wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            s["proc"].kill()
-            rc = "killed"
-        s["err"].seek(0)
-        last = s["err"].read().strip().splitlines()[-1:]
-        print(f"udp_compare: {s['name']} exited {rc}: {' '.join(last)}", flush=True)
+    stop(PROG, servers)
 
 
 def ratio_cells(size, name, base):
     """Per-round CPU ratios name / base at size."""
-    out = []
-    for rnd in range(rounds):
-        a = [r["cpu_ns"] for r in runs if r["round"] == rnd and r["size"] == size and r["server"] == name]
-        b = [r["cpu_ns"] for r in runs if r["round"] == rnd and r["size"] == size and r["server"] == base]
-        if a and b:
-            out.append(a[0] / b[0])
-    return out
-
-
-def cell(xs, fmt="{:.2f}"):
-    if not xs:
-        return "—"
-    if len(xs) == 1:
-        return fmt.format(xs[0])
-    return f"{fmt.format(med(xs))} ({fmt.format(min(xs))}–{fmt.format(max(xs))})"
+    return round_ratios(runs, rounds, dict(size=size), name, base)
 
 
 print(f"\n{conns} senders, {window} ({'64 KiB or 64 datagrams' if window == 'pipeline' else '1 datagram'} "

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Process-level TCP echo comparison of the epoll and uring examples against
+C floors in the same run (BENCHMARKS.md, "uring against epoll and C"; the
+CPU target of issue 13).
+
+Servers, each pinned `taskset -c 1`, all started once and driven in turn:
+  c-epoll          benches/c/tcp_echo.c epoll: level-triggered epoll_wait
+  c-uring          benches/c/tcp_echo.c uring: multishot POLL_ADD on a
+                   SINGLE_ISSUER | DEFER_TASKRUN ring (the issue's C server)
+  c-uring-oneshot  the same ring, a single-shot POLL_ADD re-armed after each
+                   completion (what UringSelector does for Mode::Level)
+  epoll, uring     examples/echo_epoll and examples/echo_uring (level mode)
+  (--servers picks a subset, by these names)
+Load: examples/echo_load --connections C --size M pinned `taskset -c 0`
+(ping-pong, one message in flight per connection), every C x server once a
+round, the server order rotated each round. Per run: messages/s and server
+CPU ns per message (ns on CPU from /proc/PID/task/*/schedstat before and
+after). The table gives medians over rounds (and the range) of CPU per
+message and of the ratios to c-epoll and to epoll *of the same round*:
+paired ratios, because this machine's CPU per message drifts by ±20%
+between runs a minute apart while servers measured back to back drift
+together.
+
+usage: python3 benches/tcp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
+         [--connections 50,500] [--size 64] [--servers a,b,...] [--json FILE]
+  DIR: --target-dir, else $CARGO_TARGET_DIR, else target (build first:
+  cargo build --release --examples). The C file is compiled with `cc -O2`
+  into DIR/c/; without a C compiler only sockpoll's servers run.
+"""
+import functools
+import json
+import os
+import subprocess
+import sys
+
+from compare_common import cell, compile_c, cpu_ns, opt, rotated, round_ratios, start, stop
+
+PROG = "tcp_compare"
+opt = functools.partial(opt, PROG)
+
+target = opt("--target-dir", os.environ.get("CARGO_TARGET_DIR", "target"))
+rounds = opt("--rounds", 10, int)
+secs = opt("--seconds", 1.5, float)
+conns = opt("--connections", [50, 500], lambda v: [int(c) for c in v.split(",")])
+size = opt("--size", 64, int)
+json_out = opt("--json", None)
+examples = os.path.join(target, "release", "examples")
+cdir = os.path.join(target, "c")
+logdir = os.path.join(cdir, "logs")
+
+C_SERVERS = ("c-epoll", "c-uring", "c-uring-oneshot")
+ALL = C_SERVERS + ("epoll", "uring")
+picked = opt("--servers", list(ALL), lambda v: v.split(","))
+unknown = [n for n in picked if n not in ALL]
+if unknown:
+    sys.exit(f"{PROG}: unknown server(s) {unknown}: choose from {','.join(ALL)}")
+
+have_c = any(n in C_SERVERS for n in picked) and compile_c(PROG, cdir, [("tcp_echo", [])])
+echo_load = os.path.join(examples, "echo_load")
+if not os.path.exists(echo_load):
+    sys.exit(f"{PROG}: no {echo_load}: cargo build --release --examples (or point --target-dir at the build)")
+
+
+def command(name):
+    if name in C_SERVERS:
+        return [os.path.join(cdir, "tcp_echo"), name[2:], "127.0.0.1:0"]
+    path = os.path.join(examples, f"echo_{name}")
+    if not os.path.exists(path):
+        sys.exit(f"{PROG}: no {path}: cargo build --release --examples")
+    return [path, "127.0.0.1:0"]
+
+
+def run_one(s, c):
+    cmd = ["taskset", "-c", "0", echo_load, "--connections", str(c), "--size", str(size),
+           "--seconds", str(secs), "--json", s["addr"]]
+    n0 = cpu_ns(s["proc"].pid)
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    n1 = cpu_ns(s["proc"].pid)
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        sys.exit(f"{PROG}: `{' '.join(cmd)}` exited {out.returncode}: {out.stderr.strip()}")
+    r = json.loads(lines[-1])
+    if r.get("errors"):
+        sys.exit(f"{PROG}: {s['name']} at C={c}: echo_load counted errors: {r}")
+    msgs = max(r["messages"], 1)
+    return dict(server=s["name"], c=c, msgs_s=r["msgs_per_s"], cpu_ns=(n1 - n0) / msgs, messages=msgs)
+
+
+servers = []
+runs = []
+try:
+    for name in picked:
+        if name in C_SERVERS and not have_c:
+            continue
+        servers.append(start(PROG, logdir, name, command(name)))
+        print(json.dumps(dict(server=name, pid=servers[-1]["proc"].pid, addr=servers[-1]["addr"],
+                              cmd=servers[-1]["cmd"])), flush=True)
+    for rnd in range(rounds):
+        for c in conns:
+            for s in rotated(servers, rnd):
+                row = dict(round=rnd, **run_one(s, c))
+                runs.append(row)
+                print(json.dumps(row), flush=True)
+finally:
+    stop(PROG, servers)
+
+names = [s["name"] for s in servers]
+print(f"\n{size} B ping-pong, {secs:g} s a run, {rounds} rounds; medians over rounds (range) of server CPU "
+      f"per message and of the ratios to c-epoll and to epoll in the same round")
+print("\n| C | server | messages/s | server CPU ns/msg | ÷ c-epoll | ÷ epoll |")
+print("|---|---|---|---|---|---|")
+for c in conns:
+    for n in names:
+        mine = [r for r in runs if r["server"] == n and r["c"] == c]
+        vs_c = round_ratios(runs, rounds, dict(c=c), n, "c-epoll") if "c-epoll" in names else []
+        vs_e = round_ratios(runs, rounds, dict(c=c), n, "epoll") if "epoll" in names else []
+        print(f"| {c} | {n} | {cell([r['msgs_s'] for r in mine], '{:,.0f}')} | "
+              f"{cell([r['cpu_ns'] for r in mine], '{:,.0f}')} | {cell(vs_c)} | {cell(vs_e)} |")
+if json_out:
+    with open(json_out, "w") as f:
+        json.dump(dict(runs=runs, servers=[{k: v for k, v in s.items() if k not in ("proc", "err")}
+                                           for s in servers]), f, indent=1)
