@@ -19,7 +19,10 @@ after). The table gives medians over rounds (and the range) of CPU per
 message and of the ratios to c-epoll and to epoll *of the same round*:
 paired ratios, because this machine's CPU per message drifts by ±20%
 between runs a minute apart while servers measured back to back drift
-together.
+together. Then, with the servers stopped, two C checks: `tcp_echo
+probe-level` (does this kernel take IORING_POLL_ADD_LEVEL on a POLL_ADD?)
+and benches/c/identity_cost.c on CPU 1 (ns per call of the system calls a
+backend could check a file's identity with; the median of 3 runs).
 
 usage: python3 benches/tcp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
          [--connections 50,500] [--size 64] [--servers a,b,...] [--json FILE]
@@ -55,7 +58,7 @@ unknown = [n for n in picked if n not in ALL]
 if unknown:
     sys.exit(f"{PROG}: unknown server(s) {unknown}: choose from {','.join(ALL)}")
 
-have_c = any(n in C_SERVERS for n in picked) and compile_c(PROG, cdir, [("tcp_echo", [])])
+have_c = compile_c(PROG, cdir, [("tcp_echo", []), ("identity_cost", [])])
 echo_load = os.path.join(examples, "echo_load")
 if not os.path.exists(echo_load):
     sys.exit(f"{PROG}: no {echo_load}: cargo build --release --examples (or point --target-dir at the build)")
@@ -116,7 +119,23 @@ for c in conns:
         vs_e = round_ratios(runs, rounds, dict(c=c), n, "epoll") if "epoll" in names else []
         print(f"| {c} | {n} | {cell([r['msgs_s'] for r in mine], '{:,.0f}')} | "
               f"{cell([r['cpu_ns'] for r in mine], '{:,.0f}')} | {cell(vs_c)} | {cell(vs_e)} |")
+probe, costs = None, []
+if have_c:
+    out = subprocess.run([os.path.join(cdir, "tcp_echo"), "probe-level"], capture_output=True, text=True)
+    probe = (out.stdout + out.stderr).strip()
+    print(f"\ntcp_echo probe-level (exit {out.returncode}):\n{probe}")
+    for _ in range(3):
+        out = subprocess.run(["taskset", "-c", "1", os.path.join(cdir, "identity_cost")],
+                             capture_output=True, text=True)
+        if out.returncode == 0:
+            costs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    if costs:
+        keys = [k for k in costs[0] if k.endswith("_ns")]
+        print("\n| identity check candidate | ns per call |")
+        print("|---|---|")
+        for k in keys:
+            print(f"| {k[:-3]} | {cell([c[k] for c in costs], '{:.0f}')} |")
 if json_out:
     with open(json_out, "w") as f:
-        json.dump(dict(runs=runs, servers=[{k: v for k, v in s.items() if k not in ("proc", "err")}
+        json.dump(dict(runs=runs, probe_level=probe, identity_cost=costs, servers=[{k: v for k, v in s.items() if k not in ("proc", "err")}
                                            for s in servers]), f, indent=1)

@@ -6,8 +6,12 @@
  *
  *   cc -O2 -o tcp_echo benches/c/tcp_echo.c
  *   tcp_echo epoll|uring|uring-oneshot [ADDR:PORT]   (default 127.0.0.1:0)
+ *   tcp_echo probe-level
  *
  * Prints "listening on IP:PORT" once bound, then serves until killed.
+ * probe-level asks the running kernel whether a POLL_ADD takes
+ * IORING_POLL_ADD_LEVEL (a level-triggered multishot poll would make
+ * Mode::Level without a re-arm per event), prints the answer and exits.
  *
  *   epoll          epoll_wait, EPOLLIN level-triggered (what echo_epoll does)
  *   uring          multishot IORING_OP_POLL_ADD per connection, re-armed
@@ -241,11 +245,54 @@ static void run_uring(int l, int multi) {
     }
 }
 
+/* Submits one POLL_ADD of a socketpair end with readable data, with
+ * sqe->len = flags, and prints its first completion. */
+static void probe_level(void) {
+    ring_init(8);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || write(sv[1], "x", 1) != 1) die("socketpair");
+    const struct {
+        unsigned flags;
+        const char *name;
+    } tries[] = {{IORING_POLL_ADD_MULTI, "MULTI"},
+                 {IORING_POLL_ADD_MULTI | IORING_POLL_ADD_LEVEL, "MULTI|LEVEL"},
+                 {IORING_POLL_ADD_LEVEL, "LEVEL"}};
+    for (unsigned k = 0; k < sizeof tries / sizeof tries[0]; k++) {
+        gen[sv[0]] = k;
+        push_poll(sv[0], 0);
+        unsigned i = (*R.sq_tail - 1) & *R.sq_mask;
+        R.sqes[i].len = tries[k].flags;
+        if (enter(1) < 0) die("io_uring_enter");
+        unsigned head = *R.cq_head;
+        struct io_uring_cqe *c = &R.cqes[head & *R.cq_mask];
+        printf("POLL_ADD with IORING_POLL_ADD_%s: %s%s\n", tries[k].name,
+               c->res < 0 ? strerror(-c->res) : "accepted",
+               c->res < 0 ? "" : (c->flags & IORING_CQE_F_MORE ? " (multishot)" : " (single shot)"));
+        atomic_store_explicit((_Atomic unsigned *)R.cq_head, head + 1, memory_order_release);
+        if (c->res >= 0 && (c->flags & IORING_CQE_F_MORE)) {
+            /* Cancel it, and drain the answers. */
+            unsigned t = *R.sq_tail, j = t & *R.sq_mask;
+            struct io_uring_sqe *s = &R.sqes[j];
+            memset(s, 0, sizeof *s);
+            s->opcode = IORING_OP_ASYNC_CANCEL;
+            s->fd = -1;
+            s->addr = (uint64_t)(uint32_t)sv[0] | (uint64_t)k << 32;
+            R.sq_array[j] = j;
+            atomic_store_explicit((_Atomic unsigned *)R.sq_tail, t + 1, memory_order_release);
+            R.to_submit++;
+            enter(2);
+            *R.cq_head = atomic_load_explicit((_Atomic unsigned *)R.cq_tail, memory_order_acquire);
+        }
+    }
+    exit(0);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: tcp_echo epoll|uring|uring-oneshot [ADDR:PORT]\n");
+        fprintf(stderr, "usage: tcp_echo epoll|uring|uring-oneshot [ADDR:PORT] | probe-level\n");
         return 2;
     }
+    if (!strcmp(argv[1], "probe-level")) probe_level();
     int l = listen_on(argc > 2 ? argv[2] : NULL);
     if (!strcmp(argv[1], "epoll")) run_epoll(l);
     else if (!strcmp(argv[1], "uring")) run_uring(l, 1);
