@@ -9,7 +9,8 @@ Servers, each pinned `taskset -c 1`, all started once and driven in turn:
                    SINGLE_ISSUER | DEFER_TASKRUN ring (the issue's C server)
   c-uring-oneshot  the same ring, a single-shot POLL_ADD re-armed after each
                    completion (what UringSelector does for Mode::Level)
-  epoll, uring     examples/echo_epoll and examples/echo_uring (level mode)
+  epoll, uring     examples/echo_epoll and examples/echo_uring (--mode level,
+                   the default, or edge: uring's edge mode is multishot)
   (--servers picks a subset, by these names)
 Load: examples/echo_load --connections C --size M pinned `taskset -c 0`
 (ping-pong, one message in flight per connection), every C x server once a
@@ -25,7 +26,8 @@ and benches/c/identity_cost.c on CPU 1 (ns per call of the system calls a
 backend could check a file's identity with; the median of 3 runs).
 
 usage: python3 benches/tcp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
-         [--connections 50,500] [--size 64] [--servers a,b,...] [--json FILE]
+         [--connections 50,500] [--size 64] [--mode level|edge] [--servers a,b,...]
+         [--json FILE]
   DIR: --target-dir, else $CARGO_TARGET_DIR, else target (build first:
   cargo build --release --examples). The C file is compiled with `cc -O2`
   into DIR/c/; without a C compiler only sockpoll's servers run.
@@ -47,6 +49,9 @@ secs = opt("--seconds", 1.5, float)
 conns = opt("--connections", [50, 500], lambda v: [int(c) for c in v.split(",")])
 size = opt("--size", 64, int)
 json_out = opt("--json", None)
+mode = opt("--mode", "level")
+if mode not in ("level", "edge"):
+    sys.exit(f"{PROG}: --mode is level or edge")
 examples = os.path.join(target, "release", "examples")
 cdir = os.path.join(target, "c")
 logdir = os.path.join(cdir, "logs")
@@ -70,7 +75,7 @@ def command(name):
     path = os.path.join(examples, f"echo_{name}")
     if not os.path.exists(path):
         sys.exit(f"{PROG}: no {path}: cargo build --release --examples")
-    return [path, "127.0.0.1:0"]
+    return [path, "--mode", mode, "127.0.0.1:0"]
 
 
 def run_one(s, c):
@@ -108,7 +113,7 @@ finally:
     stop(PROG, servers)
 
 names = [s["name"] for s in servers]
-print(f"\n{size} B ping-pong, {secs:g} s a run, {rounds} rounds; medians over rounds (range) of server CPU "
+print(f"\n{size} B ping-pong, sockpoll servers in {mode} mode, {secs:g} s a run, {rounds} rounds; medians over rounds (range) of server CPU "
       f"per message and of the ratios to c-epoll and to epoll in the same round")
 print("\n| C | server | messages/s | server CPU ns/msg | ÷ c-epoll | ÷ epoll |")
 print("|---|---|---|---|---|---|")
