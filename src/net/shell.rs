@@ -24,7 +24,7 @@ macro_rules! shell {
             ///
             /// # Errors
             ///
-            /// The OS error of `ioctl(FIONBIO)`.
+            /// The OS error of `fcntl(F_GETFL)`/`fcntl(F_SETFL)` (`O_NONBLOCK`).
             pub fn set_nonblocking(&self, nonblocking: bool) -> crate::error::Result<()> {
                 self.0.set_nonblocking(nonblocking)
             }
