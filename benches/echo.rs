@@ -20,6 +20,8 @@ mod common;
 mod cpu;
 #[path = "../examples/echo/mod.rs"]
 mod echo;
+#[path = "common/echo_thread.rs"]
+mod echo_thread;
 
 use cpu::{pin_to, thread_cpu};
 
@@ -60,23 +62,13 @@ impl Running {
 
 /// The examples' loop, `Server<S>`, on a fresh selector.
 fn spawn_loop<S: Selector + 'static>(make: fn() -> sockpoll::Result<S>) -> Running {
-    let (tx, rx) = mpsc::channel();
-    let join = std::thread::spawn(move || {
-        pin_to(1);
-        let sel = make().expect("selector");
-        let mut server = echo::Server::bind(sel, "127.0.0.1:0", echo::Options::default())
-            .unwrap_or_else(|_| panic!("bind"));
-        let tid = nix::unistd::gettid().as_raw();
-        tx.send((server.local_addr(), server.stopper.clone(), tid))
-            .expect("send");
-        server.run().expect("echo loop");
-    });
-    let (addr, stopper, tid) = rx.recv().expect("server start");
+    let t = echo_thread::start(make);
+    let stopper = t.stopper;
     Running {
-        addr,
-        tid,
+        addr: t.addr,
+        tid: t.tid,
         stop: Box::new(move || stopper.stop()),
-        join,
+        join: t.join,
     }
 }
 

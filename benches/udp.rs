@@ -32,6 +32,8 @@ mod common;
 mod cpu;
 #[path = "../examples/echo/mod.rs"]
 mod echo;
+#[path = "common/echo_thread.rs"]
+mod echo_thread;
 
 use std::io::{IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket as StdUdp};
@@ -311,24 +313,14 @@ fn serve_sockpoll_mmsg<const BATCH: usize>(s: StdUdp, stop: UnixStream, calls: &
 
 /// The examples' own loop (its UDP side is batched); it counts no syscalls.
 fn spawn_echo_loop() -> Running {
-    let (tx, rx) = mpsc::channel();
-    let join = std::thread::spawn(move || {
-        pin_to(1);
-        let sel = EpollSelector::new().expect("selector");
-        let mut server = echo::Server::bind(sel, "127.0.0.1:0", echo::Options::default())
-            .unwrap_or_else(|_| panic!("bind"));
-        let tid = nix::unistd::gettid().as_raw();
-        tx.send((server.local_addr(), server.stopper.clone(), tid))
-            .expect("send");
-        server.run().expect("echo loop");
-    });
-    let (addr, stopper, tid) = rx.recv().expect("server start");
+    let t = echo_thread::start(EpollSelector::new);
+    let stopper = t.stopper;
     Running {
-        addr,
-        tid,
+        addr: t.addr,
+        tid: t.tid,
         syscalls: Arc::new(AtomicU64::new(0)),
         stop: Box::new(move || stopper.stop()),
-        join,
+        join: t.join,
     }
 }
 
