@@ -38,11 +38,11 @@ fn epoll_caps() -> Capabilities {
     Capabilities::full().name("epoll")
 }
 
-/// `uring`: every mode epoll has (edge is a multishot `POLL_ADD`), but no
-/// exclusive wake-ups.
+/// `uring`: everything epoll has (edge is a multishot `POLL_ADD`,
+/// exclusive wake-ups `EPOLLEXCLUSIVE` in the poll's mask).
 #[cfg(all(feature = "uring", target_os = "linux"))]
 fn uring_caps() -> Capabilities {
-    Capabilities::full().name("uring").exclusive(false)
+    Capabilities::full().name("uring")
 }
 
 /// `DefaultSelector`: epoll on Linux, poll elsewhere.

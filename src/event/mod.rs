@@ -247,14 +247,14 @@ impl Interest {
     /// Not a readiness but a wake-up option, for a listening socket
     /// registered in several selectors waited on by several threads
     /// (`EPOLLEXCLUSIVE`, Linux 4.5+): one incoming connection wakes one of
-    /// them, not all (the thundering herd). `epoll` only, and only with
-    /// [`Mode::Level`] or [`Mode::Edge`] and without
-    /// [`PRIORITY`](Interest::PRIORITY) (the kernel refuses the others);
-    /// elsewhere `register` fails with [`Error::Unsupported`]. Such a
-    /// registration is not told of a peer's half-close apart from
-    /// readability (no `EPOLLRDHUP`: the kernel refuses that too).
-    /// `reregister` of an exclusive registration deletes and re-adds it
-    /// (the kernel refuses to modify one).
+    /// them, not all (the thundering herd). `epoll` and `uring` only, and
+    /// only with [`Mode::Level`] or [`Mode::Edge`] and without
+    /// [`PRIORITY`](Interest::PRIORITY) (epoll's kernel refuses the
+    /// others); elsewhere `register` fails with [`Error::Unsupported`]. On
+    /// epoll such a registration is not told of a peer's half-close apart
+    /// from readability (no `EPOLLRDHUP`: the kernel refuses that too), and
+    /// `reregister` of it deletes and re-adds it (the kernel refuses to
+    /// modify one).
     pub const EXCLUSIVE: Interest = Interest(X);
 
     /// Whether this interest includes [`READABLE`](Interest::READABLE).
@@ -341,7 +341,7 @@ impl Mode {
         matches!(self, Mode::Oneshot | Mode::EdgeOneshot)
     }
 
-    /// Whether this mode is edge-triggered (epoll only).
+    /// Whether this mode is edge-triggered (epoll and uring only).
     pub const fn is_edge(self) -> bool {
         matches!(self, Mode::Edge | Mode::EdgeOneshot)
     }
@@ -996,8 +996,8 @@ pub(crate) trait Backend: Selector {
     /// [`Mode::Level`] and [`Mode::Oneshot`] work on every backend.
     const EDGE: bool;
 
-    /// Whether the backend has [`Interest::EXCLUSIVE`] (epoll's
-    /// `EPOLLEXCLUSIVE`).
+    /// Whether the backend has [`Interest::EXCLUSIVE`] (`EPOLLEXCLUSIVE`:
+    /// epoll, and io_uring's poll requests).
     const EXCLUSIVE: bool;
 
     /// Runs `f` on the backend's registry, under the backend's lock.

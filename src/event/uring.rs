@@ -40,8 +40,13 @@ use crate::sys::uring::{Origin, Ring, Setup};
 ///   e.g. after a completion-queue overflow) it is re-armed, which reports
 ///   a still-ready fd once more (a spurious event, which readiness allows).
 /// - [`Interest::NONE`]: no request at all. [`Interest::PRIORITY`]:
-///   `POLLPRI`. [`Interest::EXCLUSIVE`] is
-///   [`Unsupported`](crate::error::Error::Unsupported) (epoll only).
+///   `POLLPRI`. [`Interest::EXCLUSIVE`]: `EPOLLEXCLUSIVE` in the request's
+///   mask, which the kernel honours for io_uring polls as for epoll (one
+///   connection to a listener watched by three selectors wakes one of
+///   their waiters, in level and edge mode); refused with the oneshot
+///   modes and with `PRIORITY`, as on epoll. Unlike epoll's, such a
+///   registration still reports a peer's half-close (`POLLRDHUP` is
+///   allowed with it here).
 ///
 /// # Registrations are queued; the waiter submits
 ///
@@ -205,6 +210,9 @@ fn poll_mask(interest: Interest) -> u32 {
     }
     if interest.is_writable() {
         m |= libc::POLLOUT as u32;
+    }
+    if interest.is_exclusive() {
+        m |= libc::EPOLLEXCLUSIVE as u32;
     }
     if interest.is_priority() {
         // The kernel's poll wake-up filter leaves EPOLLPRI out (io_uring
@@ -606,7 +614,7 @@ impl Backend for UringSelector {
     type Extra = ();
     const NAME: &'static str = "uring";
     const EDGE: bool = true;
-    const EXCLUSIVE: bool = false;
+    const EXCLUSIVE: bool = true;
 
     fn with_registry<R>(&self, f: impl FnOnce(&Registry<()>) -> R) -> R {
         f(&lock(&self.shared).reg)
@@ -623,9 +631,9 @@ impl Selector for UringSelector {
     ///
     /// # Errors
     ///
-    /// As [`Selector::register`];
-    /// [`Unsupported`](std::io::ErrorKind::Unsupported) for
-    /// [`Interest::EXCLUSIVE`].
+    /// As [`Selector::register`]
+    /// ([`Unsupported`](std::io::ErrorKind::Unsupported) for
+    /// [`Interest::EXCLUSIVE`] with a oneshot mode or with `PRIORITY`).
     fn register(
         &self,
         fd: BorrowedFd<'_>,

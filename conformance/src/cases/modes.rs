@@ -133,7 +133,7 @@ pub fn priority_from_out_of_band_data<S: Selector, F: Fn() -> Result<S>>(
     sel.deregister(server.as_fd()).unwrap();
 }
 
-/// `Interest::EXCLUSIVE` where declared (epoll), with level or edge only:
+/// `Interest::EXCLUSIVE` where declared (epoll, uring), with level or edge only:
 /// with a oneshot mode, and wherever it is not declared, a typed
 /// `Unsupported`. An exclusive registration still delivers, and
 /// `reregister` (delete + add) keeps it. With `EXCLUSIVE` declared, the
