@@ -266,6 +266,68 @@ fn deregister_with_a_wakeup_pending_lets_the_kernel_drop_the_file() {
     }
 }
 
+/// Level mode is a multishot poll plus a probe: data left unread is
+/// reported at every wait with no new wake-up of the file (the peer writes
+/// once), stops being reported once read, and is reported again when more
+/// comes. A registered socket closed without `deregister` while it is in
+/// the probe is reported invalid once (the probe's `poll` finds the number
+/// closed), never as readable, and the cancel that follows lets the kernel
+/// drop the file the multishot poll held: its peer sees the close.
+#[test]
+fn level_probe_reports_unread_data_and_a_closed_number() {
+    let sel = UringSelector::new().unwrap();
+    let mut ev = Events::with_capacity(8);
+    let soon = Some(Duration::from_secs(5));
+    let quiet = Some(Duration::from_millis(30));
+    let (a, mut peer) = uds_pair();
+    let (c, _c_peer) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    // Another registration, idle: the probe must not make it appear.
+    sel.register(c.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    peer.write_all(b"one").unwrap();
+    for round in 0..5 {
+        assert_eq!(sel.wait(&mut ev, soon).unwrap(), 1, "round {round}");
+        let e = sel.next_event(&mut ev).unwrap();
+        assert_eq!(e.token(), Token(1));
+        assert!(e.is_readable() && !e.is_invalid(), "{e:?}");
+    }
+    let mut buf = [0u8; 16];
+    assert_eq!((&a).read(&mut buf).unwrap(), 3);
+    assert_eq!(sel.wait(&mut ev, quiet).unwrap(), 0, "drained: {ev:?}");
+    peer.write_all(b"two").unwrap();
+    assert_eq!(sel.wait(&mut ev, soon).unwrap(), 1);
+    assert_eq!(sel.next_event(&mut ev).map(|e| e.token()), Some(Token(1)));
+    // `a` is in the probe now; close it without deregister.
+    drop(a);
+    let mut invalid = 0;
+    for _ in 0..5 {
+        sel.wait(&mut ev, quiet).unwrap();
+        while let Some(e) = sel.next_event(&mut ev) {
+            assert_eq!(e.token(), Token(1), "{e:?}");
+            assert!(e.is_invalid(), "a closed number as readable: {e:?}");
+            invalid += 1;
+        }
+    }
+    assert_eq!(invalid, 1);
+    peer.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let got = loop {
+        match peer.read(&mut buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => break other.map_err(|e| e.kind()),
+        }
+    };
+    // Closed with "two" unread: a reset, or end of file.
+    assert!(
+        matches!(got, Ok(0) | Err(ErrorKind::ConnectionReset)),
+        "the ring still holds the closed socket: {got:?}"
+    );
+}
+
 /// io_uring's poll wake-up filter drops EPOLLPRI, so PRIORITY is asked
 /// with POLLRDBAND as well (see the backend's source): urgent data wakes
 /// it, and ordinary data, which a priority-only registration does not

@@ -83,7 +83,7 @@ impl Shared {
     }
 }
 
-fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
+pub(super) fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
     let mut events = 0;
     if e.interest.is_readable() {
         events |= libc::POLLIN | POLLRDHUP;

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use super::poll::{same_file, to_flags};
+use super::poll::{pollfd, same_file, to_flags};
 use super::registry::Registry;
 use super::{
     flags, lock, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, Selector,
@@ -20,16 +20,20 @@ use crate::sys::uring::{Origin, Ring, Setup};
 ///
 /// # How each mode is made
 ///
-/// - [`Mode::Level`]: a **single-shot** `POLL_ADD`, re-armed by the
-///   waiter after each completion it delivers. The re-arm rides in the
-///   `io_uring_enter` of the next `wait` (no extra system call), and a
-///   single-shot poll of an fd that is still ready completes at once, so an
-///   unread byte is reported on every `wait`, as on the other backends.
-///   Not multishot: a multishot poll posts a completion per *wake-up* of
-///   the file (it is `EPOLLET` inside the kernel), never again for data
-///   that sits unread, so it cannot give level semantics; the issue's
-///   "multishot, re-armed when the kernel ends it" is what [`Mode::Edge`]
-///   does instead.
+/// - [`Mode::Level`]: a **multishot** `POLL_ADD`, re-armed when the
+///   kernel ends it, **plus a probe**. A multishot poll posts a completion
+///   per *wake-up* of the file (it is `EPOLLET` inside the kernel, and the
+///   kernel refuses `IORING_POLL_ADD_LEVEL` on `POLL_ADD`: `EINVAL` on
+///   6.18), never again for data that sits unread. So each `wait` first
+///   asks `poll(2)`, with a zero timeout and in one call, about the level
+///   registrations it delivered last time: those still ready are reported
+///   again (after the completions, so that a small [`Events`] is shared
+///   round-robin, as epoll's ready list is), the others leave the list
+///   until their poll reports a change. An unread byte is thus reported on
+///   every `wait`, as on the other backends, without a new request per
+///   event: one `poll(2)` per `wait` instead of a re-arm per event (the
+///   re-arm cost the C floor of `benches/tcp_compare.py` 3–11% per
+///   message).
 /// - [`Mode::Oneshot`] and [`Mode::EdgeOneshot`]: one single-shot
 ///   `POLL_ADD`; [`reregister`](Selector::reregister) submits the next.
 ///   (epoll's `EPOLLET | EPOLLONESHOT` also reports a ready fd once at
@@ -104,14 +108,15 @@ use crate::sys::uring::{Origin, Ring, Setup};
 /// `user_data`.
 ///
 /// A request holds its own reference to the file, so closing a registered
-/// fd does not end it, and a re-arm looks the number up again. So, as the
-/// `poll` backend does, every delivered event first compares the file at
-/// the number with the registered one (`fstat`'s device and inode, one
-/// `fstat(2)` per event): a closed number is reported once as
-/// [`is_invalid`](Event::is_invalid) (when the re-arm finds it closed) or
-/// dropped, a number reused by another file is never reported under the
-/// old token, and either way the number is no longer watched until it is
-/// registered again. See [Closing, dup and fork](super#closing-dup-and-fork).
+/// fd does not end it, and a re-arm or the level probe looks the number up
+/// again. So, as the `poll` backend does, every delivered event first
+/// compares the file at the number with the registered one (`fstat`'s
+/// device and inode, one `fstat(2)` per event): a closed number is
+/// reported once as [`is_invalid`](Event::is_invalid) (when a re-arm or the
+/// probe finds it closed) or dropped, a number reused by another file is
+/// never reported under the old token, and either way the number is no
+/// longer watched until it is registered again. See
+/// [Closing, dup and fork](super#closing-dup-and-fork).
 ///
 /// # Fork
 ///
@@ -186,6 +191,26 @@ struct Waiter {
     notify_armed: bool,
     /// An overflow (or drop) was seen: grow the ring at the next round.
     grow: bool,
+    /// Level-mode registrations (fd, generation) delivered by the last
+    /// `wait`: a multishot poll does not report data left unread, so the
+    /// next `wait` asks `poll(2)` about these (see [`UringSelector`]).
+    probe: Vec<(RawFd, u64)>,
+    /// Those delivered by this `wait`: the next `probe`.
+    probe_next: Vec<(RawFd, u64)>,
+    /// Probed registrations still ready that did not fit in `events`:
+    /// first in the next probe.
+    probe_carry: Vec<(RawFd, u64)>,
+    /// The probe's `pollfd`s, index for index with `probe`.
+    probe_fds: Vec<libc::pollfd>,
+    /// Per fd number: the `builds` stamp of the probe list it is in
+    /// (each number once in the list).
+    listed: Vec<u64>,
+    builds: u64,
+    /// Per fd number: the `wait` it last had an event in (one event per
+    /// registration per `wait`, whether from the probe or a completion).
+    seen: Vec<u64>,
+    /// `wait` calls so far (from 1: `seen` is 0 for never).
+    waits: u64,
 }
 
 /// No request in flight for this number.
@@ -298,6 +323,14 @@ impl UringSelector {
                 kernel: Vec::new(),
                 notify_armed: false,
                 grow: false,
+                probe: Vec::new(),
+                probe_next: Vec::new(),
+                probe_carry: Vec::new(),
+                probe_fds: Vec::new(),
+                listed: Vec::new(),
+                builds: 0,
+                seen: Vec::new(),
+                waits: 1,
             }),
             notifier: Notifier::new()?,
             origin: Origin::here(),
@@ -442,7 +475,7 @@ impl UringSelector {
                 .get(fd)
                 .filter(|e| e.armed && !e.interest.is_none())
                 .map(|e| {
-                    let multi = e.mode == Mode::Edge;
+                    let multi = matches!(e.mode, Mode::Edge | Mode::Level);
                     (tag(fd, e.generation), poll_mask(e.interest), multi)
                 });
             if w.kernel.len() <= i {
@@ -536,8 +569,8 @@ impl UringSelector {
         }
         if !more {
             // The request is over: queue the number, so the next round
-            // re-arms it if the registration still wants it (level, an
-            // ended multishot).
+            // re-arms it if the registration still wants it (an ended
+            // multishot).
             *slot = IDLE;
             shared.mark(fd);
         }
@@ -568,13 +601,143 @@ impl UringSelector {
             shared.mark(fd);
             return;
         }
-        if events.push(Event::new(e.token, f, fd, e.generation)) && (e.mode.is_oneshot() || res < 0)
-        {
+        let i = fd as usize; // non-negative: it indexed `kernel` above
+        if w.seen.len() <= i {
+            w.seen.resize(i + 1, 0);
+        }
+        if w.seen[i] == w.waits {
+            // Reported in this `wait` already (by the probe, or a round
+            // before).
+            return;
+        }
+        if !events.push(Event::new(e.token, f, fd, e.generation)) {
+            return;
+        }
+        w.seen[i] = w.waits;
+        if e.mode.is_oneshot() || res < 0 {
             e.armed = false;
             if more {
                 shared.mark(fd);
             }
+        } else if e.mode == Mode::Level {
+            w.probe_next.push((fd, e.generation));
         }
+    }
+
+    /// Level mode's second half, step one: asks `poll(2)` (zero timeout,
+    /// one call) whether the registrations delivered in the last `wait`
+    /// are still ready — a multishot poll reports a file's changes, not
+    /// data left unread. Returns whether any is.
+    fn probe_poll(&self, w: &mut Waiter) -> Result<bool> {
+        w.probe_fds.clear();
+        if w.probe.is_empty() {
+            return Ok(false);
+        }
+        {
+            let shared = lock(&self.shared);
+            for &(fd, generation) in &w.probe {
+                let e = shared
+                    .reg
+                    .get(fd)
+                    .filter(|e| e.generation == generation && e.mode == Mode::Level);
+                w.probe_fds.push(match e {
+                    // -1 when disarmed or NONE, as in the poll backend.
+                    Some(e) => pollfd(fd, e),
+                    None => libc::pollfd {
+                        fd: -1,
+                        events: 0,
+                        revents: 0,
+                    },
+                });
+            }
+        }
+        Ok(crate::sys::poll::poll(&mut w.probe_fds, 0)? > 0)
+    }
+
+    /// Step two, after the completions (so that news comes first and a
+    /// small `Events` is shared round-robin, as epoll's ready list does):
+    /// the probed registrations still ready are reported again; those not
+    /// ready leave the list (their multishot poll reports the next change);
+    /// those that do not fit in `events` are kept at the front of the list
+    /// for the next `wait`. The identity rule is the completions': a
+    /// closed number is reported invalid once, a reused one never under
+    /// the old token, and either is not watched until registered again.
+    fn probe_deliver(&self, w: &mut Waiter, shared: &mut Shared, events: &mut Events) {
+        let probe = std::mem::take(&mut w.probe);
+        for (k, &(fd, generation)) in probe.iter().enumerate() {
+            let Some(pfd) = w.probe_fds.get(k).copied() else {
+                break;
+            };
+            if pfd.fd < 0 || pfd.revents == 0 {
+                continue;
+            }
+            let i = fd as usize; // non-negative: pollfd() kept it
+            if w.seen.get(i) == Some(&w.waits) {
+                // Reported in this wait already: the next wait looks again.
+                w.probe_next.push((fd, generation));
+                continue;
+            }
+            let Some(e) = shared
+                .reg
+                .get_mut(fd)
+                .filter(|e| e.generation == generation && e.armed)
+            else {
+                continue;
+            };
+            let f = to_flags(pfd.revents, e.interest);
+            if f == 0 {
+                continue;
+            }
+            if events.is_full() {
+                w.probe_carry.push((fd, generation));
+                continue;
+            }
+            let closed = f & flags::INVALID != 0;
+            if !closed && !same_file(fd, e.file) {
+                // Closed and reused by another file: never the old token.
+                e.armed = false;
+                shared.mark(fd);
+                continue;
+            }
+            let token = e.token;
+            if closed {
+                // Reported once; the cancel lets the kernel drop the file
+                // its poll holds.
+                e.armed = false;
+                shared.mark(fd);
+            } else {
+                w.probe_next.push((fd, generation));
+            }
+            events.push(Event::new(token, f, fd, generation));
+            if w.seen.len() <= i {
+                w.seen.resize(i + 1, 0);
+            }
+            w.seen[i] = w.waits;
+        }
+        w.probe = probe;
+        w.probe.clear();
+    }
+
+    /// The next `wait`'s probe list: what did not fit, then what was
+    /// delivered, each number once.
+    fn probe_rebuild(w: &mut Waiter) {
+        let mut list = std::mem::take(&mut w.probe_carry);
+        list.append(&mut w.probe_next);
+        w.builds += 1;
+        let stamp = w.builds;
+        let listed = &mut w.listed;
+        list.retain(|&(fd, _)| {
+            let i = fd as usize; // non-negative: registered numbers
+            if listed.len() <= i {
+                listed.resize(i + 1, 0);
+            }
+            let first = listed[i] != stamp;
+            listed[i] = stamp;
+            first
+        });
+        // Keep both buffers' memory.
+        w.probe_carry = std::mem::replace(&mut w.probe, list);
+        w.probe_carry.clear();
     }
 
     /// One wait round: prepare and sync under the lock, then one
@@ -589,8 +752,15 @@ impl UringSelector {
             let mut shared = lock(&self.shared);
             self.prepare(w, &mut shared)?;
             self.sync(w, &mut shared)?;
-            shared.blocked = true;
         }
+        // Still-ready level registrations: harvest what else is there
+        // without blocking, then report them (`probe_deliver`).
+        let remaining = if self.probe_poll(w)? {
+            Some(Duration::ZERO)
+        } else {
+            remaining
+        };
+        lock(&self.shared).blocked = true;
         let waited = w.ring.wait(remaining);
         let mut shared = lock(&self.shared);
         shared.blocked = false;
@@ -606,6 +776,8 @@ impl UringSelector {
             Err(e) => return Err(e),
         }
         let notified = self.harvest(w, &mut shared, events)?;
+        self.probe_deliver(w, &mut shared, events);
+        Self::probe_rebuild(w);
         Ok((notified || !events.is_empty()).then_some(events.len()))
     }
 }
@@ -722,6 +894,7 @@ impl Selector for UringSelector {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
         let mut w = lock(&self.waiter);
         self.check_fork("wait")?;
+        w.waits += 1;
         // At most one event per registration.
         events.prepare(lock(&self.shared).reg.dense().len() + 1);
         wait_with_deadline(timeout, |remaining| self.round(&mut w, events, remaining))
