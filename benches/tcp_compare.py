@@ -11,7 +11,9 @@ Servers, each pinned `taskset -c 1`, all started once and driven in turn:
                    completion (what UringSelector does for Mode::Level)
   epoll, uring     examples/echo_epoll and examples/echo_uring (--mode level,
                    the default, or edge: uring's edge mode is multishot)
-  (--servers picks a subset, by these names)
+  (--servers picks a subset, by these names; --extra NAME=PATH,... adds
+  other builds of an echo example, e.g. the previous commit's echo_uring,
+  run with the same --mode, so that two versions compare in one run)
 Load: examples/echo_load --connections C --size M pinned `taskset -c 0`
 (ping-pong, one message in flight per connection), every C x server once a
 round, the server order rotated each round. Per run: messages/s and server
@@ -27,7 +29,7 @@ backend could check a file's identity with; the median of 3 runs).
 
 usage: python3 benches/tcp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
          [--connections 50,500] [--size 64] [--mode level|edge] [--servers a,b,...]
-         [--json FILE]
+         [--extra NAME=PATH,...] [--json FILE]
   DIR: --target-dir, else $CARGO_TARGET_DIR, else target (build first:
   cargo build --release --examples). The C file is compiled with `cc -O2`
   into DIR/c/; without a C compiler only sockpoll's servers run.
@@ -62,6 +64,10 @@ picked = opt("--servers", list(ALL), lambda v: v.split(","))
 unknown = [n for n in picked if n not in ALL]
 if unknown:
     sys.exit(f"{PROG}: unknown server(s) {unknown}: choose from {','.join(ALL)}")
+extra = opt("--extra", {}, lambda v: dict(x.split("=", 1) for x in v.split(",")))
+clash = [n for n in extra if n in ALL]
+if clash:
+    sys.exit(f"{PROG}: --extra names {clash} are taken: pick others")
 
 have_c = compile_c(PROG, cdir, [("tcp_echo", []), ("identity_cost", [])])
 echo_load = os.path.join(examples, "echo_load")
@@ -70,6 +76,8 @@ if not os.path.exists(echo_load):
 
 
 def command(name):
+    if name in extra:
+        return [extra[name], "--mode", mode, "127.0.0.1:0"]
     if name in C_SERVERS:
         return [os.path.join(cdir, "tcp_echo"), name[2:], "127.0.0.1:0"]
     path = os.path.join(examples, f"echo_{name}")
@@ -97,7 +105,7 @@ def run_one(s, c):
 servers = []
 runs = []
 try:
-    for name in picked:
+    for name in picked + list(extra):
         if name in C_SERVERS and not have_c:
             continue
         servers.append(start(PROG, logdir, name, command(name)))
