@@ -32,7 +32,7 @@ use crate::sys::uring::{Origin, Ring, Setup};
 ///   until their poll reports a change. An unread byte is thus reported on
 ///   every `wait`, as on the other backends, without a new request per
 ///   event: one `poll(2)` per `wait` instead of a re-arm per event (the
-///   re-arm cost the C floor of `benches/tcp_compare.py` 3–11% per
+///   re-arm cost the C floor of `benches/tcp_compare.py` 1–11% per
 ///   message).
 /// - [`Mode::Oneshot`] and [`Mode::EdgeOneshot`]: one single-shot
 ///   `POLL_ADD`; [`reregister`](Selector::reregister) submits the next.
