@@ -190,6 +190,23 @@ fn changes_from_another_thread_are_submitted_by_the_woken_waiter() {
     drop(a_peer);
 }
 
+/// What `peer` reads once the socket at its other end is closed: end of
+/// file, a reset (data was left unread), or — if the ring still holds the
+/// file — `WouldBlock` after 500 ms. Sets `peer` non-blocking.
+fn read_after_close(peer: &mut std::os::unix::net::UnixStream) -> Result<usize, ErrorKind> {
+    peer.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 8];
+    let deadline = Instant::now() + Duration::from_millis(500);
+    loop {
+        match peer.read(&mut buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            other => return other.map_err(|e| e.kind()),
+        }
+    }
+}
+
 /// A request holds its own reference to the file. `deregister` called on
 /// the ring's thread with no wait running submits the cancel (of the
 /// original user_data) at once, so a socket closed right after is really
@@ -211,16 +228,7 @@ fn deregister_then_close_lets_the_kernel_drop_the_file() {
         );
         sel.deregister(a.as_fd()).unwrap();
         drop(a);
-        let mut buf = [0u8; 8];
-        let deadline = Instant::now() + Duration::from_millis(500);
-        let got = loop {
-            match peer.read(&mut buf) {
-                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                other => break other.map_err(|e| e.kind()),
-            }
-        };
+        let got = read_after_close(&mut peer);
         assert_eq!(got, Ok(0), "{mode:?}: the peer must see the close");
     }
 }
@@ -247,16 +255,7 @@ fn deregister_with_a_wakeup_pending_lets_the_kernel_drop_the_file() {
             peer.write_all(b"x").unwrap();
             sel.deregister(a.as_fd()).unwrap();
             drop(a);
-            let mut buf = [0u8; 8];
-            let deadline = Instant::now() + Duration::from_millis(500);
-            let got = loop {
-                match peer.read(&mut buf) {
-                    Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                    other => break other.map_err(|e| e.kind()),
-                }
-            };
+            let got = read_after_close(&mut peer);
             // Closed with our byte unread: a reset, or end of file.
             assert!(
                 matches!(got, Ok(0) | Err(ErrorKind::ConnectionReset)),
@@ -311,16 +310,7 @@ fn level_probe_reports_unread_data_and_a_closed_number() {
         }
     }
     assert_eq!(invalid, 1);
-    peer.set_nonblocking(true).unwrap();
-    let deadline = Instant::now() + Duration::from_millis(500);
-    let got = loop {
-        match peer.read(&mut buf) {
-            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            other => break other.map_err(|e| e.kind()),
-        }
-    };
+    let got = read_after_close(&mut peer);
     // Closed with "two" unread: a reset, or end of file.
     assert!(
         matches!(got, Ok(0) | Err(ErrorKind::ConnectionReset)),
