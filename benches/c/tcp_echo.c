@@ -203,6 +203,22 @@ static void push_poll(int fd, int multi) {
     R.to_submit++;
 }
 
+/* Queues an IORING_OP_ASYNC_CANCEL of the request tagged `target` (its own
+ * answer is tagged UINT64_MAX) and submits it. */
+static void cancel(uint64_t target) {
+    unsigned t = *R.sq_tail, i = t & *R.sq_mask;
+    struct io_uring_sqe *s = &R.sqes[i];
+    memset(s, 0, sizeof *s);
+    s->opcode = IORING_OP_ASYNC_CANCEL;
+    s->fd = -1;
+    s->addr = target;
+    s->user_data = UINT64_MAX;
+    R.sq_array[i] = i;
+    atomic_store_explicit((_Atomic unsigned *)R.sq_tail, t + 1, memory_order_release);
+    R.to_submit++;
+    enter(0);
+}
+
 static void run_uring(int l, int multi) {
     ring_init(4096);
     push_poll(l, 1);
@@ -221,20 +237,8 @@ static void run_uring(int l, int multi) {
                 while ((s = accept_one(l)) >= 0) push_poll(s, multi);
                 if (!more) push_poll(l, 1);
             } else if (c->res < 0 || !echo_once(fd)) {
-                if (more) {
-                    /* Cancel the multishot before the close lets the number go. */
-                    unsigned t = *R.sq_tail, i = t & *R.sq_mask;
-                    struct io_uring_sqe *s = &R.sqes[i];
-                    memset(s, 0, sizeof *s);
-                    s->opcode = IORING_OP_ASYNC_CANCEL;
-                    s->fd = -1;
-                    s->addr = c->user_data;
-                    s->user_data = UINT64_MAX;
-                    R.sq_array[i] = i;
-                    atomic_store_explicit((_Atomic unsigned *)R.sq_tail, t + 1, memory_order_release);
-                    R.to_submit++;
-                    enter(0);
-                }
+                /* Cancel the multishot before the close lets the number go. */
+                if (more) cancel(c->user_data);
                 gen[fd]++;
                 close(fd);
             } else if (!more) {
@@ -271,15 +275,7 @@ static void probe_level(void) {
         atomic_store_explicit((_Atomic unsigned *)R.cq_head, head + 1, memory_order_release);
         if (c->res >= 0 && (c->flags & IORING_CQE_F_MORE)) {
             /* Cancel it, and drain the answers. */
-            unsigned t = *R.sq_tail, j = t & *R.sq_mask;
-            struct io_uring_sqe *s = &R.sqes[j];
-            memset(s, 0, sizeof *s);
-            s->opcode = IORING_OP_ASYNC_CANCEL;
-            s->fd = -1;
-            s->addr = (uint64_t)(uint32_t)sv[0] | (uint64_t)k << 32;
-            R.sq_array[j] = j;
-            atomic_store_explicit((_Atomic unsigned *)R.sq_tail, t + 1, memory_order_release);
-            R.to_submit++;
+            cancel((uint64_t)(uint32_t)sv[0] | (uint64_t)k << 32);
             enter(2);
             *R.cq_head = atomic_load_explicit((_Atomic unsigned *)R.cq_tail, memory_order_acquire);
         }
