@@ -18,6 +18,19 @@ use util::net::*;
 
 const RIGHTS2: usize = cmsg_space(&[CmsgKind::ScmRights(2)]);
 
+/// The control messages of one kind in a received message: `pick!(msg,
+/// Cmsg::Tos(t) => t)` is every `Tos` payload, in order.
+macro_rules! pick {
+    ($msg:expr, $pat:pat => $out:expr) => {
+        $msg.cmsgs()
+            .filter_map(|c| match c {
+                $pat => Some($out),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
 fn udp(addr: &str) -> UdpSocket {
     let s = UdpSocket::bind(addr).unwrap();
     set_timeouts(s.as_socket());
@@ -187,13 +200,7 @@ fn credentials_pass_with_so_passcred_and_peercred_matches_this_process() {
         let mut msg = b
             .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut buf)
             .unwrap();
-        let creds: Vec<_> = msg
-            .cmsgs()
-            .filter_map(|c| match c {
-                Cmsg::ScmCredentials(c) => Some(c),
-                _ => None,
-            })
-            .collect();
+        let creds: Vec<_> = pick!(msg, Cmsg::ScmCredentials(c) => c);
         assert_eq!(creds, vec![me], "{control:?}");
     }
 
@@ -244,17 +251,8 @@ fn pktinfo_reports_the_destination_on_a_wildcard_socket() {
     let mut msg = v4
         .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut buf)
         .unwrap();
-    let infos: Vec<_> = msg
-        .cmsgs()
-        .filter_map(|c| match c {
-            Cmsg::PktInfoV4 {
-                ifindex,
-                addr,
-                spec_dst,
-            } => Some((ifindex, addr, spec_dst)),
-            _ => None,
-        })
-        .collect();
+    let infos: Vec<_> =
+        pick!(msg, Cmsg::PktInfoV4 { ifindex, addr, spec_dst } => (ifindex, addr, spec_dst));
     assert_eq!(infos.len(), 1, "{infos:?}");
     let (ifindex, addr, spec_dst) = infos[0];
     assert!(ifindex > 0);
@@ -270,13 +268,7 @@ fn pktinfo_reports_the_destination_on_a_wildcard_socket() {
     let mut msg = v6
         .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut buf)
         .unwrap();
-    let infos: Vec<_> = msg
-        .cmsgs()
-        .filter_map(|c| match c {
-            Cmsg::PktInfoV6 { ifindex, addr } => Some((ifindex, addr)),
-            _ => None,
-        })
-        .collect();
+    let infos: Vec<_> = pick!(msg, Cmsg::PktInfoV6 { ifindex, addr } => (ifindex, addr));
     assert_eq!(infos.len(), 1, "{infos:?}");
     assert!(infos[0].0 > 0);
     assert_eq!(infos[0].1, Ipv6Addr::LOCALHOST);
@@ -351,13 +343,7 @@ fn tos_and_traffic_class_set_per_send_arrive_with_recvtos_and_recvtclass() {
     let mut msg = b
         .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut buf)
         .unwrap();
-    let got: Vec<_> = msg
-        .cmsgs()
-        .filter_map(|c| match c {
-            Cmsg::Tos(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let got: Vec<_> = pick!(msg, Cmsg::Tos(t) => t);
     assert_eq!(got, vec![tos]);
     drop(msg);
 
@@ -374,13 +360,7 @@ fn tos_and_traffic_class_set_per_send_arrive_with_recvtos_and_recvtclass() {
     let mut msg = b
         .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut buf)
         .unwrap();
-    let got: Vec<_> = msg
-        .cmsgs()
-        .filter_map(|c| match c {
-            Cmsg::TrafficClass(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let got: Vec<_> = pick!(msg, Cmsg::TrafficClass(t) => t);
     assert_eq!(got, vec![tos]);
 }
 
@@ -457,13 +437,7 @@ fn read_error_queue(s: &UdpSocket) -> Vec<sockpoll::ExtendedError> {
         match s.recv_error_queue(&mut [IoSliceMut::new(&mut data)], &mut buf) {
             Ok(mut msg) => {
                 assert!(msg.flags.contains(RecvFlags::ERRQUEUE), "{:?}", msg.flags);
-                return msg
-                    .cmsgs()
-                    .filter_map(|c| match c {
-                        Cmsg::ExtendedError(e) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
+                return pick!(msg, Cmsg::ExtendedError(e) => e);
             }
             Err(e) if e.is_would_block() && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
@@ -534,13 +508,8 @@ fn an_unmodelled_control_message_arrives_as_unknown() {
     let mut msg = b
         .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut buf)
         .unwrap();
-    let unknown: Vec<_> = msg
-        .cmsgs()
-        .filter_map(|c| match c {
-            Cmsg::Unknown { level, ty, data } => Some((level, ty, data.to_vec())),
-            _ => None,
-        })
-        .collect();
+    let unknown: Vec<_> =
+        pick!(msg, Cmsg::Unknown { level, ty, data } => (level, ty, data.to_vec()));
     // IPPROTO_IPV6 = 41, IPV6_HOPLIMIT = 52.
     assert_eq!(unknown, vec![(41, 52, 42i32.to_ne_bytes().to_vec())]);
 }
@@ -567,17 +536,7 @@ fn an_unmodelled_message_can_be_sent_raw_per_datagram() {
         let mut msg = b
             .recv_msg(&mut [IoSliceMut::new(&mut buf)], &mut control)
             .unwrap();
-        let got: Vec<_> = msg
-            .cmsgs()
-            .filter_map(|c| match c {
-                Cmsg::Unknown {
-                    level: 41,
-                    ty: 52,
-                    data,
-                } => Some(data.to_vec()),
-                _ => None,
-            })
-            .collect();
+        let got: Vec<_> = pick!(msg, Cmsg::Unknown { level: 41, ty: 52, data } => data.to_vec());
         assert_eq!(got, vec![data.to_vec()]);
     }
 
