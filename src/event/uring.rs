@@ -251,6 +251,15 @@ fn poll_mask(interest: Interest) -> u32 {
     m
 }
 
+/// `stamps[i]`, the vector grown to hold it (per-fd-number stamps: which
+/// `wait` a number was reported in, which probe list it is in).
+fn seen_slot(stamps: &mut Vec<u64>, i: usize) -> &mut u64 {
+    if stamps.len() <= i {
+        stamps.resize(i + 1, 0);
+    }
+    &mut stamps[i]
+}
+
 /// The calling thread's id, from a thread-local (`thread::current()` would
 /// clone the thread's handle, two atomic operations, at every round).
 fn this_thread() -> ThreadId {
@@ -601,11 +610,10 @@ impl UringSelector {
             shared.mark(fd);
             return;
         }
-        let i = fd as usize; // non-negative: it indexed `kernel` above
-        if w.seen.len() <= i {
-            w.seen.resize(i + 1, 0);
-        }
-        if w.seen[i] == w.waits {
+        let waits = w.waits;
+        // Non-negative: it indexed `kernel` above.
+        let seen = seen_slot(&mut w.seen, fd as usize);
+        if *seen == waits {
             // Reported in this `wait` already (by the probe, or a round
             // before).
             return;
@@ -613,7 +621,7 @@ impl UringSelector {
         if !events.push(Event::new(e.token, f, fd, e.generation)) {
             return;
         }
-        w.seen[i] = w.waits;
+        *seen = waits;
         if e.mode.is_oneshot() || res < 0 {
             e.armed = false;
             if more {
@@ -624,34 +632,28 @@ impl UringSelector {
         }
     }
 
-    /// Level mode's second half, step one: asks `poll(2)` (zero timeout,
-    /// one call) whether the registrations delivered in the last `wait`
-    /// are still ready — a multishot poll reports a file's changes, not
-    /// data left unread. Returns whether any is.
-    fn probe_poll(&self, w: &mut Waiter) -> Result<bool> {
+    /// Level mode's second half, step one (under the round's first hold
+    /// of the lock): the `pollfd`s of the registrations delivered in the
+    /// last `wait`, which [`round`](UringSelector::round) asks `poll(2)`
+    /// about (zero timeout, one call) — a multishot poll reports a file's
+    /// changes, not data left unread.
+    fn probe_fill(w: &mut Waiter, shared: &Shared) {
         w.probe_fds.clear();
-        if w.probe.is_empty() {
-            return Ok(false);
+        for &(fd, generation) in &w.probe {
+            let e = shared
+                .reg
+                .get(fd)
+                .filter(|e| e.generation == generation && e.mode == Mode::Level);
+            w.probe_fds.push(match e {
+                // -1 when disarmed or NONE, as in the poll backend.
+                Some(e) => pollfd(fd, e),
+                None => libc::pollfd {
+                    fd: -1,
+                    events: 0,
+                    revents: 0,
+                },
+            });
         }
-        {
-            let shared = lock(&self.shared);
-            for &(fd, generation) in &w.probe {
-                let e = shared
-                    .reg
-                    .get(fd)
-                    .filter(|e| e.generation == generation && e.mode == Mode::Level);
-                w.probe_fds.push(match e {
-                    // -1 when disarmed or NONE, as in the poll backend.
-                    Some(e) => pollfd(fd, e),
-                    None => libc::pollfd {
-                        fd: -1,
-                        events: 0,
-                        revents: 0,
-                    },
-                });
-            }
-        }
-        Ok(crate::sys::poll::poll(&mut w.probe_fds, 0)? > 0)
     }
 
     /// Step two, after the completions (so that news comes first and a
@@ -709,10 +711,7 @@ impl UringSelector {
                 w.probe_next.push((fd, generation));
             }
             events.push(Event::new(token, f, fd, generation));
-            if w.seen.len() <= i {
-                w.seen.resize(i + 1, 0);
-            }
-            w.seen[i] = w.waits;
+            *seen_slot(&mut w.seen, i) = w.waits;
         }
         w.probe = probe;
         w.probe.clear();
@@ -727,12 +726,10 @@ impl UringSelector {
         let stamp = w.builds;
         let listed = &mut w.listed;
         list.retain(|&(fd, _)| {
-            let i = fd as usize; // non-negative: registered numbers
-            if listed.len() <= i {
-                listed.resize(i + 1, 0);
-            }
-            let first = listed[i] != stamp;
-            listed[i] = stamp;
+            // Non-negative: registered numbers.
+            let slot = seen_slot(listed, fd as usize);
+            let first = *slot != stamp;
+            *slot = stamp;
             first
         });
         // Keep both buffers' memory.
@@ -752,15 +749,26 @@ impl UringSelector {
             let mut shared = lock(&self.shared);
             self.prepare(w, &mut shared)?;
             self.sync(w, &mut shared)?;
+            Self::probe_fill(w, &shared);
+            // From here a change must wake us: the probe's `poll` and the
+            // ring wait both see the queue as it is now.
+            shared.blocked = true;
         }
         // Still-ready level registrations: harvest what else is there
         // without blocking, then report them (`probe_deliver`).
-        let remaining = if self.probe_poll(w)? {
-            Some(Duration::ZERO)
+        let probed = if w.probe_fds.is_empty() {
+            Ok(0)
         } else {
-            remaining
+            crate::sys::poll::poll(&mut w.probe_fds, 0)
         };
-        lock(&self.shared).blocked = true;
+        let remaining = match probed {
+            Ok(0) => remaining,
+            Ok(_) => Some(Duration::ZERO),
+            Err(e) => {
+                lock(&self.shared).blocked = false;
+                return Err(e);
+            }
+        };
         let waited = w.ring.wait(remaining);
         let mut shared = lock(&self.shared);
         shared.blocked = false;
