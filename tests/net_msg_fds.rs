@@ -5,8 +5,9 @@
 //!
 //! Each case sends descriptors and receives them in a way that leaves some
 //! behind — a control buffer too small (`MSG_CTRUNC`), a message dropped
-//! without taking its fds, a batch whose fds are never looked at — and the
-//! count must come back to where it was.
+//! without taking its fds, a batch whose fds are never looked at, a
+//! buffer whose last message ends unaligned — and the count must come back
+//! to where it was.
 
 // Only fd_count of the /proc helpers is used here.
 #[allow(dead_code)]
@@ -114,6 +115,31 @@ fn main() {
         assert_eq!(open_fds(), before + 8);
         drop(batch);
         assert_eq!(open_fds(), before, "round {round}: batch drop closes them");
+
+        // 4. A buffer whose last message ends unaligned: 52 bytes hold
+        //    SCM_CREDENTIALS (32) and an SCM_RIGHTS of one fd (20, no
+        //    padding). The fd is installed (no MSG_CTRUNC), so it must be
+        //    walked, handed out and, untaken, closed.
+        let (c, d) = UnixStream::pair().unwrap();
+        d.as_socket().set_pass_credentials(true).unwrap();
+        let one = [x.as_fd()];
+        c.send_msg(&[IoSlice::new(b"c")], &[ControlMessage::ScmRights(&one)])
+            .unwrap();
+        let mut control = CmsgBuffer::<56>::new();
+        let mut msg = d
+            .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control[..52])
+            .unwrap();
+        assert!(!msg.flags.is_control_truncated(), "round {round}");
+        assert_eq!(msg.control_len(), 52);
+        let kinds: Vec<bool> = msg
+            .cmsgs()
+            .map(|c| matches!(c, Cmsg::ScmRights(_)))
+            .collect();
+        assert_eq!(kinds, [false, true], "round {round}: the last one walked");
+        assert_eq!(open_fds(), before + 3, "round {round}: pair + the fd");
+        drop(msg);
+        drop((c, d));
+        assert_eq!(open_fds(), before, "round {round}: unaligned end leaked");
     }
     println!("test result: ok. 1 passed; 0 failed");
 }

@@ -219,54 +219,42 @@ struct Header {
     next: usize,
 }
 
-/// The first control message of `buf` (aligned, as the kernel wrote it),
-/// through `CMSG_FIRSTHDR`/`CMSG_DATA`/`CMSG_NXTHDR`. `None` at the end,
-/// or for a header too short to be one. A message the kernel cut short
-/// (`MSG_CTRUNC`) keeps the data that arrived.
+/// The first control message of `buf` (aligned, as the kernel wrote it).
+/// `None` at the end, or for a header too short to be one. A message the
+/// kernel cut short (`MSG_CTRUNC`) keeps the data that arrived.
+///
+/// The next message's offset is `CMSG_ALIGN(cmsg_len)`, computed here
+/// rather than by libc's `CMSG_NXTHDR`: the kernel lays messages out that
+/// way (`put_cmsg` advances by `CMSG_SPACE`, or by what is left), and the
+/// macro's bounds check has changed between libc releases (up to 0.2.179
+/// it refused a last message that ends unaligned, so such a message, e.g.
+/// an `SCM_RIGHTS` after `SCM_CREDENTIALS` in a 52-byte buffer, was never
+/// walked and its descriptor never closed).
 fn first_header(buf: &[u8]) -> Option<Header> {
     if buf.len() < mem::size_of::<libc::cmsghdr>() || buf.as_ptr().align_offset(CMSG_ALIGN) != 0 {
         return None;
     }
-    // SAFETY: msghdr is plain old data; all-zero is valid.
-    let mut mhdr: libc::msghdr = unsafe { mem::zeroed() };
-    mhdr.msg_control = buf.as_ptr() as *mut libc::c_void;
-    mhdr.msg_controllen = buf.len() as _;
-    // SAFETY: mhdr describes `buf`, which holds a whole cmsghdr (checked).
-    let first = unsafe { libc::CMSG_FIRSTHDR(&mhdr) };
-    if first.is_null() {
-        return None;
-    }
-    // SAFETY: CMSG_FIRSTHDR returned buf's start: aligned (checked) and
-    // holding a cmsghdr.
-    let hdr = unsafe { ptr::read(first) };
+    // SAFETY: buf holds a whole cmsghdr at an address aligned for one
+    // (both checked); cmsghdr is plain integers, valid for any bytes.
+    let hdr = unsafe { ptr::read(buf.as_ptr().cast::<libc::cmsghdr>()) };
     let len = hdr.cmsg_len as usize;
     let start = cmsg_len(0);
     if len < start {
         return None;
     }
-    if len > buf.len() {
-        // Cut short (MSG_CTRUNC), or garbage: nothing follows. (libc's
-        // CMSG_NXTHDR would also overflow aligning a huge length.)
-        return Some(Header {
-            level: hdr.cmsg_level,
-            ty: hdr.cmsg_type,
-            data: start.min(buf.len())..buf.len(),
-            next: buf.len(),
-        });
-    }
-    // SAFETY: `first` is a valid header in `mhdr`'s buffer whose length
-    // lies within it; CMSG_NXTHDR reads it, and returns the next header only
-    // when that lies wholly inside.
-    let next = unsafe { libc::CMSG_NXTHDR(&mhdr, first) };
-    let next = if next.is_null() {
+    // Past the buffer: cut short (MSG_CTRUNC), or garbage; nothing follows.
+    // Otherwise the next header starts at the aligned end of this one (no
+    // overflow: len <= buf.len()).
+    let end = len.min(buf.len());
+    let next = if len > buf.len() {
         buf.len()
     } else {
-        (next as usize - buf.as_ptr() as usize).min(buf.len())
+        len.next_multiple_of(CMSG_ALIGN).min(buf.len())
     };
     Some(Header {
         level: hdr.cmsg_level,
         ty: hdr.cmsg_type,
-        data: start.min(buf.len())..len.min(buf.len()),
+        data: start.min(buf.len())..end,
         next,
     })
 }
