@@ -24,6 +24,14 @@ fn main() {
         ipv6_tclass: { any(linux_like, target_os = "macos", target_os = "freebsd",
                            target_os = "dragonfly", target_os = "netbsd", target_os = "openbsd",
                            target_os = "illumos") },
+        // Linux architectures whose socket option numbers are
+        // asm-generic's (alpha, mips, parisc and sparc have their own), for
+        // the options newer than libc's constants.
+        asm_generic_sockopts: { all(linux_like, any(target_arch = "x86", target_arch = "x86_64",
+                                    target_arch = "arm", target_arch = "aarch64",
+                                    target_arch = "riscv64", target_arch = "loongarch64",
+                                    target_arch = "powerpc", target_arch = "powerpc64",
+                                    target_arch = "s390x")) },
         // The io_uring backend: the `uring` feature, on Linux.
         uring: { all(feature = "uring", target_os = "linux") },
     }

@@ -50,9 +50,10 @@
 //!   `accept4(SOCK_CLOEXEC)`, descriptors received with `SCM_RIGHTS`
 //!   through `recvmsg(MSG_CMSG_CLOEXEC)`.
 //! - **Received descriptors are owned at once**: a [`RecvMsg`] (or
-//!   [`MmsgBatch`]) owns every descriptor that arrived, hands each out once
-//!   as an `OwnedFd`, and closes those not taken — a truncated control
-//!   buffer (`MSG_CTRUNC`) included.
+//!   [`MmsgBatch`]) owns every descriptor that arrived — those of
+//!   `SCM_RIGHTS` and the pidfd of `SCM_PIDFD`, the two ways the kernel
+//!   installs one — hands each out once as an `OwnedFd`, and closes those
+//!   not taken — a truncated control buffer (`MSG_CTRUNC`) included.
 //! - **No `SIGPIPE`**: every send uses `MSG_NOSIGNAL`; a send to a closed
 //!   peer is a [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) error.
 //! - **No double close**: descriptors are `OwnedFd`; [`Socket::close`]
@@ -91,7 +92,7 @@ pub use error::{EaiCode, Error, ResolveError, Result, Subject, UnavailableReason
 #[cfg(target_os = "linux")]
 pub use net::{
     cmsg_space, Cmsg, CmsgBuffer, CmsgKind, Cmsgs, ControlMessage, ErrorOrigin, ExtendedError,
-    MmsgBatch, RecvFlags, RecvMsg, ScmRights, SendMsg, UnixCredentials, MAX_MMSG_BATCH,
+    MmsgBatch, RecvFlags, RecvMsg, ScmPidfd, ScmRights, SendMsg, UnixCredentials, MAX_MMSG_BATCH,
     MAX_MMSG_CONTROL, MAX_SEND_CONTROL,
 };
 pub use net::{

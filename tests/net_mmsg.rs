@@ -317,3 +317,63 @@ fn batches_send_through_a_vectored_single_message_too() {
     assert_eq!(b.recv_mmsg(&mut batch, &mut bufs).unwrap(), 1);
     assert_eq!(&bufs[0][..batch.get(0).unwrap().len], b"abcd");
 }
+
+/// `sent_len` answers only for what the last send sent: not for a slot a
+/// receive filled, nor for one an earlier, larger send used.
+#[test]
+fn sent_len_is_none_past_the_last_send() {
+    let (a, b) = UnixDatagram::pair().unwrap();
+    let mut batch = MmsgBatch::new(4, 0).unwrap();
+    for _ in 0..3 {
+        a.send(b"0123456789").unwrap();
+    }
+    let mut bufs = [[0u8; 16]; 4];
+    assert_eq!(b.recv_mmsg(&mut batch, &mut bufs).unwrap(), 3);
+    assert_eq!(batch.sent_len(0), None, "a receive is not a send");
+    assert_eq!(b.send_mmsg(&mut batch, &[SendMsg::new(b"x")]).unwrap(), 1);
+    assert_eq!(batch.sent_len(0), Some(1));
+    assert_eq!(batch.sent_len(1), None, "a received length");
+    let four = [SendMsg::new(b"abcd"); 4];
+    assert_eq!(b.send_mmsg(&mut batch, &four).unwrap(), 4);
+    assert_eq!(batch.sent_len(3), Some(4));
+    assert_eq!(b.send_mmsg(&mut batch, &four[..2]).unwrap(), 2);
+    assert_eq!(batch.sent_len(1), Some(4));
+    assert_eq!(batch.sent_len(2), None, "an earlier send's length");
+    assert_eq!(batch.sent_len(4), None);
+}
+
+/// A sender that never bound is unnamed from every receive of a
+/// `UnixDatagram`: `recv_from`, `peek_from`, `recv_msg` and a batch.
+#[test]
+fn an_unbound_unix_sender_is_unnamed_from_every_receive() {
+    let dir = std::env::temp_dir().join(format!("sockpoll-unnamed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rx");
+    let _ = std::fs::remove_file(&path);
+    let rx = UnixDatagram::bind(&path).unwrap();
+    let tx = UnixDatagram::unbound().unwrap();
+    let to = SockAddr::unix(&path).unwrap();
+    for _ in 0..4 {
+        tx.send_to(b"hi", &to).unwrap();
+    }
+    let mut buf = [0u8; 8];
+    let (_, from) = rx.peek_from(&mut buf).unwrap();
+    assert!(from.is_unnamed(), "peek_from: {from:?}");
+    let (_, from) = rx.recv_from(&mut buf).unwrap();
+    assert!(from.is_unnamed(), "recv_from: {from:?}");
+    let msg = rx
+        .recv_msg(&mut [std::io::IoSliceMut::new(&mut buf)], &mut [])
+        .unwrap();
+    assert!(msg.addr.is_unnamed(), "recv_msg: {:?}", msg.addr);
+    drop(msg);
+    let mut batch = MmsgBatch::new(4, 0).unwrap();
+    let mut bufs = [[0u8; 8]; 4];
+    assert_eq!(rx.recv_mmsg(&mut batch, &mut bufs).unwrap(), 2);
+    assert!(batch.messages().all(|m| m.addr.is_unnamed()));
+    assert!(batch.get(1).unwrap().addr.is_unnamed());
+    // Through the plain Socket, what the kernel reports: no address.
+    tx.send_to(b"hi", &to).unwrap();
+    assert_eq!(rx.as_socket().recv_mmsg(&mut batch, &mut bufs).unwrap(), 1);
+    assert!(batch.get(0).unwrap().addr.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -650,3 +650,45 @@ fn uninit_receives_report_the_sender_and_peek_leaves_the_datagram() {
         .unwrap_err()
         .is_would_block());
 }
+
+/// With `SO_PASSPIDFD` (Linux 6.5+) each message carries the sender's
+/// pidfd, handed out once as an owned descriptor: a pidfd of this process.
+#[test]
+fn a_pidfd_arrives_owned_with_so_passpidfd() {
+    let (a, b) = UnixStream::pair().unwrap();
+    set_timeouts(b.as_socket());
+    if let Err(e) = b.as_socket().set_pass_pidfd(true) {
+        assert_eq!(e.raw_os_error(), Some(libc_enoprotoopt()), "{e}");
+        eprintln!("skipped: SO_PASSPIDFD needs Linux 6.5 ({e})");
+        return;
+    }
+    assert!(b.as_socket().pass_pidfd().unwrap());
+    a.send_msg(&[IoSlice::new(b"p")], &[]).unwrap();
+    let mut data = [0u8; 1];
+    let mut control = CmsgBuffer::<{ cmsg_space(&[CmsgKind::ScmPidfd]) }>::new();
+    let mut msg = b
+        .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)
+        .unwrap();
+    let mut pidfds = Vec::new();
+    for cmsg in msg.cmsgs() {
+        if let Cmsg::ScmPidfd(mut p) = cmsg {
+            assert!(format!("{p:?}").starts_with("ScmPidfd(Some("), "{p:?}");
+            pidfds.extend(p.take());
+            assert!(p.take().is_none(), "handed out once");
+        }
+    }
+    assert_eq!(pidfds.len(), 1);
+    // Walking again finds it taken.
+    let again: Vec<_> = pick!(msg, Cmsg::ScmPidfd(mut p) => p.take());
+    assert_eq!(again.len(), 1);
+    assert!(again[0].is_none());
+    let fdinfo =
+        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfds[0].as_raw_fd())).unwrap();
+    let pid = format!("Pid:\t{}", std::process::id());
+    assert!(fdinfo.lines().any(|l| l == pid), "{fdinfo}");
+    assert!(fdinfo.contains("flags:\t02"), "close-on-exec: {fdinfo}");
+}
+
+fn libc_enoprotoopt() -> i32 {
+    92
+}

@@ -6,8 +6,8 @@
 //! Each case sends descriptors and receives them in a way that leaves some
 //! behind — a control buffer too small (`MSG_CTRUNC`), a message dropped
 //! without taking its fds, a batch whose fds are never looked at, a
-//! buffer whose last message ends unaligned — and the count must come back
-//! to where it was.
+//! buffer whose last message ends unaligned, a pidfd (`SCM_PIDFD`) — and
+//! the count must come back to where it was.
 
 // Only fd_count of the /proc helpers is used here.
 #[allow(dead_code)]
@@ -140,6 +140,33 @@ fn main() {
         drop(msg);
         drop((c, d));
         assert_eq!(open_fds(), before, "round {round}: unaligned end leaked");
+
+        // 5. SCM_PIDFD (SO_PASSPIDFD, Linux 6.5+): the kernel installs a
+        //    pidfd per message; taken once, closed with the message.
+        let (e, f) = UnixStream::pair().unwrap();
+        if f.as_socket().set_pass_pidfd(true).is_ok() {
+            for take in [false, true] {
+                e.send_msg(&[IoSlice::new(b"p")], &[]).unwrap();
+                let mut control = CmsgBuffer::<64>::new();
+                let mut msg = f
+                    .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control)
+                    .unwrap();
+                assert_eq!(open_fds(), before + 3, "round {round}: the pidfd");
+                let taken = msg.cmsgs().find_map(|c| match c {
+                    Cmsg::ScmPidfd(mut p) if take => p.take(),
+                    _ => None,
+                });
+                assert_eq!(taken.is_some(), take, "round {round}");
+                drop(msg);
+                assert_eq!(open_fds(), before + 2 + usize::from(take));
+                drop(taken);
+                assert_eq!(open_fds(), before + 2, "round {round}: pidfd leaked");
+            }
+        } else {
+            eprintln!("skipped: SO_PASSPIDFD needs Linux 6.5");
+        }
+        drop((e, f));
+        assert_eq!(open_fds(), before, "round {round}");
     }
     println!("test result: ok. 1 passed; 0 failed");
 }

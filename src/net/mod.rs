@@ -17,7 +17,7 @@ pub use addr::{Domain, Protocol, SockAddr, Type, UNIX_PATH_MAX};
 #[cfg(target_os = "linux")]
 pub use msg::{
     cmsg_space, Cmsg, CmsgBuffer, CmsgKind, Cmsgs, ControlMessage, ErrorOrigin, ExtendedError,
-    MmsgBatch, RecvFlags, RecvMsg, ScmRights, SendMsg, UnixCredentials, MAX_MMSG_BATCH,
+    MmsgBatch, RecvFlags, RecvMsg, ScmPidfd, ScmRights, SendMsg, UnixCredentials, MAX_MMSG_BATCH,
     MAX_MMSG_CONTROL, MAX_SEND_CONTROL,
 };
 pub use resolve::{getnameinfo, hostname, resolve, AddrInfo, Hints, NameInfoFlags, ToSockAddrs};

@@ -157,6 +157,8 @@ pub enum CmsgKind {
     ScmRights(usize),
     /// `SCM_CREDENTIALS`.
     ScmCredentials,
+    /// `SCM_PIDFD` (received).
+    ScmPidfd,
     /// `IP_PKTINFO`.
     PktInfoV4,
     /// `IPV6_PKTINFO`.
@@ -190,6 +192,7 @@ impl CmsgKind {
                 n * mem::size_of::<libc::c_int>()
             }
             CmsgKind::ScmCredentials => mem::size_of::<libc::ucred>(),
+            CmsgKind::ScmPidfd => mem::size_of::<libc::c_int>(),
             CmsgKind::PktInfoV4 => mem::size_of::<libc::in_pktinfo>(),
             CmsgKind::PktInfoV6 => mem::size_of::<libc::in6_pktinfo>(),
             CmsgKind::TimestampNs => mem::size_of::<libc::timespec>(),
@@ -437,6 +440,29 @@ impl Iterator for ScmRights<'_> {
     }
 }
 
+/// The pidfd of the sender of a message received with
+/// [`set_pass_pidfd`](Socket::set_pass_pidfd) (`SCM_PIDFD`, Linux 6.5+):
+/// the kernel installs it in this process like an `SCM_RIGHTS`
+/// descriptor, so it is owned the same way — [`take`](ScmPidfd::take)
+/// hands it out once as an [`OwnedFd`] (close-on-exec), and it is closed
+/// with the [`RecvMsg`] (or batch) if not taken.
+pub struct ScmPidfd<'a>(sys::msg::Rights<'a>);
+
+impl ScmPidfd<'_> {
+    /// The pidfd, the first time; `None` once taken.
+    pub fn take(&mut self) -> Option<OwnedFd> {
+        self.0.next()
+    }
+}
+
+impl fmt::Debug for ScmPidfd<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ScmPidfd")
+            .field(&self.0.raw().next())
+            .finish()
+    }
+}
+
 impl fmt::Debug for ScmRights<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("ScmRights")
@@ -451,6 +477,9 @@ impl fmt::Debug for ScmRights<'_> {
 pub enum Cmsg<'a> {
     /// `SCM_RIGHTS`: descriptors, each handed out once.
     ScmRights(ScmRights<'a>),
+    /// `SCM_PIDFD` (with [`set_pass_pidfd`](Socket::set_pass_pidfd), Linux
+    /// 6.5+): the sender's pidfd, handed out once.
+    ScmPidfd(ScmPidfd<'a>),
     /// `SCM_CREDENTIALS`: the sender's credentials (with
     /// [`set_pass_credentials`](Socket::set_pass_credentials)).
     ScmCredentials(UnixCredentials),
@@ -587,6 +616,7 @@ impl<'a> Iterator for Cmsgs<'a> {
     fn next(&mut self) -> Option<Cmsg<'a>> {
         Some(match self.0.next()? {
             RawCmsg::Rights(fds) => Cmsg::ScmRights(ScmRights(fds)),
+            RawCmsg::Pidfd(fd) => Cmsg::ScmPidfd(ScmPidfd(fd)),
             RawCmsg::Other { level, ty, data } => decode(level, ty, data),
         })
     }
@@ -622,7 +652,10 @@ impl fmt::Debug for Cmsgs<'_> {
 /// drops). That holds for a control buffer too small for them all
 /// ([`RecvFlags::CTRUNC`]): the kernel installs only the descriptors that
 /// fit, and those are owned and closed like the others. No descriptor is
-/// ever owned twice, and none is leaked.
+/// ever owned twice, and none is leaked. The sender's pidfd of an
+/// `SCM_PIDFD` message ([`Socket::set_pass_pidfd`]), the only other
+/// descriptor the kernel installs through a control message, is owned the
+/// same way ([`Cmsg::ScmPidfd`]).
 ///
 /// ```
 /// use std::io::{IoSlice, IoSliceMut};
@@ -652,7 +685,10 @@ pub struct RecvMsg<'c> {
     /// datagram was longer.
     pub len: usize,
     /// The sender's address, of any family; [empty](SockAddr::is_empty)
-    /// when the kernel reported none (a connected stream).
+    /// when the kernel reported none: a connected stream, or — received
+    /// through a plain [`Socket`] — a Unix datagram whose sender never
+    /// bound, which [`UnixDatagram`](crate::UnixDatagram) reports as
+    /// [unnamed](SockAddr::unnamed) (from every receive).
     pub addr: SockAddr,
     /// The `msg_flags` the kernel reported.
     pub flags: RecvFlags,
@@ -667,6 +703,15 @@ impl<'c> RecvMsg<'c> {
             flags: RecvFlags(r.flags),
             control: r.control,
         }
+    }
+
+    /// A datagram of a batch; `unix`: received by a `UnixDatagram`.
+    fn from_batch(r: sys::msg::Received<'c>, unix: bool) -> RecvMsg<'c> {
+        let mut msg = RecvMsg::from_sys(r);
+        if unix && msg.addr.is_empty() {
+            msg.addr = SockAddr::unnamed();
+        }
+        msg
     }
 
     /// The control messages, in the kernel's order. Descriptors in an
@@ -927,6 +972,9 @@ impl<'a> SendMsg<'a> {
 /// the batch, or when it drops.
 pub struct MmsgBatch {
     raw: sys::msg::Batch,
+    /// The last receive was a `UnixDatagram`'s: an empty sender address is
+    /// an unnamed Unix socket (see `unix::sender`).
+    pub(crate) unix_senders: bool,
 }
 
 impl MmsgBatch {
@@ -961,7 +1009,10 @@ impl MmsgBatch {
         }
         let raw =
             sys::msg::Batch::new(messages, control_space).ok_or(invalid("batch size overflows"))?;
-        Ok(MmsgBatch { raw })
+        Ok(MmsgBatch {
+            raw,
+            unix_senders: false,
+        })
     }
 
     /// How many datagrams one call handles at most.
@@ -991,16 +1042,21 @@ impl MmsgBatch {
     /// of that datagram not taken from the returned view are closed when it
     /// drops.
     pub fn get(&mut self, i: usize) -> Option<RecvMsg<'_>> {
-        self.raw.received(i).map(RecvMsg::from_sys)
+        let unix = self.unix_senders;
+        self.raw.received(i).map(|r| RecvMsg::from_batch(r, unix))
     }
 
     /// Every datagram of the last receive, in order (see [`get`](MmsgBatch::get)).
     pub fn messages(&mut self) -> impl Iterator<Item = RecvMsg<'_>> {
-        self.raw.received_all().map(RecvMsg::from_sys)
+        let unix = self.unix_senders;
+        self.raw
+            .received_all()
+            .map(move |r| RecvMsg::from_batch(r, unix))
     }
 
     /// The bytes of datagram `i` that the last [`send_mmsg`](Socket::send_mmsg)
-    /// sent (`msg_len`).
+    /// sent (`msg_len`); `None` for a datagram it did not send (`i` at or
+    /// past the count it returned), and after a receive.
     pub fn sent_len(&self, i: usize) -> Option<usize> {
         sys::msg::sent_len(&self.raw, i)
     }
@@ -1077,6 +1133,7 @@ impl Socket {
         batch: &mut MmsgBatch,
         bufs: &mut [B],
     ) -> Result<usize> {
+        batch.unix_senders = false;
         sys::msg::recv_mmsg(self.as_fd(), &mut batch.raw, bufs, libc::MSG_WAITFORONE)
     }
 }
@@ -1120,19 +1177,57 @@ impl Socket {
     }
 
     /// The credentials of the peer of a connected Unix socket, as they were
-    /// when it connected (or when the pair was made). A socket without a
-    /// peer gets the kernel's "nobody": pid 0, uid and gid `u32::MAX`
-    /// (`(uid_t)-1`).
+    /// when it connected (or when the pair was made). Linux answers for any
+    /// socket: one without a Unix peer — unconnected, TCP, UDP — gets the
+    /// kernel's "nobody", pid 0, uid and gid `u32::MAX` (`(uid_t)-1`),
+    /// not an error.
     ///
     #[doc = concat!("Corresponds to `getsockopt(SO_PEERCRED)`; see ", man!("unix", 7), ".")]
     ///
     /// # Errors
     ///
-    /// The OS error of `getsockopt`, e.g. `ENOTCONN`, `ENOPROTOOPT` on a
-    /// socket that is not Unix.
+    /// Only an unexpected OS error of `getsockopt`: Linux has none for an
+    /// open socket.
     #[doc(alias = "SO_PEERCRED")]
     pub fn peer_credentials(&self) -> Result<UnixCredentials> {
         sys::msg::peer_credentials(self.as_fd()).map(UnixCredentials::from)
+    }
+
+    /// Whether each message received on this Unix socket carries the
+    /// sender's pidfd as [`Cmsg::ScmPidfd`] (`SO_PASSPIDFD`, Linux 6.5+).
+    /// The kernel installs that pidfd in this process; it is owned as
+    /// received descriptors are (see [`RecvMsg`]).
+    ///
+    /// Corresponds to `getsockopt(SO_PASSPIDFD)`.
+    ///
+    /// # Errors
+    ///
+    /// `ENOPROTOOPT` before Linux 6.5; the OS error of `getsockopt`.
+    #[cfg(asm_generic_sockopts)]
+    pub fn pass_pidfd(&self) -> Result<bool> {
+        sys::socket::getsockopt_int(
+            self.as_fd(),
+            libc::SOL_SOCKET,
+            sys::msg::SO_PASSPIDFD,
+            "getsockopt SO_PASSPIDFD",
+        )
+        .map(|v| v != 0)
+    }
+
+    /// Sets `SO_PASSPIDFD`; see [`pass_pidfd`](Socket::pass_pidfd).
+    ///
+    /// # Errors
+    ///
+    /// `ENOPROTOOPT` before Linux 6.5; the OS error of `setsockopt`.
+    #[cfg(asm_generic_sockopts)]
+    pub fn set_pass_pidfd(&self, on: bool) -> Result<()> {
+        sys::socket::setsockopt_int(
+            self.as_fd(),
+            libc::SOL_SOCKET,
+            sys::msg::SO_PASSPIDFD,
+            libc::c_int::from(on),
+            "setsockopt SO_PASSPIDFD",
+        )
     }
 
     bool_opt! {

@@ -216,26 +216,18 @@ impl UnixDatagram {
     /// As [`Socket::recv_from`].
     pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddr)> {
         let (n, from) = self.0.recv_from(buf)?;
-        // Linux reports a sender that never bound with no address at all
-        // (length 0) where getpeername says unnamed (just the family). On a
-        // Unix socket both mean an unnamed Unix socket; say it one way, as
-        // std's UnixDatagram::recv_from does.
-        let from = if from.is_empty() {
-            SockAddr::unnamed()
-        } else {
-            from
-        };
-        Ok((n, from))
+        Ok((n, sender(from)))
     }
 
-    /// Receives a datagram and its sender without removing it from the
-    /// queue.
+    /// Receives a datagram and its sender ([unnamed](SockAddr::unnamed) if
+    /// it never bound) without removing it from the queue.
     ///
     /// # Errors
     ///
     /// As [`Socket::peek_from`].
     pub fn peek_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddr)> {
-        self.0.peek_from(buf)
+        let (n, from) = self.0.peek_from(buf)?;
+        Ok((n, sender(from)))
     }
 
     /// Sends to the connected peer.
@@ -345,7 +337,9 @@ impl UnixDatagram {
         self.0.peer_credentials()
     }
 
-    /// Receives one datagram with its control messages.
+    /// Receives one datagram with its control messages; the sender is
+    /// [unnamed](SockAddr::unnamed) if it never bound, as from
+    /// [`recv_from`](UnixDatagram::recv_from).
     ///
     /// # Errors
     ///
@@ -355,7 +349,11 @@ impl UnixDatagram {
         bufs: &mut [std::io::IoSliceMut<'_>],
         control: &'c mut [u8],
     ) -> Result<crate::RecvMsg<'c>> {
-        self.0.recv_msg(bufs, control)
+        let mut msg = self.0.recv_msg(bufs, control)?;
+        if msg.addr.is_empty() {
+            msg.addr = SockAddr::unnamed();
+        }
+        Ok(msg)
     }
 
     /// Sends a batch of datagrams in one call.
@@ -371,7 +369,10 @@ impl UnixDatagram {
         self.0.send_mmsg(batch, msgs)
     }
 
-    /// Receives a batch of datagrams in one call.
+    /// Receives a batch of datagrams in one call; a sender that never
+    /// bound is [unnamed](SockAddr::unnamed) in
+    /// [`MmsgBatch::get`](crate::MmsgBatch::get), as from
+    /// [`recv_from`](UnixDatagram::recv_from).
     ///
     /// # Errors
     ///
@@ -381,6 +382,22 @@ impl UnixDatagram {
         batch: &mut crate::MmsgBatch,
         bufs: &mut [B],
     ) -> Result<usize> {
-        self.0.recv_mmsg(batch, bufs)
+        let n = self.0.recv_mmsg(batch, bufs)?;
+        batch.unix_senders = true;
+        Ok(n)
+    }
+}
+
+/// The sender of a Unix datagram as sockpoll reports it (from every
+/// receive of a [`UnixDatagram`], and from its batches). Linux gives a
+/// sender that never bound no address at all (length 0) where
+/// `getpeername` says unnamed (just the family); on a Unix socket both mean
+/// an unnamed socket, said one way, as std's `UnixDatagram::recv_from`
+/// does.
+fn sender(from: SockAddr) -> SockAddr {
+    if from.is_empty() {
+        SockAddr::unnamed()
+    } else {
+        from
     }
 }

@@ -12,6 +12,8 @@
 //! descriptors in its `SCM_RIGHTS` messages are owned by it: taking one
 //! ([`Rights`]) overwrites its slot with `-1`, and dropping the `Control`
 //! closes every one not taken — a truncated (`MSG_CTRUNC`) buffer included.
+//! The same holds for the pidfd of an `SCM_PIDFD` message, the only other
+//! control message with which the kernel installs a descriptor.
 //! No descriptor can be taken twice, and none is leaked.
 
 use std::io::{IoSlice, IoSliceMut};
@@ -259,16 +261,38 @@ fn first_header(buf: &[u8]) -> Option<Header> {
     })
 }
 
+/// `SCM_PIDFD` (`include/linux/socket.h`, Linux 6.5+; libc 0.2.191 lacks
+/// it): a pidfd of the sender, which the kernel installs in the receiving
+/// process (with `SO_PASSPIDFD`).
+pub(crate) const SCM_PIDFD: i32 = 4;
+
+/// `SO_PASSPIDFD` (`include/uapi/asm-generic/socket.h`, Linux 6.5+; libc
+/// 0.2.191 lacks it), on the architectures that number socket options as
+/// asm-generic does (alpha, mips, parisc and sparc have their own).
+#[cfg(asm_generic_sockopts)]
+pub(crate) const SO_PASSPIDFD: i32 = 76;
+
+/// Whether a `SOL_SOCKET` message of type `ty` carries descriptors the
+/// kernel installed in this process: `SCM_RIGHTS` and `SCM_PIDFD`, the
+/// only two in Linux (`scm_detach_fds` and `scm_pidfd_recv`).
+fn carries_fds(level: i32, ty: i32) -> bool {
+    level == libc::SOL_SOCKET && (ty == libc::SCM_RIGHTS || ty == SCM_PIDFD)
+}
+
 /// A control message of a [`Control`].
 pub(crate) enum RawCmsg<'a> {
     /// `SOL_SOCKET`/`SCM_RIGHTS`: descriptors, owned by the `Control`
     /// until taken.
     Rights(Rights<'a>),
+    /// `SOL_SOCKET`/`SCM_PIDFD`: one pidfd, owned by the `Control` until
+    /// taken.
+    Pidfd(Rights<'a>),
     /// Any other message: its level, type and data.
     Other { level: i32, ty: i32, data: &'a [u8] },
 }
 
-/// The descriptors of one `SCM_RIGHTS` message, taken one at a time.
+/// The descriptors of one `SCM_RIGHTS` (or `SCM_PIDFD`) message, taken
+/// one at a time.
 pub(crate) struct Rights<'a> {
     slots: &'a mut [u8],
 }
@@ -304,8 +328,8 @@ impl Iterator for Rights<'_> {
                 continue;
             }
             slot.copy_from_slice(&(-1 as RawFd).to_ne_bytes());
-            // SAFETY: a Rights only exists over the SCM_RIGHTS data of a
-            // Control, which only the receives below make from what the
+            // SAFETY: a Rights only exists over the SCM_RIGHTS or SCM_PIDFD
+            // data of a Control, which only the receives below make from what the
             // kernel wrote: each slot is a descriptor the kernel installed in
             // this process for us, and the -1 written just now means no
             // other OwnedFd (nor the Control's Drop) will ever own it.
@@ -332,17 +356,17 @@ impl<'a> Iterator for CmsgIter<'a> {
         // A following header must start aligned; CMSG_NXTHDR's offsets are.
         self.rest = tail;
         let data = &mut this[hdr.data];
-        Some(
-            if hdr.level == libc::SOL_SOCKET && hdr.ty == libc::SCM_RIGHTS {
-                RawCmsg::Rights(Rights { slots: data })
-            } else {
-                RawCmsg::Other {
-                    level: hdr.level,
-                    ty: hdr.ty,
-                    data,
-                }
-            },
-        )
+        Some(if !carries_fds(hdr.level, hdr.ty) {
+            RawCmsg::Other {
+                level: hdr.level,
+                ty: hdr.ty,
+                data,
+            }
+        } else if hdr.ty == libc::SCM_RIGHTS {
+            RawCmsg::Rights(Rights { slots: data })
+        } else {
+            RawCmsg::Pidfd(Rights { slots: data })
+        })
     }
 }
 
@@ -368,7 +392,7 @@ impl<'c> Control<'c> {
     /// Closes every descriptor not taken yet.
     fn release(buf: &mut [u8]) {
         for cmsg in (CmsgIter { rest: buf }) {
-            if let RawCmsg::Rights(fds) = cmsg {
+            if let RawCmsg::Rights(fds) | RawCmsg::Pidfd(fds) = cmsg {
                 fds.for_each(drop);
             }
         }
@@ -376,15 +400,16 @@ impl<'c> Control<'c> {
 }
 
 /// A `Control` over encoded bytes, for tests of the decoding above `sys`.
-/// Refuses (panics on) bytes holding `SCM_RIGHTS`: their numbers would be
-/// owned and closed, and they did not come from the kernel.
+/// Refuses (panics on) bytes holding `SCM_RIGHTS` or `SCM_PIDFD`: their
+/// numbers would be owned and closed, and they did not come from the
+/// kernel.
 #[cfg(test)]
 pub(crate) fn control_for_test(buf: &mut [u8]) -> Control<'_> {
     let mut rest: &[u8] = buf;
     while let Some(h) = first_header(rest) {
         assert!(
-            !(h.level == libc::SOL_SOCKET && h.ty == libc::SCM_RIGHTS),
-            "no SCM_RIGHTS in test bytes"
+            !carries_fds(h.level, h.ty),
+            "no SCM_RIGHTS or SCM_PIDFD in test bytes"
         );
         rest = &rest[h.next.max(h.data.end).min(rest.len())..];
     }
@@ -596,6 +621,8 @@ pub(crate) struct Batch {
     /// How many messages the last receive filled (their control areas own
     /// descriptors until taken; see `Control`).
     filled: usize,
+    /// How many messages the last send sent (0 after a receive).
+    sent: usize,
 }
 
 // SAFETY: the raw pointers in `hdrs`/`iovs` are only dereferenced by the
@@ -628,6 +655,7 @@ impl Batch {
             base,
             per,
             filled: 0,
+            sent: 0,
         })
     }
 
@@ -776,6 +804,7 @@ pub(crate) fn recv_mmsg<B: AsMut<[u8]>>(
     flags: i32,
 ) -> Result<usize> {
     batch.release();
+    batch.sent = 0;
     let n = bufs.len().min(batch.capacity());
     if n == 0 {
         return Err(invalid(
@@ -847,6 +876,7 @@ pub(crate) fn send_mmsg<'d>(
     flags: i32,
 ) -> Result<usize> {
     batch.release();
+    batch.sent = 0;
     let n = n.min(batch.capacity());
     if n == 0 {
         return Err(invalid(
@@ -862,22 +892,22 @@ pub(crate) fn send_mmsg<'d>(
         if let Some(addr) = out.addr {
             *slot.addr = RawAddr::from_addr(addr);
         }
+        // The iovec is written before `point` stores a pointer to it, so
+        // that pointer is the last one derived from the slot's borrow.
+        if let Data::One(data) = out.data {
+            *slot.iov = libc::iovec {
+                iov_base: data.as_ptr() as *mut libc::c_void,
+                iov_len: data.len(),
+            };
+        }
         // The encoder wrote from the area's start: it is aligned (the
         // storage base is, and each area is a multiple of the alignment).
         slot.point(out.addr.is_some(), used);
-        match out.data {
-            Data::One(data) => {
-                *slot.iov = libc::iovec {
-                    iov_base: data.as_ptr() as *mut libc::c_void,
-                    iov_len: data.len(),
-                };
-            }
-            Data::Vectored(bufs) => {
-                // IoSlice is ABI-compatible with iovec on Unix (guaranteed
-                // by std); the caller's slices are read in place.
-                slot.hdr.msg_hdr.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-                slot.hdr.msg_hdr.msg_iovlen = bufs.len() as _;
-            }
+        if let Data::Vectored(bufs) = out.data {
+            // IoSlice is ABI-compatible with iovec on Unix (guaranteed by
+            // std); the caller's slices are read in place.
+            slot.hdr.msg_hdr.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+            slot.hdr.msg_hdr.msg_iovlen = bufs.len() as _;
         }
     }
     let count = check_retry(
@@ -897,12 +927,15 @@ pub(crate) fn send_mmsg<'d>(
         "sendmmsg",
         fd_subject(fd),
     )?;
-    Ok(usize::try_from(count).unwrap_or(0).min(n))
+    let count = usize::try_from(count).unwrap_or(0).min(n);
+    batch.sent = count;
+    Ok(count)
 }
 
-/// How many bytes of message `i` of the last `sendmmsg` were sent.
+/// How many bytes of message `i` of the last `sendmmsg` were sent: `None`
+/// for a message it did not send (past its count, or after a receive).
 pub(crate) fn sent_len(batch: &Batch, i: usize) -> Option<usize> {
-    batch.hdrs.get(i).map(|h| h.msg_len as usize)
+    batch.hdrs[..batch.sent].get(i).map(|h| h.msg_len as usize)
 }
 
 #[cfg(test)]
@@ -930,7 +963,7 @@ mod tests {
             .iter()
             .map(|c| match c {
                 RawCmsg::Other { level, ty, data } => (level, ty, data.to_vec()),
-                RawCmsg::Rights(_) => panic!("no rights were sent"),
+                RawCmsg::Rights(_) | RawCmsg::Pidfd(_) => panic!("no descriptors were sent"),
             })
             .collect();
         assert_eq!(
