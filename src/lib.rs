@@ -92,8 +92,8 @@ pub use error::{EaiCode, Error, ResolveError, Result, Subject, UnavailableReason
 #[cfg(target_os = "linux")]
 pub use net::{
     cmsg_space, Cmsg, CmsgBuffer, CmsgKind, Cmsgs, ControlMessage, ErrorOrigin, ExtendedError,
-    MmsgBatch, RecvFlags, RecvMsg, ScmPidfd, ScmRights, SendMsg, UnixCredentials, MAX_MMSG_BATCH,
-    MAX_MMSG_CONTROL, MAX_SEND_CONTROL,
+    GroRecv, MmsgBatch, RecvFlags, RecvMsg, ScmPidfd, ScmRights, SendMsg, UnixCredentials,
+    MAX_MMSG_BATCH, MAX_MMSG_CONTROL, MAX_SEND_CONTROL,
 };
 pub use net::{
     getnameinfo, hostname, resolve, AddrInfo, Domain, Hints, NameInfoFlags, Protocol, Received,

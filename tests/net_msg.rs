@@ -380,9 +380,9 @@ fn a_gso_send_arrives_as_segments_or_coalesced_with_gro() {
     let mut buf = vec![0u8; 65536];
     let mut got = Vec::new();
     for _ in 0..3 {
-        let (n, _, seg) = plain.recv_gro(&mut buf).unwrap();
-        assert_eq!((n, seg), (1000, 1000));
-        got.extend_from_slice(&buf[..n]);
+        let r = plain.recv_gro(&mut buf).unwrap();
+        assert_eq!((r.len, r.segment_size, r.truncated), (1000, 1000, false));
+        got.extend_from_slice(&buf[..r.len]);
     }
     assert_eq!(got, payload);
 
@@ -398,10 +398,12 @@ fn a_gso_send_arrives_as_segments_or_coalesced_with_gro() {
         if got.len() == payload.len() {
             break;
         }
-        let (n, from, seg) = gro.recv_gro(&mut buf).unwrap();
-        assert_eq!(from, a.local_addr().unwrap());
-        assert_eq!(seg, 1000.min(n));
-        got.extend_from_slice(&buf[..n]);
+        let r = gro.recv_gro(&mut buf).unwrap();
+        assert_eq!(r.addr, a.local_addr().unwrap());
+        assert_eq!(r.segment_size, 1000.min(r.len));
+        assert!(!r.truncated);
+        assert_eq!(r.whole_len(), r.len);
+        got.extend_from_slice(&buf[..r.len]);
     }
     assert_eq!(got, payload);
 }
@@ -649,6 +651,49 @@ fn uninit_receives_report_the_sender_and_peek_leaves_the_datagram() {
         .recv_uninit(&mut buf)
         .unwrap_err()
         .is_would_block());
+}
+
+/// Coalesced data larger than the buffer: `recv_gro` says so, and
+/// `whole_len` is where the whole datagrams end (the cut one, and what
+/// followed it, are lost). A lone datagram cut short has no whole part.
+#[test]
+fn recv_gro_reports_truncation() {
+    let tx = udp("127.0.0.1:0");
+    let rx = udp("127.0.0.1:0");
+    rx.set_gro(true).unwrap();
+    let to = Some(rx.local_addr().unwrap());
+    let payload: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+    // Four datagrams of 1,000 into 1,500 bytes: coalesced, one whole
+    // datagram and half of the next (or, uncoalesced, 1,000 each).
+    tx.send_gso(&payload, 1000, to).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut whole = 0;
+    let mut cut = false;
+    while whole < payload.len() {
+        let r = rx.recv_gro(&mut buf).unwrap();
+        assert_eq!(r.segment_size, 1000);
+        if r.len > 1000 || r.truncated {
+            assert!(r.truncated, "{r:?}: more was coalesced than fits");
+            assert_eq!((r.len, r.whole_len()), (1500, 1000), "{r:?}");
+            cut = true;
+        }
+        assert_eq!(
+            &buf[..r.whole_len()],
+            &payload[whole..whole + r.whole_len()]
+        );
+        whole += r.whole_len();
+        if cut {
+            break;
+        }
+    }
+    assert!(cut || whole == payload.len());
+    // A single datagram longer than the buffer.
+    rx.set_gro(false).unwrap();
+    tx.send_to(&payload[..1200], rx.local_addr().unwrap())
+        .unwrap();
+    let r = rx.recv_gro(&mut buf[..100]).unwrap();
+    assert!(r.truncated, "{r:?}");
+    assert_eq!((r.len, r.whole_len()), (100, 0));
 }
 
 /// With `SO_PASSPIDFD` (Linux 6.5+) each message carries the sender's

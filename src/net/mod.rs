@@ -24,5 +24,7 @@ pub use resolve::{getnameinfo, hostname, resolve, AddrInfo, Hints, NameInfoFlags
 pub use socket::{Received, Socket};
 pub use tcp::{TcpListener, TcpStream, DEFAULT_BACKLOG};
 pub use tcp_info::{TcpInfo, TcpState};
+#[cfg(target_os = "linux")]
+pub use udp::GroRecv;
 pub use udp::{UdpSocket, MAX_UDP_PAYLOAD_V4};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -355,11 +355,26 @@ impl UdpSocket {
     /// keeps it up to date (setting `UDP_GRO` through [`as_socket`](UdpSocket::as_socket)
     /// bypasses the cache).
     pub fn gro_enabled(&self) -> bool {
+        self.gro_cached(|| self.0.udp_gro().unwrap_or(false))
+    }
+
+    /// [`gro_enabled`](UdpSocket::gro_enabled), with `probe` asking the
+    /// kernel when nothing is cached.
+    fn gro_cached(&self, probe: impl FnOnce() -> bool) -> bool {
         match self.1.gro.load(Ordering::Relaxed) {
             0 => {
-                let on = self.0.udp_gro().unwrap_or(false);
-                self.1.gro.store(if on { 2 } else { 1 }, Ordering::Relaxed);
-                on
+                let on = probe();
+                // Only over "not probed yet": a `set_gro` that ran since
+                // the probe knows better.
+                let probed = if on { 2 } else { 1 };
+                match self
+                    .1
+                    .gro
+                    .compare_exchange(0, probed, Ordering::Relaxed, Ordering::Relaxed)
+                {
+                    Ok(_) => on,
+                    Err(set) => set == 2,
+                }
             }
             state => state == 2,
         }
@@ -380,36 +395,99 @@ impl UdpSocket {
     /// Receives one datagram — or, with GRO on, several of one flow
     /// coalesced — and the size of each segment: `buf[..len]` holds
     /// datagrams of `segment_size` bytes (the last may be shorter). Without
-    /// GRO (or for a lone datagram) `segment_size` is `len`. Use a 64 KiB
-    /// buffer with GRO on.
+    /// GRO (or for a lone datagram) `segment_size` is `len`. With GRO on,
+    /// give it a 64 KiB buffer: a smaller one may not hold what the kernel
+    /// coalesced, which [`GroRecv::truncated`] then says (the cut
+    /// datagram and whatever followed are lost; [`GroRecv::whole_len`]
+    /// is where the whole datagrams end).
     ///
     /// # Errors
     ///
     /// As [`Socket::recv_msg`]; [`InvalidInput`](std::io::ErrorKind::InvalidInput)
     /// for a sender that is not IPv4/IPv6 (never on a UDP socket).
-    pub fn recv_gro(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr, usize)> {
-        // The kernel puts UDP_GRO first; the room after it takes what else
-        // the caller turned on (pktinfo, TOS, timestamps…), which is
-        // dropped here: only the segment size is reported.
+    pub fn recv_gro(&self, buf: &mut [u8]) -> Result<GroRecv> {
+        // Room for UDP_GRO and what else the caller turned on (timestamps,
+        // pktinfo, TOS…), which the kernel may put before it; only the
+        // segment size is read.
         let mut control = crate::CmsgBuffer::<256>::new();
         let mut msg = self
             .0
             .recv_msg(&mut [std::io::IoSliceMut::new(buf)], &mut control)?;
         let len = msg.len;
-        let mut segment = len;
+        let mut segment_size = len;
+        let mut coalesced = false;
         for cmsg in msg.cmsgs() {
             if let crate::Cmsg::UdpGroSegments(size) = cmsg {
-                segment = usize::from(size);
+                segment_size = usize::from(size);
+                coalesced = true;
             }
         }
         let addr = inet(msg.addr.clone(), "recvmsg")?;
-        Ok((len, addr, segment))
+        Ok(GroRecv {
+            len,
+            addr,
+            segment_size,
+            truncated: msg.flags.is_truncated(),
+            coalesced,
+        })
+    }
+}
+
+/// What one [`UdpSocket::recv_gro`] received.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GroRecv {
+    /// Bytes written to the buffer.
+    pub len: usize,
+    /// The sender.
+    pub addr: SocketAddr,
+    /// The size of each datagram in the buffer (the last one may be
+    /// shorter); `len` for a lone datagram.
+    pub segment_size: usize,
+    /// The kernel had more than the buffer held (`MSG_TRUNC`): the buffer
+    /// ends in the first bytes of a datagram that was cut, and the rest of
+    /// the coalesced data is lost. Only the first
+    /// [`whole_len`](GroRecv::whole_len) bytes are whole datagrams.
+    pub truncated: bool,
+    /// The kernel reported a segment size (`UDP_GRO`): several datagrams
+    /// may be in the buffer.
+    coalesced: bool,
+}
+
+#[cfg(target_os = "linux")]
+impl GroRecv {
+    /// The bytes of whole datagrams at the start of the buffer: `len`, or
+    /// when [`truncated`](GroRecv::truncated) the whole segments before the
+    /// cut one (0 for a lone datagram that was cut).
+    pub fn whole_len(&self) -> usize {
+        match (self.truncated, self.coalesced) {
+            (false, _) => self.len,
+            (true, true) if self.segment_size > 0 => self.len - self.len % self.segment_size,
+            (true, _) => 0,
+        }
     }
 }
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    /// A `set_gro` that lands between `gro_enabled`'s probe and its store
+    /// (another thread's, in life; made to happen inside the probe here):
+    /// the probe's stale "off" is not cached over it.
+    #[test]
+    fn a_set_gro_during_the_first_probe_wins() {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let seen = s.gro_cached(|| {
+            let before = s.0.udp_gro().unwrap();
+            s.set_gro(true).unwrap();
+            before
+        });
+        assert!(seen, "the answer is what set_gro stored");
+        assert!(s.gro_enabled(), "the cache says off, the socket has GRO on");
+        assert!(s.as_socket().udp_gro().unwrap());
+    }
 
     /// The EIO fallback (a device without checksum offload; loopback has
     /// it, so the kernel cannot be made to say EIO here): GSO drops to one
