@@ -73,7 +73,9 @@
 //! it. An interrupted blocking TCP `connect` goes on in the kernel, so
 //! [`Socket::connect`] waits for it to finish and reports its outcome; an
 //! interrupted `AF_UNIX` connect is abandoned by the kernel, so it is made
-//! again. Either way `connect` never reports a socket that is not connected.
+//! again. Either way `connect` never reports a socket that is not connected,
+//! and a write timeout (`SO_SNDTIMEO`) bounds it from its start, signals or
+//! not.
 //! `close` is never retried: Linux has released the descriptor even when it
 //! reports `EINTR`.
 #![deny(missing_docs, missing_debug_implementations)]

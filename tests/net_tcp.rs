@@ -354,3 +354,42 @@ fn tcp_info_follows_a_connection_from_established_to_close_wait() {
     let u = sockpoll::UdpSocket::bind("127.0.0.1:0").unwrap();
     assert!(u.as_socket().tcp_info().is_err());
 }
+
+/// A blocking TCP connect bounded by a write timeout (`SO_SNDTIMEO`) keeps
+/// that bound when signals interrupt it: it ends with the kernel's answer
+/// for an expired connect, `EINPROGRESS`, near the timeout — not when the
+/// kernel's SYN retries give up (minutes). The listener's accept queue is
+/// full, so its SYNs are dropped.
+#[test]
+fn an_interrupted_tcp_connect_keeps_its_write_timeout() {
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    l.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+        .unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap();
+    // Fill the accept queue: with a backlog of 0 one connection completes
+    // and waits there; the kernel drops the next SYNs.
+    let queued = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    queued
+        .connect_timeout(&addr, Duration::from_secs(5))
+        .unwrap();
+    let timeout = Duration::from_millis(300);
+    let (result, took) = util::signals::interrupted_every(
+        Duration::from_millis(20),
+        Duration::from_secs(10),
+        move || {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            s.set_write_timeout(Some(timeout)).unwrap();
+            s.connect(&addr).map_err(|e| e.raw_os_error())
+        },
+    )
+    .expect("the connect outlived its write timeout by seconds");
+    assert_eq!(result, Err(Some(libc_einprogress())), "after {took:?}");
+    assert!(took >= timeout, "{took:?}");
+    assert!(took < timeout * 4, "{took:?}");
+    drop(l);
+}
+
+fn libc_einprogress() -> i32 {
+    115
+}

@@ -374,3 +374,36 @@ fn unix_datagram_connects_to_a_path_and_peeks() {
         io::ErrorKind::InvalidInput
     );
 }
+
+/// A blocking Unix connect to a full backlog, bounded by a write timeout
+/// (`SO_SNDTIMEO`), keeps that bound when signals keep interrupting it: it
+/// ends with the kernel's `EAGAIN` near the timeout instead of starting the
+/// whole timeout again after every signal.
+#[test]
+fn an_interrupted_unix_connect_keeps_its_write_timeout() {
+    let dir = TempDir::new("eintr_sndtimeo");
+    let path = dir.join("s.sock");
+    let (_listener, _filler) = full_unix_listener(&path);
+    let target = SockAddr::unix(&path).unwrap();
+    let timeout = std::time::Duration::from_millis(300);
+    let (result, took) = util::signals::interrupted_every(
+        std::time::Duration::from_millis(20),
+        std::time::Duration::from_secs(10),
+        move || {
+            let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            s.set_write_timeout(Some(timeout)).unwrap();
+            let r = s.connect(&target).map_err(|e| e.kind());
+            // The socket's own timeout is as it was.
+            assert_eq!(s.write_timeout().unwrap(), Some(timeout));
+            r
+        },
+    )
+    .expect("the connect outlived its write timeout by seconds");
+    assert_eq!(
+        result,
+        Err(std::io::ErrorKind::WouldBlock),
+        "after {took:?}"
+    );
+    assert!(took >= timeout, "{took:?}");
+    assert!(took < timeout * 4, "{took:?}");
+}

@@ -165,11 +165,14 @@ impl Socket {
     /// Connects to `addr`.
     ///
     /// On a blocking socket this returns when the connection is made, and
-    /// never reports success for a socket that is not connected. If a
-    /// signal interrupts it, what happens next depends on the family: a TCP
-    /// connect goes on in the kernel, so this call waits for it and reports
-    /// its outcome; an `AF_UNIX` connect is abandoned by the kernel, so this
-    /// call starts it again.
+    /// never reports success for a socket that is not connected. A write
+    /// timeout ([`set_write_timeout`](Socket::set_write_timeout),
+    /// `SO_SNDTIMEO`) bounds it, as the kernel does. If a signal interrupts
+    /// it, what happens next depends on the family: a TCP connect goes on in
+    /// the kernel, so this call waits for it and reports its outcome; an
+    /// `AF_UNIX` connect is abandoned by the kernel, so this call starts it
+    /// again. Either way the write timeout still bounds the whole call, from
+    /// when it began: signals do not extend it.
     ///
     /// On a non-blocking socket an unfinished TCP connection is an error for
     /// which [`Error::is_in_progress`] is true: wait until the socket is
@@ -187,25 +190,42 @@ impl Socket {
     ///
     /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused),
     /// [`TimedOut`](io::ErrorKind::TimedOut), `EINPROGRESS` (non-blocking
-    /// TCP, see above), `EAGAIN` (non-blocking Unix, full backlog; or a
-    /// blocking Unix connect whose `SO_SNDTIMEO` expired), … The message
-    /// names the address.
+    /// TCP, see above; or a blocking TCP connect whose write timeout
+    /// expired: the handshake goes on in the background), `EAGAIN`
+    /// (non-blocking Unix, full backlog; or a blocking Unix connect whose
+    /// write timeout expired), … The message names the address.
     pub fn connect(&self, addr: &SockAddr) -> Result<()> {
-        loop {
-            match sys::socket::connect(self.as_fd(), addr) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if addr.family() == Domain::UNIX {
-                        // Linux abandons an interrupted AF_UNIX connect (it
-                        // was waiting for backlog room and changed nothing):
-                        // polling it would see POLLOUT|POLLHUP and SO_ERROR 0
-                        // on a socket that is not connected.
-                        continue;
-                    }
-                    return self.finish_connect(addr, None);
-                }
-                other => return other,
-            }
+        // The kernel bounds a blocking connect by SO_SNDTIMEO, and with it
+        // set a signal ends the connect with EINTR even under SA_RESTART.
+        // What follows an EINTR keeps that bound, measured from here: the
+        // deadline does not move.
+        let start = Instant::now();
+        match sys::socket::connect(self.as_fd(), addr) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
+        // None: no SO_SNDTIMEO (or one too far away to represent): forever.
+        let deadline = self.write_timeout()?.and_then(|t| start.checked_add(t));
+        if addr.family() == Domain::UNIX {
+            // Linux abandons an interrupted AF_UNIX connect (it was waiting
+            // for backlog room and changed nothing): polling it would see
+            // POLLOUT|POLLHUP and SO_ERROR 0 on a socket that is not
+            // connected. Start it again, for the time left; at the deadline
+            // the kernel's answer to an expired SO_SNDTIMEO, EAGAIN.
+            return match deadline {
+                Some(deadline) => self.connect_unix_until(addr, deadline, libc::EAGAIN),
+                None => loop {
+                    match sys::socket::connect(self.as_fd(), addr) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        other => break other,
+                    }
+                },
+            };
+        }
+        // A TCP connect goes on in the kernel: wait for its outcome, until
+        // the deadline — where the kernel's answer is EINPROGRESS (the
+        // handshake goes on in the background).
+        self.finish_connect(addr, deadline.map(|d| (d, libc::EINPROGRESS)))
     }
 
     /// Connects to `addr`, giving up after `timeout`. The socket's blocking
@@ -243,12 +263,12 @@ impl Socket {
         let result = if want_nonblocking {
             match sys::socket::connect(self.as_fd(), addr) {
                 Err(e) if e.is_in_progress() || e.kind() == io::ErrorKind::Interrupted => {
-                    self.finish_connect(addr, Some(deadline))
+                    self.finish_connect(addr, Some((deadline, libc::ETIMEDOUT)))
                 }
                 other => other,
             }
         } else {
-            self.connect_unix_until(addr, deadline)
+            self.connect_unix_until(addr, deadline, libc::ETIMEDOUT)
         };
         let restored = if was_nonblocking != want_nonblocking {
             self.set_nonblocking(was_nonblocking)
@@ -261,10 +281,11 @@ impl Socket {
     }
 
     /// A blocking `AF_UNIX` connect bounded by `deadline` through
-    /// `SO_SNDTIMEO`, which the kernel uses while it waits for backlog room.
-    fn connect_unix_until(&self, addr: &SockAddr, deadline: Instant) -> Result<()> {
+    /// `SO_SNDTIMEO`, which the kernel uses while it waits for backlog room;
+    /// at the deadline, the error `expired` (an errno).
+    fn connect_unix_until(&self, addr: &SockAddr, deadline: Instant, expired: i32) -> Result<()> {
         let saved = self.write_timeout()?;
-        let timed_out = || Error::errno("connect", Subject::Addr(addr.clone()), libc::ETIMEDOUT);
+        let timed_out = || Error::errno("connect", Subject::Addr(addr.clone()), expired);
         let result = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -285,20 +306,21 @@ impl Socket {
         result.and(restored)
     }
 
-    /// Waits until a started connect completes (or `deadline` passes) and
-    /// reports its outcome through `SO_ERROR`, confirmed by `getpeername`:
-    /// a socket that is not connected is never reported as connected.
-    fn finish_connect(&self, addr: &SockAddr, deadline: Option<Instant>) -> Result<()> {
+    /// Waits until a started connect completes (or the deadline passes:
+    /// then the error is the errno given with it) and reports its outcome
+    /// through `SO_ERROR`, confirmed by `getpeername`: a socket that is not
+    /// connected is never reported as connected.
+    fn finish_connect(&self, addr: &SockAddr, deadline: Option<(Instant, i32)>) -> Result<()> {
         loop {
             let timeout_ms = match deadline {
                 None => -1,
-                Some(deadline) => {
+                Some((deadline, expired)) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(Error::errno(
                             "connect",
                             Subject::Addr(addr.clone()),
-                            libc::ETIMEDOUT,
+                            expired,
                         ));
                     }
                     // Round up so that a sub-millisecond remainder is not 0.

@@ -1,5 +1,6 @@
 //! Helpers shared by the test files, one subject a module: `net` (socket
-//! pairs, addresses), `bytes` (test data), `stream` (reading to EOF);
+//! pairs, addresses), `bytes` (test data), `stream` (reading to EOF),
+//! `signals` (interrupting a blocking call);
 //! here, the readiness helpers (tolerant event collection with bounded
 //! deadlines), which live in the conformance harness
 //! (`sockpoll_conformance::support`) and are re-exported. Each test binary
@@ -8,6 +9,7 @@
 
 pub mod bytes;
 pub mod net;
+pub mod signals;
 pub mod stream;
 
 // The readiness helpers are the conformance harness's own (its cases use
