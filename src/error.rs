@@ -286,6 +286,22 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A [`reregister`](crate::event::Selector::reregister) that the kernel
+    /// refused after the old registration had been taken out of it (epoll
+    /// must delete an `EXCLUSIVE` registration and add it again), and
+    /// putting the old one back failed too: the fd is no longer registered
+    /// (it may be registered afresh). `source` is the kernel's refusal of
+    /// the new settings. Its kind is `source`'s.
+    #[error("{call} fd {fd}: refused, and the old registration could not be restored (the fd is no longer registered): {source}")]
+    Deregistered {
+        /// The selector method (`"reregister"`).
+        call: &'static str,
+        /// The fd number that is no longer registered.
+        fd: RawFd,
+        /// Why the new settings were refused.
+        #[source]
+        source: Box<Error>,
+    },
     /// A backend cannot be used on this system (or in this process), for
     /// the typed `reason`: io_uring denied by seccomp, disabled by sysctl,
     /// missing from an old kernel, or a selector used in a forked child.
@@ -341,7 +357,9 @@ impl Error {
             },
             Error::InvalidInput { .. } | Error::FdLimit { .. } => io::ErrorKind::InvalidInput,
             Error::Unsupported { .. } | Error::Unavailable { .. } => io::ErrorKind::Unsupported,
-            Error::StillWatched { source, .. } => source.kind(),
+            Error::StillWatched { source, .. } | Error::Deregistered { source, .. } => {
+                source.kind()
+            }
         }
     }
 
@@ -350,7 +368,9 @@ impl Error {
         match self {
             Error::Os { source, .. } | Error::Io(source) => source.raw_os_error(),
             Error::Resolve(r) => r.errno.as_ref().and_then(io::Error::raw_os_error),
-            Error::StillWatched { source, .. } => source.raw_os_error(),
+            Error::StillWatched { source, .. } | Error::Deregistered { source, .. } => {
+                source.raw_os_error()
+            }
             Error::Unavailable { source, .. } => source.as_ref().and_then(io::Error::raw_os_error),
             _ => None,
         }
@@ -364,6 +384,7 @@ impl Error {
             | Error::Unsupported { call, .. }
             | Error::FdLimit { call, .. }
             | Error::StillWatched { call, .. }
+            | Error::Deregistered { call, .. }
             | Error::Unavailable { call, .. } => call,
             Error::Resolve(r) => r.call,
             Error::Io(_) => "unknown",

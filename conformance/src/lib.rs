@@ -121,6 +121,7 @@ macro_rules! conformance_tests {
                 none_interest
                 priority_from_out_of_band_data
                 exclusive_registration
+                a_refused_reregister_changes_nothing
                 exclusive_wakes_one_waiter_not_all
             );
         }

@@ -65,7 +65,10 @@ use crate::sys::epoll as sys;
 /// more (a spurious event, which readiness allows), and a registration
 /// whose file is no longer at its number is left out (the kernel had
 /// dropped it, or kept it only through a dup); its number stays registered
-/// until dropped, as above.
+/// until dropped, as above. A oneshot that fired in the old instance while
+/// a wait was collecting it is delivered once: that wait takes it out of
+/// the new instance again, and [`reregister`](Selector::reregister)
+/// re-arms it as usual.
 ///
 /// # Threads
 ///
@@ -85,6 +88,9 @@ pub struct EpollSelector {
     /// collected while it moved may be a change in flight, not a file the
     /// kernel kept against our will.
     changes: AtomicU64,
+    /// Bumped by every replacement of the instance (`rebuild`): a batch
+    /// collected from the old instance is not delivered.
+    rebuilds: AtomicU64,
     /// The waiting thread's buffer; its lock is the one-waiter-at-a-time
     /// rule.
     buf: Mutex<Vec<libc::epoll_event>>,
@@ -185,6 +191,7 @@ impl EpollSelector {
             ep,
             reg: Mutex::new(Registry::default()),
             changes: AtomicU64::new(0),
+            rebuilds: AtomicU64::new(0),
             buf: Mutex::new(Vec::with_capacity(64)),
             notifier,
         })
@@ -199,6 +206,16 @@ fn add_notifier(ep: BorrowedFd<'_>, notifier: &Notifier) -> Result<()> {
         libc::EPOLLIN as u32,
         NOTIFY_TAG,
     )
+}
+
+/// How `reregister` changes the kernel's entry: `EPOLL_CTL_MOD`, or (for an
+/// exclusive entry, which the kernel will not modify) `EPOLL_CTL_ADD` after
+/// a `DEL` that removed it, or found it gone already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReAdd {
+    Modify,
+    Deleted,
+    WasGone,
 }
 
 /// `EPOLL_CTL_MOD`/`DEL` found no registration for the file at that number
@@ -216,10 +233,21 @@ fn forgotten(e: &Error) -> bool {
 /// now at its number — probed with `EPOLL_CTL_MOD` to the same settings,
 /// harmless on an instance about to be closed. One whose file was closed
 /// is left out (the kernel had dropped it already), and so is a oneshot
-/// that fired (the kernel kept it disarmed; `reregister` adds it back).
-/// (An `EPOLLEXCLUSIVE` registration would refuse the `MOD` probe: probe
-/// it another way if that mode is ever added.)
-fn rebuild(ep: &OwnedFd, reg: &Registry, notifier: &Notifier, except: Option<RawFd>) -> Result<()> {
+/// that fired (the kernel kept it disarmed; `reregister` adds it back). An
+/// `EPOLLEXCLUSIVE` registration refuses the `MOD` probe; it is carried
+/// over when the file at its number has the registered identity.
+///
+/// A wait collecting a batch from the old instance meanwhile must not
+/// deliver it: the fresh instance holds every registration carried over
+/// armed, so a oneshot that fired in the old one would fire again. The
+/// `rebuilds` counter tells the waiter (see `EpollSelector::wait`).
+fn rebuild(
+    ep: &OwnedFd,
+    reg: &Registry,
+    notifier: &Notifier,
+    rebuilds: &AtomicU64,
+    except: Option<RawFd>,
+) -> Result<()> {
     let fresh = sys::epoll_create1()?;
     add_notifier(fresh.as_fd(), notifier)?;
     for &fd in reg.dense() {
@@ -230,8 +258,13 @@ fn rebuild(ep: &OwnedFd, reg: &Registry, notifier: &Notifier, except: Option<Raw
         let (ev, tag) = (bits(e.interest, e.mode), data(fd, e.generation));
         if e.interest.is_exclusive() {
             // The kernel refuses EPOLL_CTL_MOD of an exclusive entry, so it
-            // cannot be probed: carried over as registered (a closed one
-            // fails the ADD with EBADF and is left out).
+            // cannot be probed: carried over when the file at the number is
+            // still the registered one (a closed number fails the ADD with
+            // EBADF; a reused one holds another file, never to be watched
+            // under this registration's token).
+            if e.file.is_none() || crate::sys::fd::identity_of_number(fd) != e.file {
+                continue;
+            }
             match sys::epoll_ctl_raw(fresh.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag) {
                 Err(e) if !forgotten(&e) => return Err(e),
                 _ => continue,
@@ -244,8 +277,11 @@ fn rebuild(ep: &OwnedFd, reg: &Registry, notifier: &Notifier, except: Option<Raw
         }
     }
     // The same number, the new instance: a wait blocked on the old one (in
-    // another thread) is woken and goes round onto the new one.
+    // another thread) is woken and goes round onto the new one, dropping
+    // what it collected from the old one (the counter, bumped under the
+    // registry's lock, tells it).
     crate::sys::fd::replace(ep, fresh)?;
+    rebuilds.fetch_add(1, Ordering::Release);
     notifier.wake()
 }
 
@@ -259,10 +295,12 @@ impl EpollSelector {
         if sys::watches_number(self.ep.as_fd(), fd) == Some(false) {
             return Ok(());
         }
-        rebuild(&self.ep, reg, &self.notifier, Some(fd)).map_err(|source| Error::StillWatched {
-            call,
-            fd,
-            source: Box::new(source),
+        rebuild(&self.ep, reg, &self.notifier, &self.rebuilds, Some(fd)).map_err(|source| {
+            Error::StillWatched {
+                call,
+                fd,
+                source: Box::new(source),
+            }
         })
     }
 
@@ -290,6 +328,92 @@ impl EpollSelector {
         reg.remove(call, fd)?;
         self.changed();
         Ok(())
+    }
+}
+
+/// The counters a wait reads before its `epoll_wait`, to learn afterwards
+/// what changed while it was in the kernel.
+#[derive(Debug, Clone, Copy)]
+struct Before {
+    changes: u64,
+    rebuilds: u64,
+}
+
+impl EpollSelector {
+    fn snapshot(&self) -> Before {
+        Before {
+            changes: self.changes.load(Ordering::Acquire),
+            rebuilds: self.rebuilds.load(Ordering::Acquire),
+        }
+    }
+
+    /// One batch of `epoll_wait` (in `buf`) into `events`: what `wait`'s
+    /// rounds do after the system call. `Ok(None)` when there is nothing
+    /// for the caller (see `wait_with_deadline`).
+    fn collect(
+        &self,
+        buf: &[libc::epoll_event],
+        events: &mut Events,
+        before: Before,
+    ) -> Result<Option<usize>> {
+        let mut reg = lock(&self.reg);
+        // The instance was replaced while this batch was collected (or just
+        // before): every registration was carried over armed as the registry
+        // had it, so a oneshot that fired here may be armed in the new
+        // instance too. Such an event is delivered, and its registration is
+        // taken out of the new instance (the registry says disarmed;
+        // `reregister` adds it back), so that it cannot fire twice.
+        let straddled = self.rebuilds.load(Ordering::Acquire) != before.rebuilds;
+        let mut unknown = None;
+        let mut notified = false;
+        for kev in buf {
+            let (ev, tag) = (kev.events, kev.u64);
+            if tag == NOTIFY_TAG {
+                notified |= self.notifier.take()?;
+                continue;
+            }
+            let fd = (tag & 0xffff_ffff) as u32 as RawFd;
+            let current = reg
+                .get_mut(fd)
+                .filter(|e| (e.generation & 0xffff_ffff) == (tag >> 32));
+            let Some(e) = current else {
+                unknown = Some(fd);
+                continue;
+            };
+            if e.mode.is_oneshot() {
+                // The kernel disarmed it; remembered for `rebuild`.
+                if straddled && e.armed {
+                    let _ = sys::epoll_ctl_del_raw(self.ep.as_fd(), fd);
+                }
+                e.armed = false;
+            }
+            let f = to_flags(ev, e.interest);
+            if f != 0 {
+                events.push(Event::new(e.token, f, fd, e.generation));
+            }
+        }
+        // With no change made since this call began, the kernel holds
+        // exactly what register/reregister/deregister left it, so a tag
+        // that is not a current registration's comes from one it kept
+        // against our will: a file closed under its number while a dup
+        // kept it open. (A change in flight can explain an unknown tag;
+        // the next round, with no change, decides.)
+        if let Some(fd) = unknown.filter(|_| self.changes.load(Ordering::Acquire) == before.changes)
+        {
+            // Left alone, a level-triggered one fires on every call, and
+            // this loop would spin dropping it: replace the instance.
+            if let Err(source) = rebuild(&self.ep, &reg, &self.notifier, &self.rebuilds, None) {
+                if events.is_empty() && !notified {
+                    return Err(Error::StillWatched {
+                        call: "wait",
+                        fd,
+                        source: Box::new(source),
+                    });
+                }
+                // Deliver what came; the next wait tries again.
+            }
+        }
+        Ok((notified || !events.is_empty()).then_some(events.len()))
     }
 }
 
@@ -372,33 +496,68 @@ impl Selector for EpollSelector {
         // at the number (the kernel keys registrations by file), so its
         // identity is kept without an fstat; only a file that took the
         // number over is looked at.
-        let mut file = reg.require("reregister", raw)?.file;
+        let old = *reg.require("reregister", raw)?;
+        let mut file = old.file;
         let generation = reg.peek_generation();
         let (ev, tag) = (bits(interest, mode), data(raw, generation));
-        let was_exclusive = reg.get(raw).is_some_and(|e| e.interest.is_exclusive());
-        let op = if was_exclusive || interest.is_exclusive() {
+        let op = if old.interest.is_exclusive() || interest.is_exclusive() {
             // The kernel refuses to modify an exclusive entry: delete it,
             // then add the new one (ENOENT below if it was already gone).
             match sys::epoll_ctl_del(self.ep.as_fd(), fd) {
                 Err(e) if !forgotten(&e) => return Err(e),
-                _ => libc::EPOLL_CTL_ADD,
+                Ok(()) => ReAdd::Deleted,
+                // The registered file was closed: a dup may keep the kernel
+                // watching it under the number, which only a new instance
+                // ends (see EpollSelector).
+                Err(_) => {
+                    self.drop_lingering(&reg, "reregister", raw)?;
+                    ReAdd::WasGone
+                }
             }
         } else {
-            libc::EPOLL_CTL_MOD
+            ReAdd::Modify
         };
-        match sys::epoll_ctl(self.ep.as_fd(), op, fd, ev, tag) {
+        let res = match op {
+            ReAdd::Modify => sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_MOD, fd, ev, tag),
+            _ => sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag),
+        };
+        match res {
             // The kernel has no registration of this file under this number:
             // the registered one was closed. Register the file there now, as
             // poll and select would watch it.
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && op == ReAdd::Modify => {
                 self.drop_lingering(&reg, "reregister", raw)?;
                 sys::epoll_ctl(self.ep.as_fd(), libc::EPOLL_CTL_ADD, fd, ev, tag)?;
                 file = crate::sys::fd::identity(fd).ok();
             }
             // An exclusive entry was deleted and added: the add does not
             // prove the file unchanged, so look at it.
-            Ok(()) if op == libc::EPOLL_CTL_ADD => file = crate::sys::fd::identity(fd).ok(),
-            res => res?,
+            Ok(()) if op != ReAdd::Modify => file = crate::sys::fd::identity(fd).ok(),
+            Ok(()) => {}
+            // The new settings were refused after the old entry was
+            // deleted: put it back as it was, so that a failed reregister
+            // changes nothing. Should that fail too, the fd is no longer
+            // registered, and the error says so.
+            Err(e) if op == ReAdd::Deleted => {
+                let restored = sys::epoll_ctl(
+                    self.ep.as_fd(),
+                    libc::EPOLL_CTL_ADD,
+                    fd,
+                    bits(old.interest, old.mode),
+                    data(raw, old.generation),
+                );
+                if restored.is_err() {
+                    reg.remove("reregister", raw)?;
+                    self.changed();
+                    return Err(Error::Deregistered {
+                        call: "reregister",
+                        fd: raw,
+                        source: Box::new(e),
+                    });
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
         }
         reg.update("reregister", fd, file, token, interest, mode, ())?;
         self.changed();
@@ -477,7 +636,7 @@ impl Selector for EpollSelector {
         if let Some(fd) = lingering {
             // The replacement carries over only registrations whose file is
             // still at their number, so it leaves out every lingering one.
-            if let Err(source) = rebuild(&self.ep, &reg, &self.notifier, None) {
+            if let Err(source) = rebuild(&self.ep, &reg, &self.notifier, &self.rebuilds, None) {
                 self.changed();
                 return Err(Error::StillWatched {
                     call: CALL,
@@ -512,55 +671,9 @@ impl Selector for EpollSelector {
         // selector's registry holds, and the notifier.
         let max = events.prepare(lock(&self.reg).dense().len() + 1);
         wait_with_deadline(timeout, |remaining| {
-            let before = self.changes.load(Ordering::Acquire);
+            let before = self.snapshot();
             sys::epoll_pwait2(self.ep.as_fd(), &mut buf, max, remaining)?;
-            let mut reg = lock(&self.reg);
-            let mut unknown = None;
-            let mut notified = false;
-            for kev in buf.iter() {
-                let (ev, tag) = (kev.events, kev.u64);
-                if tag == NOTIFY_TAG {
-                    notified |= self.notifier.take()?;
-                    continue;
-                }
-                let fd = (tag & 0xffff_ffff) as u32 as RawFd;
-                let current = reg
-                    .get_mut(fd)
-                    .filter(|e| (e.generation & 0xffff_ffff) == (tag >> 32));
-                let Some(e) = current else {
-                    unknown = Some(fd);
-                    continue;
-                };
-                if e.mode.is_oneshot() {
-                    // The kernel disarmed it; remembered for `rebuild`.
-                    e.armed = false;
-                }
-                let f = to_flags(ev, e.interest);
-                if f != 0 {
-                    events.push(Event::new(e.token, f, fd, e.generation));
-                }
-            }
-            // With no change made since this call began, the kernel holds
-            // exactly what register/reregister/deregister left it, so a tag
-            // that is not a current registration's comes from one it kept
-            // against our will: a file closed under its number while a dup
-            // kept it open. (A change in flight can explain an unknown tag;
-            // the next round, with no change, decides.)
-            if let Some(fd) = unknown.filter(|_| self.changes.load(Ordering::Acquire) == before) {
-                // Left alone, a level-triggered one fires on every call, and
-                // this loop would spin dropping it: replace the instance.
-                if let Err(source) = rebuild(&self.ep, &reg, &self.notifier, None) {
-                    if events.is_empty() && !notified {
-                        return Err(Error::StillWatched {
-                            call: "wait",
-                            fd,
-                            source: Box::new(source),
-                        });
-                    }
-                    // Deliver what came; the next wait tries again.
-                }
-            }
-            Ok((notified || !events.is_empty()).then_some(events.len()))
+            self.collect(&buf, events, before)
         })
     }
 
@@ -622,6 +735,47 @@ mod tests {
         let u = getrusage(UsageWho::RUSAGE_THREAD).unwrap();
         let us = u.user_time().num_microseconds() + u.system_time().num_microseconds();
         Duration::from_micros(u64::try_from(us).unwrap_or(0))
+    }
+
+    /// A oneshot fires and its event is in a waiter's buffer (returned by
+    /// `epoll_wait`, not yet recorded under the registry's lock) when
+    /// another thread replaces the instance. The replacement carried the
+    /// registration over armed; the event must still be delivered once
+    /// only. The race is staged by hand: the waiter's halves (the system
+    /// call, then `collect`) with a rebuild between them.
+    #[test]
+    fn a_oneshot_collected_across_a_rebuild_is_delivered_once() {
+        let sel = EpollSelector::new().unwrap();
+        let (a, _peer) = UnixStream::pair().unwrap();
+        sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Oneshot)
+            .unwrap();
+        let mut buf = Vec::with_capacity(8);
+        let before = sel.snapshot();
+        sys::epoll_pwait2(sel.ep.as_fd(), &mut buf, 8, Some(Duration::ZERO)).unwrap();
+        assert_eq!(buf.len(), 1, "the oneshot fired");
+        rebuild(&sel.ep, &lock(&sel.reg), &sel.notifier, &sel.rebuilds, None).unwrap();
+        let mut events = Events::with_capacity(8);
+        events.prepare(2);
+        assert_eq!(sel.collect(&buf, &mut events, before).unwrap(), Some(1));
+        assert_eq!(
+            sel.next_event(&mut events).map(|e| e.token()),
+            Some(Token(1))
+        );
+        // Not again: the replacement must not have it armed.
+        let quiet = Some(Duration::from_millis(50));
+        assert_eq!(sel.wait(&mut events, quiet).unwrap(), 0, "{events:?}");
+        // reregister re-arms it as usual.
+        sel.reregister(a.as_fd(), Token(2), Interest::WRITABLE, Mode::Oneshot)
+            .unwrap();
+        assert_eq!(
+            sel.wait(&mut events, Some(Duration::from_secs(5))).unwrap(),
+            1
+        );
+        assert_eq!(
+            sel.next_event(&mut events).map(|e| e.token()),
+            Some(Token(2))
+        );
+        assert_eq!(sel.wait(&mut events, quiet).unwrap(), 0, "{events:?}");
     }
 
     /// A kernel registration the selector does not know, that keeps firing

@@ -254,7 +254,10 @@ impl Interest {
     /// epoll such a registration is not told of a peer's half-close apart
     /// from readability (no `EPOLLRDHUP`: the kernel refuses that too), and
     /// `reregister` of it deletes and re-adds it (the kernel refuses to
-    /// modify one).
+    /// modify one); should the kernel refuse the new settings, the old
+    /// entry is put back, as for any failed `reregister`. Without
+    /// [`READABLE`](Interest::READABLE) or [`WRITABLE`](Interest::WRITABLE)
+    /// it is [`Error::Unsupported`] on every backend.
     pub const EXCLUSIVE: Interest = Interest(X);
 
     /// Whether this interest includes [`READABLE`](Interest::READABLE).
@@ -791,6 +794,9 @@ pub trait Selector: Send + Sync {
 
     /// Changes the token, interest and mode of a registered fd and re-arms a
     /// [`Mode::Oneshot`] registration. Events collected before it are stale.
+    /// A call that fails changes nothing: the old registration stays in
+    /// force (on `epoll`, should even that be impossible, the error is
+    /// [`Error::Deregistered`] and the fd is no longer registered).
     /// If the registered file was closed and `fd` has its number now, the
     /// registration moves to `fd`'s file.
     ///
@@ -1019,6 +1025,10 @@ pub(crate) trait Backend: Selector {
             Some("Interest::EXCLUSIVE with a oneshot mode")
         } else if interest.is_exclusive() && interest.is_priority() {
             Some("Interest::EXCLUSIVE with Interest::PRIORITY")
+        } else if interest.is_exclusive() && interest.is_none() {
+            // "Nothing, exclusively": the kernel refuses it (epoll adds
+            // EPOLLONESHOT for NONE, which EPOLLEXCLUSIVE excludes).
+            Some("Interest::EXCLUSIVE without READABLE or WRITABLE")
         } else {
             None
         };

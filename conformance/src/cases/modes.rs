@@ -171,6 +171,52 @@ pub fn exclusive_registration<S: Selector, F: Fn() -> Result<S>>(new: F, caps: C
     sel.deregister(a.as_fd()).unwrap();
 }
 
+/// A `reregister` that is refused changes nothing: the old registration —
+/// token, interest, mode — stays in force, on every backend. Refused here:
+/// `Interest::EXCLUSIVE` without a readiness (typed `Unsupported`
+/// everywhere, from `register` too), and an edge mode where the backend
+/// declares none. Where `EXCLUSIVE` is declared, also from an exclusive
+/// registration (which epoll must delete and add again to change).
+pub fn a_refused_reregister_changes_nothing<S: Selector, F: Fn() -> Result<S>>(
+    new: F,
+    caps: Capabilities,
+) {
+    let sel = make(&new, &caps);
+    let name = sel.name();
+    let mut ev = Events::with_capacity(8);
+    let (a, mut b) = uds_pair();
+    let res = sel.register(a.as_fd(), Token(1), Interest::EXCLUSIVE, Mode::Level);
+    assert_unsupported(res, name, "register", "EXCLUSIVE");
+    let firsts = if caps.exclusive {
+        vec![Interest::READABLE, Interest::READABLE | Interest::EXCLUSIVE]
+    } else {
+        vec![Interest::READABLE]
+    };
+    for (round, first) in firsts.into_iter().enumerate() {
+        let token = Token(10 + round);
+        sel.register(a.as_fd(), token, first, Mode::Level).unwrap();
+        let res = sel.reregister(a.as_fd(), Token(99), Interest::EXCLUSIVE, Mode::Level);
+        assert_unsupported(res, name, "reregister", "EXCLUSIVE");
+        if !caps.edge {
+            let res = sel.reregister(a.as_fd(), Token(99), Interest::WRITABLE, Mode::Edge);
+            assert_unsupported(res, name, "reregister", "Mode::Edge");
+        }
+        // Still READABLE, level-triggered, under the old token.
+        b.write_all(b"x").unwrap();
+        for _ in 0..2 {
+            let e = expect_event(&sel, &mut ev, token, |e| e.is_readable(), SOON);
+            assert!(!e.is_writable(), "{name}: {first:?} became {e:?}");
+        }
+        let got = collect(&sel, &mut ev, QUIET);
+        assert!(
+            got.iter().all(|e| e.token() == token),
+            "{name}: {first:?}: {got:?}"
+        );
+        drain(&mut &a);
+        sel.deregister(a.as_fd()).unwrap();
+    }
+}
+
 /// Whether thread `tid` of this process is asleep (in its wait).
 fn asleep(tid: &str) -> bool {
     std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
