@@ -99,6 +99,7 @@ macro_rules! conformance_tests {
                 stale_events_are_skipped
                 reused_number_is_never_reported_under_the_old_token
                 reused_number_registers_afresh
+                reused_number_after_reregister_is_never_reported_under_the_old_token
                 deregister_raw_and_by_token
                 timeouts
                 waker_ends_infinite_wait
@@ -114,6 +115,7 @@ macro_rules! conformance_tests {
                 register_wakes_a_blocked_wait
                 reregister_wakes_a_blocked_wait
                 deregistered_is_never_reported_afterwards
+                none_while_another_thread_waits_gets_nothing
                 notify_wakes_without_a_waker
                 a_second_wait_waits_its_turn
                 stress_model

@@ -108,8 +108,10 @@
 //!   instance can be made.
 //!
 //! **Telling files apart.** A registration remembers its file's identity,
-//! `fstat`'s device and inode numbers (one `fstat(2)` per `register` and
-//! `reregister`; none on `epoll`'s `reregister` unless the file changed). A
+//! `fstat`'s device and inode numbers (one `fstat(2)` per `register`;
+//! `reregister` keeps it — `select` looks again, `epoll`'s `EPOLL_CTL_MOD`
+//! proves the file unchanged, and `poll` and `uring` make no system call
+//! there, since it is oneshot's re-arm, and check at the next event). A
 //! `register` of a registered number is `AlreadyExists` when the file there
 //! has the recorded identity, and replaces the registration when it has
 //! another. Sockets and pipes each have an inode of their own; files that
@@ -797,8 +799,15 @@ pub trait Selector: Send + Sync {
     /// A call that fails changes nothing: the old registration stays in
     /// force (on `epoll`, should even that be impossible, the error is
     /// [`Error::Deregistered`] and the fd is no longer registered).
-    /// If the registered file was closed and `fd` has its number now, the
-    /// registration moves to `fd`'s file.
+    ///
+    /// It changes the registration of the file registered under the
+    /// number. If that file was closed and `fd` is another file that got the
+    /// number since, `select` and `epoll` see it at once and move the
+    /// registration to `fd`'s file; `poll` and `uring`, which make no system
+    /// call here, see it at the next event and treat the registration as
+    /// stale: nothing is delivered for `fd` under it, and `register` of `fd`
+    /// replaces it. Portable code registers a new file with
+    /// [`register`](Selector::register).
     ///
     /// # Errors
     ///

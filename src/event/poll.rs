@@ -109,7 +109,12 @@ pub(super) fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
 
 /// `revents` as event flags, for a registration asking `interest` (the
 /// io_uring backend reads the same bits from its poll completions).
+/// Nothing for [`Interest::NONE`], which delivers nothing, not even the
+/// hang-ups and errors `poll` reports unasked.
 pub(super) fn to_flags(revents: libc::c_short, interest: Interest) -> u8 {
+    if interest.is_none() {
+        return 0;
+    }
     let has = |bits: libc::c_short| revents & bits != 0;
     let mut f = 0;
     if interest.is_readable() && has(libc::POLLIN | libc::POLLHUP | libc::POLLERR | POLLRDHUP) {
@@ -204,6 +209,84 @@ impl PollSelector {
     }
 }
 
+impl PollSelector {
+    /// After `ppoll` reported `ready` slots: the notifier, then the
+    /// registrations' events into `events`, starting where the last scan
+    /// stopped. The array may predate a change another thread made while
+    /// this one was in `ppoll` (it is rebuilt at the next round); each slot
+    /// is read against the registration as it is *now*, so a registration
+    /// changed to `Interest::NONE`, or disarmed, meanwhile gets nothing.
+    fn scan(
+        &self,
+        shared: &mut Shared,
+        waiter: &mut Waiter,
+        events: &mut Events,
+        ready: usize,
+    ) -> Result<Option<usize>> {
+        let Waiter { fds, start } = waiter;
+        let mut notified = false;
+        let mut unseen = ready;
+        if let Some(p) = fds.first_mut() {
+            if p.revents != 0 {
+                p.revents = 0;
+                unseen -= 1;
+                notified = self.notifier.take()?;
+            }
+        }
+        let len = fds.len();
+        let first = if *start < len && *start > 0 {
+            *start
+        } else {
+            1
+        };
+        // poll counted the entries with revents set: stop once they are all
+        // seen instead of scanning the whole array.
+        for i in (first..len).chain(1..first) {
+            if unseen == 0 {
+                break;
+            }
+            let p = &mut fds[i];
+            if p.revents == 0 {
+                continue;
+            }
+            unseen -= 1;
+            if p.fd < 0 {
+                continue;
+            }
+            let Some(e) = shared.reg.get_mut(p.fd).filter(|e| e.armed) else {
+                continue;
+            };
+            let f = to_flags(p.revents, e.interest);
+            p.revents = 0;
+            if f == 0 {
+                continue;
+            }
+            if e.file.is_none() {
+                // Its identity could not be read at `register`: the file
+                // at the number now is taken for the one the caller named.
+                e.file = crate::sys::fd::identity_of_number(p.fd);
+            } else if f & flags::INVALID == 0 && !same_file(p.fd, e.file) {
+                // The registered fd was closed and its number reused
+                // before any wait saw it closed: this readiness is
+                // another file's. Never the old token for it; stop
+                // watching the number until it is registered again.
+                e.armed = false;
+                p.fd = -1;
+                continue;
+            }
+            if !events.push(Event::new(e.token, f, p.fd, e.generation)) {
+                break;
+            }
+            if e.mode.is_oneshot() || f & flags::INVALID != 0 {
+                e.armed = false;
+                p.fd = -1;
+            }
+            *start = i + 1;
+        }
+        Ok((notified || !events.is_empty()).then_some(events.len()))
+    }
+}
+
 impl Backend for PollSelector {
     type Extra = ();
     const NAME: &'static str = "poll";
@@ -248,13 +331,12 @@ impl Selector for PollSelector {
         self.check_mode("reregister", mode, interest)?;
         let mut shared = lock(&self.shared);
         // No fstat here: this is oneshot's re-arm, once per event, and an
-        // fstat would cost more than the rest of it (~0.5 µs against ~10
-        // ns). The identity is left unknown and `wait` adopts the file at
-        // the number when it next reports it (it makes that fstat anyway,
-        // see `same_file`). Until then a `register` of the same file is
-        // AlreadyExists, as for any unknown identity.
-        shared.reg.require("reregister", fd.as_raw_fd())?;
-        let file = None;
+        // fstat would cost more than the rest of it. The recorded identity
+        // is kept, and `wait` compares the file at the number with it at the
+        // next event (the fstat it makes anyway, see `same_file`): a number
+        // closed and reused since is never reported under this token, and
+        // `register` of the new file replaces the registration.
+        let file = shared.reg.require("reregister", fd.as_raw_fd())?.file;
         shared
             .reg
             .update("reregister", fd, file, token, interest, mode, ())?;
@@ -296,67 +378,7 @@ impl Selector for PollSelector {
             if ready == 0 {
                 return Ok(None);
             }
-            let Waiter { fds, start } = &mut *waiter;
-            let mut notified = false;
-            let mut unseen = ready;
-            if let Some(p) = fds.first_mut() {
-                if p.revents != 0 {
-                    p.revents = 0;
-                    unseen -= 1;
-                    notified = self.notifier.take()?;
-                }
-            }
-            let len = fds.len();
-            let first = if *start < len && *start > 0 {
-                *start
-            } else {
-                1
-            };
-            // poll counted the entries with revents set: stop once they are
-            // all seen instead of scanning the whole array.
-            for i in (first..len).chain(1..first) {
-                if unseen == 0 {
-                    break;
-                }
-                let p = &mut fds[i];
-                if p.revents == 0 {
-                    continue;
-                }
-                unseen -= 1;
-                if p.fd < 0 {
-                    continue;
-                }
-                let Some(e) = shared.reg.get_mut(p.fd) else {
-                    continue;
-                };
-                let f = to_flags(p.revents, e.interest);
-                p.revents = 0;
-                if f == 0 {
-                    continue;
-                }
-                if e.file.is_none() {
-                    // Re-registered since the last look: the file at the
-                    // number now is the one the caller named.
-                    e.file = crate::sys::fd::identity_of_number(p.fd);
-                } else if f & flags::INVALID == 0 && !same_file(p.fd, e.file) {
-                    // The registered fd was closed and its number reused
-                    // before any wait saw it closed: this readiness is
-                    // another file's. Never the old token for it; stop
-                    // watching the number until it is registered again.
-                    e.armed = false;
-                    p.fd = -1;
-                    continue;
-                }
-                if !events.push(Event::new(e.token, f, p.fd, e.generation)) {
-                    break;
-                }
-                if e.mode.is_oneshot() || f & flags::INVALID != 0 {
-                    e.armed = false;
-                    p.fd = -1;
-                }
-                *start = i + 1;
-            }
-            Ok((notified || !events.is_empty()).then_some(events.len()))
+            self.scan(&mut shared, &mut waiter, events, ready)
         })
     }
 
@@ -368,5 +390,45 @@ impl Selector for PollSelector {
 
     fn timeout_resolution(&self) -> Duration {
         crate::sys::poll::PPOLL_RESOLUTION
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    /// Another thread re-registers an fd to `Interest::NONE` while the
+    /// waiter is in `ppoll` with the old array, and the peer hangs up in the
+    /// same moment: the waiter's scan of that array must not hand the
+    /// hang-up out (NONE delivers nothing). Staged by hand: this thread
+    /// holds the waiter's lock (as a blocked waiter does), so the change
+    /// only marks the array for a rebuild, and then the scan runs with the
+    /// revents `ppoll` would have returned.
+    #[test]
+    fn a_registration_changed_to_none_during_a_wait_gets_nothing() {
+        let sel = PollSelector::new().unwrap();
+        let (a, _peer) = UnixStream::pair().unwrap();
+        sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+            .unwrap();
+        let mut events = Events::with_capacity(4);
+        assert_eq!(sel.wait(&mut events, Some(Duration::ZERO)).unwrap(), 0);
+        let mut waiter = lock(&sel.waiter);
+        sel.reregister(a.as_fd(), Token(1), Interest::NONE, Mode::Level)
+            .unwrap();
+        let slot = lock(&sel.shared).reg.get(a.as_raw_fd()).unwrap().slot + 1;
+        assert_eq!(
+            waiter.fds[slot].fd,
+            a.as_raw_fd(),
+            "the array is the old one"
+        );
+        waiter.fds[slot].revents = libc::POLLIN | libc::POLLHUP | POLLRDHUP;
+        events.prepare(2);
+        let mut shared = lock(&sel.shared);
+        let got = sel.scan(&mut shared, &mut waiter, &mut events, 1).unwrap();
+        assert_eq!(got, None, "{events:?}");
+        assert!(events.is_empty(), "{events:?}");
     }
 }

@@ -600,8 +600,8 @@ impl UringSelector {
             return;
         }
         if e.file.is_none() {
-            // Re-registered since the last look: the file at the number
-            // now is the one the caller named.
+            // Its identity could not be read at `register`: the file at
+            // the number now is taken for the one the caller named.
             e.file = crate::sys::fd::identity_of_number(fd);
         } else if f & flags::INVALID == 0 && !same_file(fd, e.file) {
             // Closed, and the number perhaps reused: never the old token
@@ -849,12 +849,12 @@ impl Selector for UringSelector {
         self.check_mode("reregister", mode, interest)?;
         let raw = fd.as_raw_fd();
         let mut shared = lock(&self.shared);
-        shared.reg.require("reregister", raw)?;
-        // No fstat (oneshot's re-arm is hot): the identity is adopted at
-        // the next event, as on `poll`.
+        // No fstat (oneshot's re-arm is hot): the recorded identity is
+        // kept and checked at the next event, as on `poll`.
+        let file = shared.reg.require("reregister", raw)?.file;
         shared
             .reg
-            .update("reregister", fd, None, token, interest, mode, ())?;
+            .update("reregister", fd, file, token, interest, mode, ())?;
         let wake = shared.mark(raw);
         self.notifier.wake_if(wake)
     }

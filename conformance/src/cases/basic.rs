@@ -434,6 +434,50 @@ pub fn reused_number_is_never_reported_under_the_old_token<S: Selector, F: Fn() 
     sel.deregister(b.as_fd()).unwrap();
 }
 
+/// The same after a `reregister` (oneshot's re-arm, which `poll` and
+/// `uring` make without a system call): a socket re-registered, then closed
+/// without `deregister`, its number reused by a new socket — the new one's
+/// readiness never comes under the old token, and registering it succeeds,
+/// with or without a `wait` in between.
+pub fn reused_number_after_reregister_is_never_reported_under_the_old_token<
+    S: Selector,
+    F: Fn() -> Result<S>,
+>(
+    new: F,
+    caps: Capabilities,
+) {
+    let sel = make(&new, &caps);
+    let name = sel.name();
+    let mut ev = Events::with_capacity(8);
+    for wait_between in [true, false] {
+        let (a, _a_peer) = uds_pair();
+        sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Oneshot)
+            .unwrap();
+        expect_event(&sel, &mut ev, Token(1), writable, SOON);
+        sel.reregister(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Oneshot)
+            .unwrap();
+        let (b, _b_peer) = reuse_number(a);
+        if wait_between {
+            let old: Vec<_> = collect(&sel, &mut ev, QUIET)
+                .into_iter()
+                .filter(|e| e.token() == Token(1))
+                .collect();
+            assert!(
+                old.is_empty(),
+                "{name}: another file under the old token: {old:?}"
+            );
+        }
+        sel.register(b.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
+            .unwrap_or_else(|e| panic!("{name}: wait_between {wait_between}: {e}"));
+        let got = collect(&sel, &mut ev, QUIET);
+        assert!(
+            got.iter().any(|e| e.token() == Token(2)) && got.iter().all(|e| e.token() == Token(2)),
+            "{name}: {got:?}"
+        );
+        sel.deregister(b.as_fd()).unwrap();
+    }
+}
+
 /// A socket closed without `deregister`, its number reused by a new one:
 /// registering the new socket succeeds, replaces the stale registration,
 /// and only the new token is ever delivered — not even the old

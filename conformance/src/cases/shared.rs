@@ -132,6 +132,37 @@ pub fn reregister_wakes_a_blocked_wait<S: Selector + 'static, F: Fn() -> Result<
     sel.deregister(a.as_fd()).unwrap();
 }
 
+/// A registration changed to `Interest::NONE` while another thread waits
+/// gets nothing from that wait, not even the hang-up of a peer that closes
+/// just after (poll and select report hang-ups unasked, and the blocked
+/// call may have been set up before the change).
+pub fn none_while_another_thread_waits_gets_nothing<S: Selector + 'static, F: Fn() -> Result<S>>(
+    new: F,
+    caps: Capabilities,
+) {
+    let sel = Arc::new(make(&new, &caps));
+    for round in 0..5 {
+        let (a, b) = uds_pair();
+        sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+            .unwrap();
+        let (rx, started) = wait_elsewhere(&sel, Some(Duration::from_millis(200)));
+        started.wait();
+        thread::sleep(Duration::from_millis(20));
+        sel.reregister(a.as_fd(), Token(1), Interest::NONE, Mode::Level)
+            .unwrap();
+        drop(b);
+        let (tokens, _) = rx
+            .recv_timeout(GENEROUS)
+            .unwrap_or_else(|_| panic!("{}: the wait never ended", sel.name()));
+        assert!(
+            tokens.is_empty(),
+            "{}: round {round}: {tokens:?}",
+            sel.name()
+        );
+        sel.deregister(a.as_fd()).unwrap();
+    }
+}
+
 /// After `deregister` returns on one thread, the waiting thread never gets
 /// an event for that registration, even from a batch collected before.
 pub fn deregistered_is_never_reported_afterwards<S: Selector + 'static, F: Fn() -> Result<S>>(
