@@ -61,6 +61,14 @@ conformance_tests!(poll, PollSelector::new, poll_caps());
 conformance_tests!(epoll, sockpoll::event::EpollSelector::new, epoll_caps());
 #[cfg(all(feature = "uring", target_os = "linux"))]
 conformance_tests!(uring, sockpoll::event::UringSelector::new, uring_caps());
+// The smallest ring: every submission fills the queue, so every case also
+// exercises submitting a full queue and filling it again.
+#[cfg(all(feature = "uring", target_os = "linux"))]
+conformance_tests!(
+    uring_smallest,
+    || sockpoll::event::UringSelector::with_entries(2),
+    uring_caps()
+);
 conformance_tests!(
     any_select,
     || AnySelector::new(BackendKind::Select),

@@ -381,3 +381,59 @@ impl std::ops::Deref for Choice {
         &self.selector
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+    use crate::event::Token;
+
+    /// A forked child that drops its copy of the parent's selector (having
+    /// made one of its own, as the docs advise) touches nothing the parent
+    /// has: no `epoll_ctl` on the shared epoll instance, no unmapping of
+    /// the parent's ring addresses (which may hold the child's new ring by
+    /// then: the parent's are `MADV_DONTFORK`, absent in the child). The
+    /// child's own selector works after the drop, and so does the parent's.
+    #[test]
+    fn a_selector_dropped_in_a_forked_child_leaves_the_parents_alone() {
+        let soon = Some(Duration::from_secs(5));
+        for &kind in BackendKind::ALL {
+            let (a, _peer) = UnixStream::pair().unwrap();
+            let mut parent = Some(AnySelector::new(kind).unwrap());
+            let sel = parent.as_ref().unwrap();
+            sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Level)
+                .unwrap();
+            let mut events = Events::with_capacity(4);
+            assert_eq!(sel.wait(&mut events, soon).unwrap(), 1, "{kind}");
+            let code = crate::sys::fork::fork_and_run(Duration::from_secs(5), || {
+                let Ok(own) = AnySelector::new(kind) else {
+                    return 2;
+                };
+                drop(parent.take());
+                if own
+                    .register(a.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
+                    .is_err()
+                {
+                    return 3;
+                }
+                let mut events = Events::with_capacity(4);
+                match own.wait(&mut events, Some(Duration::from_secs(1))) {
+                    Ok(1) => 0,
+                    _ => 4,
+                }
+            });
+            assert_eq!(code, Some(0), "{kind}: the child failed (None: killed)");
+            let sel = parent.as_ref().unwrap();
+            for _ in 0..2 {
+                assert_eq!(sel.wait(&mut events, soon).unwrap(), 1, "{kind}");
+                assert_eq!(
+                    sel.next_event(&mut events).map(|e| e.token()),
+                    Some(Token(1)),
+                    "{kind}"
+                );
+            }
+        }
+    }
+}

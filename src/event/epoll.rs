@@ -137,7 +137,10 @@ fn bits(interest: Interest, mode: Mode) -> u32 {
 }
 
 /// The kernel's `data`: fd in the low half, the low 32 bits of the
-/// generation in the high half.
+/// generation in the high half. An event is read against the registry as
+/// soon as `epoll_wait` returns it, so a stale one could pass for current
+/// only if a multiple of 2³² registration changes were made in that
+/// moment.
 fn data(fd: RawFd, generation: u64) -> u64 {
     u64::from(fd as u32) | (generation << 32)
 }

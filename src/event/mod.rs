@@ -137,7 +137,11 @@
 //! its parent. A child that wants readiness makes its own selector and
 //! registers what it needs; it must not use the parent's. (On `uring` the
 //! child's `wait` fails with [`Error::Unavailable`]: the ring is not even
-//! mapped in the child.)
+//! mapped in the child.) Dropping the parent's selector in the child is
+//! safe on every backend, and only closes the child's copies of its
+//! descriptors: nothing shared with the parent is touched (no `epoll_ctl`
+//! on the shared instance, no unmapping of the ring) — the rule libevent,
+//! mio and asyncio follow.
 //!
 //! # Example: a readiness loop
 //!

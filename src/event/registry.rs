@@ -102,6 +102,13 @@ impl<X: Copy> Registry<X> {
         self.next_generation
     }
 
+    /// Tests only: as if `n` registration changes had been made elsewhere
+    /// (generations are global to the registry).
+    #[cfg(test)]
+    pub(crate) fn skip_generations(&mut self, n: u64) {
+        self.next_generation = self.next_generation.wrapping_add(n);
+    }
+
     /// The generation the next `insert`/`update` will use.
     pub(crate) fn peek_generation(&self) -> u64 {
         self.next_generation.wrapping_add(1)

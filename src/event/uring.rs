@@ -100,12 +100,14 @@ use crate::sys::uring::{Origin, Ring, Setup};
 ///
 /// # Stale completions and closed fds
 ///
-/// Each request's `user_data` is the fd number and the registration's
-/// generation; the waiter knows which request is in flight for each
-/// number, and a completion for any other (a removed or replaced
-/// registration, a cancel's own answer, a request cancelled with a
-/// replaced ring) is dropped. A cancel names the original
-/// `user_data`.
+/// Each request's `user_data` is the fd number and the low 32 bits of the
+/// registration's generation; the waiter knows which generation's request
+/// is in flight for each number (all 64 bits: a changed registration
+/// always gets a new request), and a completion for any other (a removed
+/// or replaced registration, a cancel's own answer, a request cancelled
+/// with a replaced ring) is dropped — unless a multiple of 2³² changes
+/// separate the two while the stale one is still in flight. A cancel names
+/// the original `user_data`.
 ///
 /// A request holds its own reference to the file, so closing a registered
 /// fd does not end it, and a re-arm or the level probe looks the number up
@@ -122,8 +124,13 @@ use crate::sys::uring::{Origin, Ring, Setup};
 ///
 /// The ring's memory is mapped `MADV_DONTFORK`, and a child process may do
 /// nothing with a parent's ring: `wait` in a forked child fails with
-/// [`Error::Unavailable`] ([`UnavailableReason::Forked`]) before it
-/// touches the ring. Make a new selector in the child. The child is
+/// [`Error::Unavailable`] ([`UnavailableReason::Forked`]) at once, before
+/// it touches the ring or takes a lock (a parent thread blocked in `wait`
+/// at the fork left the child's copy of the lock held). Make a new
+/// selector in the child. Dropping the parent's selector there closes the
+/// child's copies of its descriptors and nothing more: the parent's ring
+/// is not unmapped (those addresses may hold the child's own ring by then)
+/// and stays as it is in the parent. The child is
 /// recognised without a system call per `wait`: a `pthread_atfork(3)`
 /// handler counts forks, so a child made by libc's `fork` (Rust's
 /// `Command`, `nix::unistd::fork`) is caught; one made by a raw `clone(2)`
@@ -140,10 +147,45 @@ use crate::sys::uring::{Origin, Ring, Setup};
 #[derive(Debug)]
 pub struct UringSelector {
     shared: Mutex<Shared>,
-    waiter: Mutex<Waiter>,
+    /// Boxed: the ring's state and the waiter's buffers are some 700
+    /// bytes, which would make every `AnySelector` that large.
+    waiter: Mutex<Box<Waiter>>,
     notifier: Notifier,
     /// The process that made the ring: any other is a fork.
     origin: Origin,
+    /// How the current ring is set up and sized, for `ring_setup` and
+    /// `ring_entries` to answer without the waiter's lock (which a `wait`
+    /// holds throughout).
+    ring_info: RingInfo,
+}
+
+/// The current ring's setup and sizes, kept beside the ring (which only
+/// the waiter may touch) whenever it is made or replaced.
+#[derive(Debug)]
+struct RingInfo {
+    single_issuer: std::sync::atomic::AtomicBool,
+    /// Submission entries in the high half, completions in the low.
+    entries: std::sync::atomic::AtomicU64,
+}
+
+impl RingInfo {
+    fn of(ring: &Ring) -> RingInfo {
+        let info = RingInfo {
+            single_issuer: std::sync::atomic::AtomicBool::new(false),
+            entries: std::sync::atomic::AtomicU64::new(0),
+        };
+        info.set(ring);
+        info
+    }
+
+    fn set(&self, ring: &Ring) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (sq, cq) = ring.entries();
+        self.single_issuer
+            .store(ring.setup() == Setup::SingleIssuer, Relaxed);
+        self.entries
+            .store((u64::from(sq) << 32) | u64::from(cq), Relaxed);
+    }
 }
 
 /// What registration calls and the waiter share, under one lock.
@@ -178,14 +220,13 @@ impl Shared {
 /// The waiting thread's state: the ring, and what is in flight in it.
 #[derive(Debug)]
 struct Waiter {
-    /// Boxed: the ring's state is some 400 bytes, which would make every
-    /// `AnySelector` that large.
-    ring: Box<Ring>,
+    ring: Ring,
     /// The thread a single-issuer ring was enabled for; `None` until the
     /// first wait.
     owner: Option<ThreadId>,
-    /// Per fd number: the `user_data` of its poll request in the ring, or
-    /// `IDLE`.
+    /// Per fd number: the generation of the registration its poll request
+    /// in the ring was made for (all of it: the request's `user_data`
+    /// carries only 32 bits), or `IDLE`.
     kernel: Vec<u64>,
     /// Whether the notifier's multishot poll is in the ring.
     notify_armed: bool,
@@ -213,19 +254,24 @@ struct Waiter {
     waits: u64,
 }
 
-/// No request in flight for this number.
+/// No request in flight for this number (no generation is this large).
 const IDLE: u64 = u64::MAX;
-/// The notifier's poll. Poll requests keep the top two bits clear.
+/// The notifier's poll. A poll request's tag has bit 31 clear (its low
+/// half is a non-negative fd), these two have it set.
 const NOTIFY_TAG: u64 = u64::MAX - 1;
 /// A cancel's own completion.
 const REMOVE_TAG: u64 = u64::MAX - 2;
 /// The largest submission queue the kernel makes (`IORING_MAX_ENTRIES`).
 const MAX_ENTRIES: u32 = 32_768;
-/// The bits of the generation a `user_data` carries.
-const GEN_MASK: u64 = 0x3fff_ffff;
 
+/// A poll request's `user_data`: the fd number in the low half, the low 32
+/// bits of the registration's generation in the high half. Which request
+/// the ring should hold is decided on the whole generation (see
+/// `Waiter::kernel`); a completion is matched on its tag, so a stale one
+/// passes for current only when a multiple of 2³² registration changes
+/// separate the two while it is still in flight.
 fn tag(fd: RawFd, generation: u64) -> u64 {
-    u64::from(fd as u32) | ((generation & GEN_MASK) << 32)
+    u64::from(fd as u32) | (generation << 32)
 }
 
 fn poll_mask(interest: Interest) -> u32 {
@@ -314,9 +360,11 @@ impl UringSelector {
     }
 
     /// As [`new`](UringSelector::new), with a ring of `entries`
-    /// submission entries (rounded up to a power of two, clamped to the
-    /// kernel's maximum) and twice as many completions. It still grows
-    /// when completions overflow it.
+    /// submission entries (at least 2 — a poll request and the cancel of
+    /// the one it replaces go in together —, rounded up to a power of two,
+    /// clamped to the kernel's maximum) and twice as many completions. It
+    /// still grows when completions overflow it. Every size works: a full
+    /// submission queue is submitted and filled again.
     ///
     /// # Errors
     ///
@@ -324,10 +372,11 @@ impl UringSelector {
     #[doc(alias = "io_uring_setup")]
     pub fn with_entries(entries: u32) -> Result<UringSelector> {
         let ring = Ring::new(entries)?;
+        let ring_info = RingInfo::of(&ring);
         Ok(UringSelector {
             shared: Mutex::new(Shared::default()),
-            waiter: Mutex::new(Waiter {
-                ring: Box::new(ring),
+            waiter: Mutex::new(Box::new(Waiter {
+                ring,
                 owner: None,
                 kernel: Vec::new(),
                 notify_armed: false,
@@ -340,25 +389,34 @@ impl UringSelector {
                 builds: 0,
                 seen: Vec::new(),
                 waits: 1,
-            }),
+            })),
             notifier: Notifier::new()?,
             origin: Origin::here(),
+            ring_info,
         })
     }
 
     /// How the ring is set up: with `SINGLE_ISSUER | DEFER_TASKRUN`, or
-    /// plain (kernels before 6.1).
+    /// plain (kernels before 6.1). Answers at once, also while another
+    /// thread waits.
     pub fn ring_setup(&self) -> RingSetup {
-        match lock(&self.waiter).ring.setup() {
-            Setup::SingleIssuer => RingSetup::SingleIssuerDeferTaskrun,
-            Setup::Plain => RingSetup::Plain,
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.ring_info.single_issuer.load(Relaxed) {
+            RingSetup::SingleIssuerDeferTaskrun
+        } else {
+            RingSetup::Plain
         }
     }
 
     /// The ring's (submission, completion) queue sizes now; they grow
-    /// after an overflow.
+    /// after an overflow. Answers at once, also while another thread
+    /// waits.
     pub fn ring_entries(&self) -> (u32, u32) {
-        lock(&self.waiter).ring.entries()
+        let both = self
+            .ring_info
+            .entries
+            .load(std::sync::atomic::Ordering::Relaxed);
+        ((both >> 32) as u32, both as u32)
     }
 
     fn check_fork(&self, call: &'static str) -> Result<()> {
@@ -414,7 +472,8 @@ impl UringSelector {
         // The old ring goes: the kernel cancels its requests and drops
         // their files; completions not yet read go with it (each is
         // re-armed below, so none is lost).
-        *w.ring = ring;
+        self.ring_info.set(&ring);
+        w.ring = ring;
         w.owner = Some(this_thread());
         w.kernel.iter_mut().for_each(|k| *k = IDLE);
         w.notify_armed = false;
@@ -440,11 +499,11 @@ impl UringSelector {
                 .min(MAX_ENTRIES);
             // At the kernel's largest ring, overflow is left to NODROP.
             // Growing is an optimisation: if no new ring can be had
-            // (EMFILE, ENOMEM), the old one stays, unchanged.
-            if want > sq && self.rebuild(w, shared, want).is_err() {
-                w.grow = false;
+            // (EMFILE, ENOMEM), the old one stays, unchanged — and then,
+            // as for any ring, only its owner may submit (below).
+            if want > sq && self.rebuild(w, shared, want).is_ok() {
+                return Ok(());
             }
-            return Ok(());
         }
         if w.ring.setup() == Setup::SingleIssuer && w.owner != Some(me) {
             if w.owner.is_none() {
@@ -485,7 +544,7 @@ impl UringSelector {
                 .filter(|e| e.armed && !e.interest.is_none())
                 .map(|e| {
                     let multi = matches!(e.mode, Mode::Edge | Mode::Level);
-                    (tag(fd, e.generation), poll_mask(e.interest), multi)
+                    (e.generation, poll_mask(e.interest), multi)
                 });
             if w.kernel.len() <= i {
                 w.kernel.resize(i + 1, IDLE);
@@ -497,12 +556,12 @@ impl UringSelector {
                     break;
                 }
                 if cur != IDLE {
-                    w.ring.push_remove(cur, REMOVE_TAG);
+                    w.ring.push_remove(tag(fd, cur), REMOVE_TAG);
                     w.kernel[i] = IDLE;
                 }
-                if let Some((t, mask, multi)) = want {
-                    w.ring.push_poll(fd, mask, multi, t);
-                    w.kernel[i] = t;
+                if let Some((generation, mask, multi)) = want {
+                    w.ring.push_poll(fd, mask, multi, tag(fd, generation));
+                    w.kernel[i] = generation;
                 }
             }
             if let Some(q) = shared.queued.get_mut(i) {
@@ -572,7 +631,8 @@ impl UringSelector {
         let Some(slot) = usize::try_from(fd).ok().and_then(|i| w.kernel.get_mut(i)) else {
             return;
         };
-        if *slot != ud {
+        let generation = *slot;
+        if generation == IDLE || tag(fd, generation) != ud {
             // A removed or replaced request's last word.
             return;
         }
@@ -586,7 +646,7 @@ impl UringSelector {
         let Some(e) = shared
             .reg
             .get_mut(fd)
-            .filter(|e| tag(fd, e.generation) == ud)
+            .filter(|e| e.generation == generation)
         else {
             return;
         };
@@ -900,8 +960,10 @@ impl Selector for UringSelector {
     /// waiting thread, growth), from `io_uring_setup`.
     #[doc(alias = "io_uring_enter")]
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        let mut w = lock(&self.waiter);
+        // Before the lock: a thread that was in `wait` when the process
+        // forked left the child's copy of the lock held for good.
         self.check_fork("wait")?;
+        let mut w = lock(&self.waiter);
         w.waits += 1;
         // At most one event per registration.
         events.prepare(lock(&self.shared).reg.dense().len() + 1);
@@ -965,7 +1027,7 @@ mod tests {
             1
         );
         let mut child_events = Events::with_capacity(4);
-        let code = crate::sys::uring::fork_and_run(|| {
+        let code = crate::sys::fork::fork_and_run(Duration::from_secs(5), || {
             match sel.wait(&mut child_events, Some(Duration::from_millis(10))) {
                 Err(Error::Unavailable {
                     call: "wait",
@@ -1073,11 +1135,194 @@ mod tests {
         );
     }
 
-    /// The user_data layout: fd in the low half, 30 bits of generation
+    /// A thread blocked in `wait` when the process forks leaves the
+    /// child's copy of the waiter's lock held for good: the child's `wait`
+    /// must still answer `Forked` at once (the fork check comes first).
+    #[test]
+    fn wait_in_a_child_forked_during_a_wait_is_a_typed_error() {
+        use std::sync::Arc;
+        let sel = Arc::new(UringSelector::new().unwrap());
+        let remote = Arc::clone(&sel);
+        let waiter = std::thread::spawn(move || {
+            let mut events = Events::with_capacity(4);
+            remote.wait(&mut events, None)
+        });
+        // Bounded: the waiter is in its wait within moments.
+        for _ in 0..200 {
+            if sel.waiter.try_lock().is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(sel.waiter.try_lock().is_err(), "the waiter never started");
+        let mut child_events = Events::with_capacity(4);
+        let code = crate::sys::fork::fork_and_run(Duration::from_secs(2), || {
+            match sel.wait(&mut child_events, Some(Duration::from_millis(10))) {
+                Err(Error::Unavailable {
+                    reason: UnavailableReason::Forked,
+                    ..
+                }) => 0,
+                _ => 2,
+            }
+        });
+        sel.notify().unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), 0);
+        assert_eq!(code, Some(0), "None: the child hung on the lock");
+    }
+
+    /// A ring that must grow but cannot (here: already the kernel's
+    /// largest) is still only its owner's to submit to: a wait from another
+    /// thread replaces it instead of submitting to it (which the kernel
+    /// refuses with `EEXIST` on a single-issuer ring).
+    #[test]
+    fn a_wait_from_another_thread_after_a_failed_growth_still_takes_the_ring() {
+        use std::sync::Arc;
+        let sel = Arc::new(UringSelector::with_entries(MAX_ENTRIES).unwrap());
+        if sel.ring_setup() != RingSetup::SingleIssuerDeferTaskrun {
+            eprintln!("skipped: this kernel has no single-issuer rings");
+            return;
+        }
+        let (a, _peer) = UnixStream::pair().unwrap();
+        sel.register(a.as_fd(), Token(1), Interest::WRITABLE, Mode::Level)
+            .unwrap();
+        let remote = Arc::clone(&sel);
+        std::thread::spawn(move || {
+            let mut events = Events::with_capacity(4);
+            remote.wait(&mut events, Some(Duration::from_secs(5)))
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+        lock(&sel.waiter).grow = true;
+        let mut events = Events::with_capacity(4);
+        assert_eq!(
+            sel.wait(&mut events, Some(Duration::from_secs(5))).unwrap(),
+            1
+        );
+        assert_eq!(
+            sel.next_event(&mut events).map(|e| e.token()),
+            Some(Token(1))
+        );
+    }
+
+    /// Every size `with_entries` accepts works, the smallest included: a
+    /// 1-entry queue never had room for a request and its cancel together,
+    /// so nothing was ever armed.
+    #[test]
+    fn the_smallest_rings_arm_every_registration() {
+        for entries in [0, 1, 2, 3] {
+            let sel = UringSelector::with_entries(entries).unwrap();
+            assert!(
+                sel.ring_entries().0 >= 2,
+                "{entries}: {:?}",
+                sel.ring_entries()
+            );
+            let pairs: Vec<_> = (0..5).map(|_| UnixStream::pair().unwrap()).collect();
+            for (i, (a, _)) in pairs.iter().enumerate() {
+                sel.register(a.as_fd(), Token(i), Interest::WRITABLE, Mode::Oneshot)
+                    .unwrap();
+            }
+            let mut events = Events::with_capacity(8);
+            let mut seen = Vec::new();
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while seen.len() < 5 && std::time::Instant::now() < deadline {
+                sel.wait(&mut events, Some(Duration::from_millis(100)))
+                    .unwrap();
+                while let Some(e) = sel.next_event(&mut events) {
+                    seen.push(e.token().0);
+                }
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, [0, 1, 2, 3, 4], "with_entries({entries})");
+            // Re-armed through the same small queue: a cancel and a request
+            // each.
+            for (i, (a, _)) in pairs.iter().enumerate() {
+                sel.reregister(a.as_fd(), Token(10 + i), Interest::WRITABLE, Mode::Level)
+                    .unwrap();
+            }
+            let got = sel.wait(&mut events, Some(Duration::from_secs(5))).unwrap();
+            assert!(got >= 1, "with_entries({entries})");
+        }
+    }
+
+    /// A registration changed at a generation equal, in the bits a
+    /// request's `user_data` carries, to the one in flight (2³⁰ changes
+    /// later, for the 30 bits kept before) still gets its new request: the
+    /// ring's request is chosen on the whole generation.
+    #[test]
+    fn a_change_that_aliases_the_tag_of_the_request_in_flight_is_submitted() {
+        let sel = UringSelector::new().unwrap();
+        let (a, _peer) = UnixStream::pair().unwrap();
+        sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+            .unwrap();
+        let mut events = Events::with_capacity(4);
+        assert_eq!(sel.wait(&mut events, Some(Duration::ZERO)).unwrap(), 0);
+        for skip in [1 << 30, 1 << 31] {
+            lock(&sel.shared).reg.skip_generations(skip - 1);
+            let (interest, token) = if skip == 1 << 30 {
+                (Interest::WRITABLE, Token(2))
+            } else {
+                (Interest::READABLE, Token(3))
+            };
+            sel.reregister(a.as_fd(), token, interest, Mode::Level)
+                .unwrap();
+            let n = sel
+                .wait(&mut events, Some(Duration::from_millis(300)))
+                .unwrap();
+            if interest == Interest::WRITABLE {
+                assert_eq!(n, 1, "the writable request was never submitted");
+                assert_eq!(sel.next_event(&mut events).map(|e| e.token()), Some(token));
+            } else {
+                assert_eq!(n, 0, "{events:?}: still the writable request");
+            }
+        }
+    }
+
+    /// `ring_setup` and `ring_entries` answer while another thread is
+    /// blocked in `wait`.
+    #[test]
+    fn ring_facts_answer_during_a_wait() {
+        use std::sync::{mpsc, Arc};
+        let sel = Arc::new(UringSelector::new().unwrap());
+        let remote = Arc::clone(&sel);
+        let waiter = std::thread::spawn(move || {
+            let mut events = Events::with_capacity(4);
+            remote.wait(&mut events, None)
+        });
+        for _ in 0..200 {
+            if sel.waiter.try_lock().is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (tx, rx) = mpsc::channel();
+        let asker = Arc::clone(&sel);
+        std::thread::spawn(move || {
+            let _ = tx.send((asker.ring_setup(), asker.ring_entries()));
+        });
+        let got = rx.recv_timeout(Duration::from_secs(2));
+        sel.notify().unwrap();
+        waiter.join().unwrap().unwrap();
+        let (_, (sq, cq)) = got.expect("blocked behind the wait");
+        assert_eq!(
+            (sq, cq),
+            (
+                UringSelector::DEFAULT_ENTRIES,
+                2 * UringSelector::DEFAULT_ENTRIES
+            )
+        );
+    }
+
+    /// The user_data layout: fd in the low half, 32 bits of generation
     /// above it, never one of the tags.
     #[test]
     fn tags_never_collide_with_the_control_words() {
-        for (fd, generation) in [(0, 0), (i32::MAX, u64::MAX), (7, GEN_MASK), (3, 1 << 40)] {
+        for (fd, generation) in [
+            (0, 0),
+            (i32::MAX, u64::MAX - 1),
+            (7, 0xffff_ffff),
+            (3, 1 << 40),
+        ] {
             let t = tag(fd, generation);
             assert!(
                 ![IDLE, NOTIFY_TAG, REMOVE_TAG].contains(&t),

@@ -44,6 +44,8 @@ pub(crate) mod addr;
 #[cfg(linux_like)]
 pub(crate) mod epoll;
 pub(crate) mod fd;
+#[cfg(test)]
+pub(crate) mod fork;
 #[cfg(target_os = "linux")]
 pub(crate) mod msg;
 pub(crate) mod poll;

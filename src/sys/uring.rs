@@ -27,6 +27,7 @@
 //! keep its timespec alive until its completion) is used.
 
 use std::io;
+use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Once;
@@ -38,6 +39,10 @@ use super::time;
 use crate::error::{Error, Result, Subject, UnavailableReason};
 
 const BACKEND: &str = "uring";
+
+/// The smallest submission queue a ring gets: room for a poll request and
+/// the cancel of the one it replaces, which go in together.
+pub(crate) const MIN_ENTRIES: u32 = 2;
 
 /// How the ring was set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +77,32 @@ fn plain_forced() -> bool {
 }
 
 /// One io_uring instance.
+///
+/// Dropped in the process that made it, it is closed and unmapped as usual.
+/// Dropped in a forked child, only its descriptor is closed: the child has
+/// no mapping of it (`MADV_DONTFORK`), and unmapping the parent's addresses
+/// there would unmap whatever the child has mapped at them since — its own
+/// new ring, say. The child's copy of the descriptor is its only share of
+/// the parent's ring; closing it leaves the parent's ring as it is.
 pub(crate) struct Ring {
-    ring: IoUring,
+    ring: ManuallyDrop<IoUring>,
     setup: Setup,
+    origin: Origin,
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if self.origin.is_current() {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.ring) };
+        } else {
+            // SAFETY: the descriptor is the IoUring's own, which is never
+            // dropped in this process (so never closed twice); its memory
+            // (the struct's pointers into the parent's mappings, absent
+            // here) is left untouched, a small leak in the child.
+            unsafe { libc::close(self.ring.as_raw_fd()) };
+        }
+    }
 }
 
 impl std::fmt::Debug for Ring {
@@ -115,8 +143,9 @@ fn setup_error(e: io::Error) -> Error {
 }
 
 impl Ring {
-    /// A ring of `entries` submission entries (the kernel rounds up to a
-    /// power of two and clamps to its maximum) and twice as many
+    /// A ring of `entries` submission entries (at least [`MIN_ENTRIES`]; the
+    /// kernel rounds up to a power of two and clamps to its maximum) and
+    /// twice as many
     /// completions, with `IORING_SETUP_SINGLE_ISSUER |
     /// IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED` where the
     /// kernel takes them (else without), mapped `MADV_DONTFORK` (a child
@@ -125,7 +154,7 @@ impl Ring {
     /// kernel, 5.13, is the first with `IORING_FEAT_RSRC_TAGS`), and the
     /// `POLL_ADD`/`ASYNC_CANCEL` opcodes by `IORING_REGISTER_PROBE`.
     pub(crate) fn new(entries: u32) -> Result<Ring> {
-        let entries = entries.clamp(1, 32_768);
+        let entries = entries.clamp(MIN_ENTRIES, 32_768);
         let cq = entries.saturating_mul(2);
         let fast = if plain_forced() {
             Err(io::Error::from_raw_os_error(libc::EINVAL))
@@ -195,7 +224,11 @@ impl Ring {
         if !probe.is_supported(opcode::AsyncCancel::CODE) {
             return too_old("IORING_OP_ASYNC_CANCEL");
         }
-        Ok(Ring { ring, setup })
+        Ok(Ring {
+            ring: ManuallyDrop::new(ring),
+            setup,
+            origin: Origin::here(),
+        })
     }
 
     pub(crate) fn setup(&self) -> Setup {
@@ -385,34 +418,4 @@ impl Origin {
             std::process::id() == self.pid
         }
     }
-}
-
-/// Tests only: runs `child` in a forked child process and returns its exit
-/// code (`child`'s return value), or `None` if it did not exit normally.
-///
-/// The child runs `child` then `_exit`s: no destructor, no atexit handler,
-/// no return into the test harness. `child` must only do what is sound
-/// after a fork of a multi-threaded process — here, calls on a selector
-/// whose locks no other thread holds, and no output.
-#[cfg(test)]
-pub(crate) fn fork_and_run(child: impl FnOnce() -> i32) -> Option<i32> {
-    // SAFETY: fork has no memory-safety preconditions of its own; what the
-    // child may do is the caller's contract above (only this thread exists
-    // there, so nothing may wait on a lock another thread held at the
-    // fork), and the child never returns into Rust code past `child`.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        let code = child();
-        // SAFETY: _exit ends the child at once, without running the
-        // parent's destructors or atexit handlers twice.
-        unsafe { libc::_exit(code) };
-    }
-    if pid < 0 {
-        return None;
-    }
-    let mut status = 0;
-    // SAFETY: waitpid writes one int through the pointer, which points to
-    // a live local.
-    let ret = unsafe { libc::waitpid(pid, &mut status, 0) };
-    (ret == pid && libc::WIFEXITED(status)).then(|| libc::WEXITSTATUS(status))
 }
