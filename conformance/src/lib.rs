@@ -111,6 +111,7 @@ macro_rules! conformance_tests {
                 huge_capacities_clamp_and_work
                 debug_output
                 ten_thousand_fds
+                a_burst_is_reported_by_one_wait
                 is_send_and_sync
                 register_wakes_a_blocked_wait
                 reregister_wakes_a_blocked_wait

@@ -577,11 +577,15 @@ impl UringSelector {
     }
 
     /// Moves completions into `events` until it is full or none is left,
-    /// asking the kernel for overflowed ones as the queue empties. Returns
-    /// whether `notify` was among them.
+    /// asking the kernel for overflowed ones as the queue empties, and for
+    /// the completions of deferred wake-ups it has not posted yet (one
+    /// `io_uring_enter` runs only a few of them: a burst of wake-ups would
+    /// otherwise be reported over several waits). Returns whether `notify`
+    /// was among them.
     fn harvest(&self, w: &mut Waiter, shared: &mut Shared, events: &mut Events) -> Result<bool> {
         let mut notified = false;
-        // Bounded: each round moves at least one overflowed batch in.
+        // Bounded: each round moves at least one overflowed batch, or a
+        // batch of deferred work, in.
         for _ in 0..1024 {
             while !events.is_full() {
                 let Some((ud, res, more)) = w.ring.pop() else {
@@ -598,11 +602,18 @@ impl UringSelector {
                     _ => self.deliver(w, shared, events, ud, res, more),
                 }
             }
-            if events.is_full() || !w.ring.cq_overflowed() {
+            if events.is_full() {
                 break;
             }
-            w.grow = true;
-            match w.ring.wait(Some(Duration::ZERO)) {
+            let overflowed = w.ring.cq_overflowed();
+            if !overflowed && !w.ring.has_deferred_work() {
+                break;
+            }
+            if overflowed {
+                w.grow = true;
+            }
+            let room = events.room().saturating_sub(events.len());
+            match w.ring.run_deferred(room) {
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EBADR) => {
                     // Completions were dropped: re-arm everything.

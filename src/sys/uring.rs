@@ -147,8 +147,8 @@ impl Ring {
     /// kernel rounds up to a power of two and clamps to its maximum) and
     /// twice as many
     /// completions, with `IORING_SETUP_SINGLE_ISSUER |
-    /// IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED` where the
-    /// kernel takes them (else without), mapped `MADV_DONTFORK` (a child
+    /// IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+    /// IORING_SETUP_R_DISABLED` where the kernel takes them (else without), mapped `MADV_DONTFORK` (a child
     /// process does not even see the rings). Checks what the backend needs:
     /// `IORING_FEAT_NODROP`, `IORING_FEAT_EXT_ARG`, multishot poll (its
     /// kernel, 5.13, is the first with `IORING_FEAT_RSRC_TAGS`), and the
@@ -162,6 +162,7 @@ impl Ring {
             IoUring::builder()
                 .setup_single_issuer()
                 .setup_defer_taskrun()
+                .setup_taskrun_flag()
                 .setup_r_disabled()
                 .setup_cqsize(cq)
                 .setup_clamp()
@@ -329,15 +330,40 @@ impl Ring {
     /// `Ok`, as is a return with completions; `EINTR`, `EBUSY` and
     /// `EBADR` (completions dropped) are errors for the caller to sort.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.enter(1, timeout)
+    }
+
+    /// Runs the deferred work that is waiting ([`has_deferred_work`]),
+    /// without waiting for more: up to `want` completions (the kernel runs
+    /// at least 20 items of work an enter, and with `want` more keeps
+    /// running them until `want` completions are posted or none is left).
+    /// One `io_uring_enter(GETEVENTS | EXT_ARG)` with `min_complete` =
+    /// `want` and a zero timeout. Errors as [`wait`](Ring::wait).
+    ///
+    /// [`has_deferred_work`]: Ring::has_deferred_work
+    pub(crate) fn run_deferred(&mut self, want: usize) -> Result<()> {
+        self.enter(want.max(1), Some(Duration::ZERO))
+    }
+
+    /// Whether the kernel holds deferred work for this ring
+    /// (`IORING_SQ_TASKRUN`: on a `DEFER_TASKRUN` ring, poll wake-ups whose
+    /// completions are not posted yet). One `io_uring_enter` runs a bounded
+    /// number of them, so a burst of wake-ups needs several. Always false
+    /// on a plain ring, whose completions are posted as they happen.
+    pub(crate) fn has_deferred_work(&mut self) -> bool {
+        self.setup == Setup::SingleIssuer && self.ring.submission().taskrun()
+    }
+
+    fn enter(&mut self, min_complete: usize, timeout: Option<Duration>) -> Result<()> {
         let fd = self.ring.as_raw_fd();
         let submitter = self.ring.submitter();
         let res = match timeout {
-            None => submitter.submit_and_wait(1),
+            None => submitter.submit_and_wait(min_complete),
             Some(t) => {
                 let (secs, nanos) = time::secs_nanos(t);
                 let ts = types::Timespec::new().sec(secs).nsec(nanos);
                 let args = types::SubmitArgs::new().timespec(&ts);
-                submitter.submit_with_args(1, &args)
+                submitter.submit_with_args(min_complete, &args)
             }
         };
         match res {

@@ -956,6 +956,68 @@ pub fn debug_output<S: Selector, F: Fn() -> Result<S>>(new: F, caps: Capabilitie
     assert!(s.contains("READ_CLOSED"), "{s}");
 }
 
+/// A burst: 1,000 registered fds made ready together (all written to
+/// before the wait) are all reported by one `wait` whose `Events` has room
+/// for them, on every backend — none is left for a later wait. (io_uring
+/// rings that defer their completions post only a few per system call:
+/// the backend must keep asking until the kernel has none left.) Where the
+/// backend declares an fd limit, as many as fit under it.
+pub fn a_burst_is_reported_by_one_wait<S: Selector, F: Fn() -> Result<S>>(
+    new: F,
+    caps: Capabilities,
+) {
+    let sel = make(&new, &caps);
+    let name = sel.name();
+    let _guard = big_fd_lock();
+    let limit = raise_fd_limit(4_000);
+    assert!(
+        limit >= 2_100,
+        "{name}: fd limit too low for the case: {limit}"
+    );
+    let mut pairs = Vec::with_capacity(1_000);
+    for _ in 0..1_000 {
+        let (a, b) = uds_pair();
+        if caps
+            .fd_limit
+            .is_some_and(|l| usize::try_from(b.as_fd().as_raw_fd()).map_or(true, |n| n >= l))
+        {
+            break;
+        }
+        pairs.push((a, b));
+    }
+    let n = pairs.len();
+    assert!(
+        n >= 100,
+        "{name}: only {n} pairs fit under {:?}",
+        caps.fd_limit
+    );
+    for (i, (a, _)) in pairs.iter().enumerate() {
+        sel.register(a.as_fd(), Token(i), Interest::READABLE, Mode::Level)
+            .unwrap();
+    }
+    let mut ev = Events::with_capacity(2 * n);
+    // Armed and quiet; then all of them at once.
+    assert_eq!(sel.wait(&mut ev, Some(Duration::ZERO)).unwrap(), 0);
+    for (_, b) in &pairs {
+        (&*b).write_all(b"x").unwrap();
+    }
+    let got = sel.wait(&mut ev, Some(SOON)).unwrap();
+    let mut seen = vec![false; n];
+    while let Some(e) = sel.next_event(&mut ev) {
+        assert!(e.is_readable(), "{name}: {e:?}");
+        seen[e.token().0] = true;
+    }
+    let reported = seen.iter().filter(|&&s| s).count();
+    assert_eq!(
+        (got, reported),
+        (n, n),
+        "{name}: one wait reported {got} of {n} ready fds"
+    );
+    for (a, _) in &pairs {
+        sel.deregister(a.as_fd()).unwrap();
+    }
+}
+
 /// 10,000 registered fds (select included: numbers far above 1024), the
 /// highest one reported. Serialised with the other big-fd tests.
 /// 10,000 registered fds (select included: numbers far above 1024), the
