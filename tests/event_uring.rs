@@ -14,7 +14,7 @@ mod util;
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -263,6 +263,95 @@ fn deregister_with_a_wakeup_pending_lets_the_kernel_drop_the_file() {
             );
         }
     }
+}
+
+/// `deregister` from a thread that does not own the ring, while the owner
+/// is blocked in `wait`: it returns only once the owner's round has
+/// cancelled the request and run its completion, so the socket closed next
+/// is closed at once — the peer reads end of file without any delay. Also
+/// through `deregister_raw` and `deregister_token`.
+#[test]
+fn deregister_from_another_thread_during_a_wait_lets_go_before_it_returns() {
+    let sel = Arc::new(UringSelector::new().unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut socks = Vec::new();
+    for (i, mode) in [Mode::Level, Mode::Edge, Mode::Oneshot]
+        .into_iter()
+        .enumerate()
+    {
+        let (a, peer) = uds_pair();
+        sel.register(a.as_fd(), Token(i), Interest::READABLE, mode)
+            .unwrap();
+        socks.push((a, peer));
+    }
+    let (remote, quit) = (Arc::clone(&sel), Arc::clone(&stop));
+    let owner = std::thread::spawn(move || {
+        let mut ev = Events::with_capacity(8);
+        // Bounded: stopped below within seconds.
+        for _ in 0..100_000 {
+            if quit.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            remote.wait(&mut ev, None).unwrap();
+        }
+    });
+    // Let the owner arm the requests and block.
+    std::thread::sleep(Duration::from_millis(50));
+    for (i, (a, mut peer)) in socks.into_iter().enumerate() {
+        match i {
+            0 => sel.deregister(a.as_fd()).unwrap(),
+            1 => sel.deregister_raw(a.as_raw_fd()).unwrap(),
+            _ => assert_eq!(sel.deregister_token(Token(i)).unwrap(), 1),
+        }
+        drop(a);
+        peer.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 4];
+        let got = peer.read(&mut buf).map_err(|e| e.kind());
+        assert_eq!(got, Ok(0), "#{i}: the ring still held the socket");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    sel.notify().unwrap();
+    owner.join().unwrap();
+}
+
+/// `deregister` from a thread that does not own the ring while the owner
+/// is not waiting (busy elsewhere, or gone): the kernel must still let go
+/// of the file. The owner's next wait would do it; when none comes within
+/// a moment, the ring is replaced and the old one closed.
+#[test]
+fn deregister_from_another_thread_while_the_owner_is_away_lets_go() {
+    let sel = Arc::new(UringSelector::new().unwrap());
+    assert_eq!(sel.ring_setup(), RingSetup::SingleIssuerDeferTaskrun);
+    let (a, mut peer) = uds_pair();
+    let (b, mut b_peer) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    sel.register(b.as_fd(), Token(2), Interest::READABLE, Mode::Level)
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let remote = Arc::clone(&sel);
+    let owner = std::thread::spawn(move || {
+        let mut ev = Events::with_capacity(4);
+        // Owns the ring and arms the requests, then stays away.
+        remote
+            .wait(&mut ev, Some(Duration::from_millis(10)))
+            .unwrap();
+        rx.recv_timeout(Duration::from_secs(10)).ok();
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    sel.deregister(a.as_fd()).unwrap();
+    drop(a);
+    let got = read_after_close(&mut peer);
+    // The other registration still works, from any thread's wait.
+    b_peer.write_all(b"b").unwrap();
+    let mut ev = Events::with_capacity(4);
+    let n = sel.wait(&mut ev, Some(Duration::from_secs(5))).unwrap();
+    tx.send(()).unwrap();
+    owner.join().unwrap();
+    assert_eq!(got, Ok(0), "the peer must see the close");
+    assert_eq!(n, 1);
+    assert_eq!(sel.next_event(&mut ev).map(|e| e.token()), Some(Token(2)));
+    drop(b);
 }
 
 /// Level mode is a multishot poll plus a probe: data left unread is

@@ -90,7 +90,10 @@
 //!   deregistered, re-registered or registered afresh, and the epoll
 //!   backend then replaces its kernel instance to make the kernel let go
 //!   (see [`EpollSelector`]);
-//! - on all three the registration stays until it is dropped in one of
+//! - `uring`'s poll requests hold their files: a closed socket stays open
+//!   (its peer sees no close) until the registration is dropped as below,
+//!   or reported closed (see `UringSelector`, "Deregister before close");
+//! - on all four the registration stays until it is dropped in one of
 //!   these ways:
 //!   - `register` of the file that got the number next (a new connection,
 //!     say) replaces it: the new file is registered as usual, and no event
@@ -831,7 +834,10 @@ pub trait Selector: Send + Sync {
     ///
     /// Succeeds for any registered number, even one whose fd was closed (and
     /// perhaps reused) since it was registered. It never reports success
-    /// while the kernel still watches the registered file. Without an fd at
+    /// while the kernel still watches or holds the registered file: on
+    /// `uring` it returns once the poll request is cancelled and completed,
+    /// which may mean waiting for the thread blocked in `wait` to do it
+    /// (see `UringSelector`). Without an fd at
     /// the number, use [`deregister_raw`](Selector::deregister_raw) or
     /// [`deregister_token`](Selector::deregister_token).
     ///

@@ -62,12 +62,33 @@ use crate::sys::uring::{Origin, Ring, Setup};
 /// wait. A change made while a thread is blocked wakes it through an
 /// eventfd (a multishot poll in the same ring), and it goes on waiting with
 /// the remaining time — Java NIO's `EPollSelectorImpl` queues interest
-/// changes the same way. Deregistration filters at once (no event of a
-/// deregistered registration is delivered after `deregister` returns), but
-/// the kernel lets go of the file — a socket you close after `deregister`
-/// — only when its cancel is submitted: at once when `deregister`
-/// is called on the ring's thread with no `wait` running, otherwise at the
-/// next `wait`.
+/// changes the same way.
+///
+/// # Deregister before close
+///
+/// A poll request holds its own reference to the file, so the kernel lets
+/// go of a registered socket only when the request is cancelled and its
+/// completion has run — and on a single-issuer ring only the owner thread
+/// can do either. `deregister` (and `deregister_raw`, `deregister_token`)
+/// returns only once that is done, so the socket you close next really
+/// closes:
+/// - called with no `wait` running by a thread that may enter the ring
+///   (its owner, or any thread on a plain ring), it cancels and completes
+///   the request itself;
+/// - called while another thread waits, it wakes that thread, which does
+///   it in its next round (or as its `wait` ends), and returns when it has;
+/// - called while the owner is not waiting, it waits up to 50 ms for the
+///   owner's next `wait` to do it; then (the owner may be gone, or waiting
+///   for the caller) it replaces the ring with a new one, unowned until the
+///   next `wait`, rebuilt from the registry, and closes the old ring: the
+///   kernel then cancels the old ring's requests as it tears it down, a
+///   moment later.
+///
+/// Close a registered socket *without* `deregister` and the request keeps
+/// it open — no FIN for its peer — until the number is deregistered
+/// (`deregister_raw`, `deregister_token`), registered for the file that
+/// gets it next, reported closed by the level probe, or the selector is
+/// dropped. (epoll drops a closed file at once, unless a `dup` keeps it.)
 ///
 /// # The ring: setup, threads, size
 ///
@@ -157,7 +178,15 @@ pub struct UringSelector {
     /// `ring_entries` to answer without the waiter's lock (which a `wait`
     /// holds throughout).
     ring_info: RingInfo,
+    /// Signalled (with `shared`) when the waiter has carried out removals
+    /// a `deregister` asked for.
+    flushed: std::sync::Condvar,
 }
+
+/// How long a `deregister` from a thread that does not own a single-issuer
+/// ring waits for the owner's next `wait` to submit the removal, before it
+/// replaces the ring instead (see [`UringSelector`]).
+const OWNER_GRACE: Duration = Duration::from_millis(50);
 
 /// The current ring's setup and sizes, kept beside the ring (which only
 /// the waiter may touch) whenever it is made or replaced.
@@ -199,6 +228,11 @@ struct Shared {
     /// A thread is in (or about to enter) its `io_uring_enter` with the
     /// queue as it was: a change must wake it.
     blocked: bool,
+    /// Removals whose submission a `deregister` waits for: requests made,
+    /// and the last one the waiter has carried out (see
+    /// [`UringSelector::let_go`]).
+    flush_asked: u64,
+    flushed: u64,
 }
 
 impl Shared {
@@ -393,6 +427,7 @@ impl UringSelector {
             notifier: Notifier::new()?,
             origin: Origin::here(),
             ring_info,
+            flushed: std::sync::Condvar::new(),
         })
     }
 
@@ -433,48 +468,137 @@ impl UringSelector {
             shared.reg.remove(call, fd)?;
             self.notifier.wake_if(shared.mark(fd))?;
         }
-        self.flush_if_idle()
+        self.let_go(&[fd])
     }
 
-    /// Submits queued removals now when this thread may and no thread
-    /// waits (so the kernel lets go of a deregistered file before the
-    /// caller closes it); else the waiter does it in its next round.
-    fn flush_if_idle(&self) -> Result<()> {
-        let Ok(mut w) = self.waiter.try_lock() else {
-            return Ok(());
-        };
+    /// After `deregister` of `fds`: returns once the kernel no longer holds
+    /// their files (their poll requests are cancelled and completed), so
+    /// that a socket the caller closes next is closed.
+    ///
+    /// A request can only be cancelled, and its completion run, by a thread
+    /// allowed to enter the ring — on a single-issuer ring its owner. So:
+    /// - no wait running, and this thread may enter (a plain ring, or this
+    ///   thread owns it): it submits the cancels and runs the kernel's
+    ///   deferred work itself;
+    /// - a wait running: the waiter is woken, carries the cancels out in
+    ///   its next round (or as it ends) and says so; this thread waits for
+    ///   that;
+    /// - no wait running, and another thread owns the ring: its next wait
+    ///   does the same, for up to [`OWNER_GRACE`]; then (the owner may be
+    ///   gone, or waiting for this very thread) the ring is replaced by a
+    ///   new one, unowned until the next wait, and the old one closed —
+    ///   the kernel then cancels its requests as it tears it down.
+    fn let_go(&self, fds: &[RawFd]) -> Result<()> {
         if !self.origin.is_current() {
+            // A forked child: the parent's ring is not ours to touch.
             return Ok(());
         }
-        let mine = match w.ring.setup() {
+        let give_up = std::time::Instant::now() + OWNER_GRACE;
+        // Bounded: each turn waits a slice of the grace, or ends.
+        for _ in 0..1000 {
+            if let Ok(mut w) = self.waiter.try_lock() {
+                let in_flight = fds.iter().any(|&fd| {
+                    usize::try_from(fd).is_ok_and(|i| w.kernel.get(i).is_some_and(|&k| k != IDLE))
+                });
+                if !in_flight {
+                    // Nothing the kernel holds (an unowned single-issuer
+                    // ring has never been entered, so has none).
+                    return Ok(());
+                }
+                if self.may_enter(&w) {
+                    let mut shared = lock(&self.shared);
+                    return self.flush(&mut w, &mut shared);
+                }
+                if std::time::Instant::now() >= give_up {
+                    let mut shared = lock(&self.shared);
+                    let sq = w.ring.entries().0;
+                    return self.replace_ring(&mut w, &mut shared, sq, false);
+                }
+            }
+            let mut shared = lock(&self.shared);
+            shared.flush_asked += 1;
+            let ticket = shared.flush_asked;
+            self.notifier.wake_if(shared.blocked)?;
+            let step = OWNER_GRACE / 10;
+            let (shared, _) = self
+                .flushed
+                .wait_timeout_while(shared, step, |s| s.flushed < ticket)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if shared.flushed >= ticket {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this thread may enter the ring now: any thread a plain one,
+    /// only the owner a single-issuer one (an unowned one is entered by
+    /// `prepare` first, which makes the caller its owner).
+    fn may_enter(&self, w: &Waiter) -> bool {
+        match w.ring.setup() {
             Setup::Plain => true,
             Setup::SingleIssuer => w.owner == Some(this_thread()),
-        };
-        if !mine {
-            // An unowned ring has nothing in flight yet; an owned one is
-            // the owner's to submit to.
-            return Ok(());
         }
-        let mut shared = lock(&self.shared);
-        self.sync(&mut w, &mut shared)?;
-        drop(shared);
-        match w.ring.wait(Some(Duration::ZERO)) {
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => Ok(()),
-            other => other,
+    }
+
+    /// Submits what is queued (removals among it) and runs the kernel's
+    /// deferred work until none is left, so that every cancelled request
+    /// has completed and dropped its file; then answers the `deregister`s
+    /// waiting for that. The caller may enter the ring.
+    fn flush(&self, w: &mut Waiter, shared: &mut Shared) -> Result<()> {
+        let asked = shared.flush_asked;
+        self.sync(w, shared)?;
+        let complete = shared.dirty.is_empty();
+        // Bounded: each enter runs a batch of the deferred work.
+        for _ in 0..1024 {
+            match w.ring.run_deferred(1) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+                other => other?,
+            }
+            if !w.ring.has_deferred_work() {
+                break;
+            }
+        }
+        if complete {
+            self.answer_flushes(shared, asked);
+        }
+        Ok(())
+    }
+
+    /// Tells the `deregister`s that asked (up to `asked`) that their
+    /// removals are carried out. A notification only when one waits.
+    fn answer_flushes(&self, shared: &mut Shared, asked: u64) {
+        if shared.flushed < asked {
+            shared.flushed = asked;
+            self.flushed.notify_all();
         }
     }
 
     /// Replaces the ring with a new one of `entries`, owned by this
     /// thread, and queues every registration to be armed in it.
     fn rebuild(&self, w: &mut Waiter, shared: &mut Shared, entries: u32) -> Result<()> {
+        self.replace_ring(w, shared, entries, true)
+    }
+
+    /// As [`rebuild`](UringSelector::rebuild); the new ring is owned by
+    /// this thread if `own`, else by the next thread that waits.
+    fn replace_ring(
+        &self,
+        w: &mut Waiter,
+        shared: &mut Shared,
+        entries: u32,
+        own: bool,
+    ) -> Result<()> {
         let ring = Ring::new(entries)?;
-        ring.enable()?;
+        if own {
+            ring.enable()?;
+        }
         // The old ring goes: the kernel cancels its requests and drops
         // their files; completions not yet read go with it (each is
         // re-armed below, so none is lost).
         self.ring_info.set(&ring);
         w.ring = ring;
-        w.owner = Some(this_thread());
+        w.owner = own.then(this_thread);
         w.kernel.iter_mut().for_each(|k| *k = IDLE);
         w.notify_armed = false;
         w.grow = false;
@@ -816,10 +940,13 @@ impl UringSelector {
         events: &mut Events,
         remaining: Option<Duration>,
     ) -> Result<Option<usize>> {
+        // The removals asked for until now go to the kernel in this round.
+        let asked;
         {
             let mut shared = lock(&self.shared);
             self.prepare(w, &mut shared)?;
             self.sync(w, &mut shared)?;
+            asked = shared.dirty.is_empty().then_some(shared.flush_asked);
             Self::probe_fill(w, &shared);
             // From here a change must wake us: the probe's `poll` and the
             // ring wait both see the queue as it is now.
@@ -857,7 +984,29 @@ impl UringSelector {
         let notified = self.harvest(w, &mut shared, events)?;
         self.probe_deliver(w, &mut shared, events);
         Self::probe_rebuild(w);
+        if let Some(asked) = asked.filter(|&a| a > shared.flushed) {
+            // A deregister waits: its cancel went in with this round's
+            // enter; the completion (which drops the file) may still be
+            // deferred work if the harvest stopped at a full `events`.
+            self.settle(w)?;
+            self.answer_flushes(&mut shared, asked);
+        }
         Ok((notified || !events.is_empty()).then_some(events.len()))
+    }
+
+    /// Runs the kernel's deferred work until none is left (bounded), its
+    /// completions left in the queue for the next harvest.
+    fn settle(&self, w: &mut Waiter) -> Result<()> {
+        for _ in 0..1024 {
+            if !w.ring.has_deferred_work() {
+                break;
+            }
+            match w.ring.run_deferred(1) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+                other => other?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -950,14 +1099,14 @@ impl Selector for UringSelector {
                 .collect();
             let n = shared.reg.remove_token("deregister_token", token)?;
             let mut wake = false;
-            for fd in fds {
+            for &fd in &fds {
                 wake |= shared.mark(fd);
             }
             self.notifier.wake_if(wake)?;
-            n
+            (n, fds)
         };
-        self.flush_if_idle()?;
-        Ok(n)
+        self.let_go(&n.1)?;
+        Ok(n.0)
     }
 
     /// One or more `io_uring_enter` calls, as [`Selector::wait`] says; the
@@ -978,7 +1127,15 @@ impl Selector for UringSelector {
         w.waits += 1;
         // At most one event per registration.
         events.prepare(lock(&self.shared).reg.dense().len() + 1);
-        wait_with_deadline(timeout, |remaining| self.round(&mut w, events, remaining))
+        let result = wait_with_deadline(timeout, |remaining| self.round(&mut w, events, remaining));
+        // A deregister that asked after the last round's submission would
+        // otherwise wait for the next `wait`. (An error here leaves it to
+        // the deregister's own way out; see `let_go`.)
+        let mut shared = lock(&self.shared);
+        if shared.flush_asked > shared.flushed && self.may_enter(&w) {
+            let _ = self.flush(&mut w, &mut shared);
+        }
+        result
     }
 
     fn next_event(&self, events: &mut Events) -> Option<Event> {
