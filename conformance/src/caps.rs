@@ -65,6 +65,10 @@ pub struct Capabilities {
     /// [`notify`](sockpoll::event::Selector::notify) ends a blocked wait.
     /// Lacking: `notify` must be `Unsupported`.
     pub notify: bool,
+    /// [`wait_interruptible`](sockpoll::event::Selector::wait_interruptible):
+    /// a signal ends the wait with `Interrupted`. Lacking: it must be
+    /// `Unsupported` (the trait's default).
+    pub interruptible: bool,
     /// A `register`/`reregister` made from another thread takes effect in
     /// a `wait` already blocked there, at once. Lacking: it must take
     /// effect by the next `wait` (the registration is never lost, and
@@ -81,7 +85,7 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Everything: both edge modes, priority, exclusive wake-ups, no fd
-    /// limit, notify, live registration, hang-ups seen at once, timeouts to
+    /// limit, notify, interruptible waits, live registration, hang-ups seen at once, timeouts to
     /// 1 ms or finer (epoll's set).
     pub const fn full() -> Capabilities {
         Capabilities {
@@ -92,6 +96,7 @@ impl Capabilities {
             exclusive: true,
             fd_limit: None,
             notify: true,
+            interruptible: true,
             live_registration: true,
             read_closed_before_drained: true,
             max_timeout_resolution: Duration::from_millis(1),
@@ -149,6 +154,13 @@ impl Capabilities {
     /// Declares whether [`notify`](sockpoll::event::Selector::notify) works.
     pub const fn notify(mut self, yes: bool) -> Capabilities {
         self.notify = yes;
+        self
+    }
+
+    /// Declares whether [`wait_interruptible`](sockpoll::event::Selector::wait_interruptible)
+    /// works.
+    pub const fn interruptible(mut self, yes: bool) -> Capabilities {
+        self.interruptible = yes;
         self
     }
 

@@ -105,6 +105,7 @@ macro_rules! conformance_tests {
                 waker_ends_infinite_wait
                 wakes_coalesce
                 signals_do_not_end_the_wait
+                signals_end_an_interruptible_wait
                 udp_unix_and_pipes
                 listener_is_readable_not_read_closed
                 events_capacity_and_fairness

@@ -128,6 +128,14 @@ impl<S: Selector> Selector for LoggingSelector<S> {
         res
     }
 
+    fn wait_interruptible(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        let res = self.inner.wait_interruptible(events, timeout);
+        self.note(&self.calls.wait, || {
+            format!("wait_interruptible {timeout:?}: {res:?}")
+        });
+        res
+    }
+
     fn next_event(&self, events: &mut Events) -> Option<Event> {
         let ev = self.inner.next_event(events);
         self.calls.next_event.fetch_add(1, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! The capability paths no sockpoll backend takes: a backend that lacks
-//! `Interest::PRIORITY` and `notify`, watches only fds below 512, and
-//! declares no live registration. `Restricted` wraps `PollSelector` and
+//! `Interest::PRIORITY`, `notify` and `wait_interruptible` (it keeps the
+//! trait's default), watches only fds below 512, and declares no live
+//! registration. `Restricted` wraps `PollSelector` and
 //! refuses those with typed errors; the cases that need them must pass it
 //! by checking the refusals. The tests of this binary take turns (`SERIAL`),
 //! so that none holds thousands of fds while another registers below the
@@ -115,11 +116,13 @@ fn lacking_priority_notify_live_registration_and_fds_is_checked_not_failed() {
         .name("restricted")
         .priority(false)
         .notify(false)
+        .interruptible(false)
         .live_registration(false)
         .fd_limit(Some(LIMIT));
     cases::declared_capabilities_match(restricted, caps);
     cases::priority_from_out_of_band_data(restricted, caps);
     cases::notify_wakes_without_a_waker(restricted, caps);
+    cases::signals_end_an_interruptible_wait(restricted, caps);
     cases::register_wakes_a_blocked_wait(restricted, caps);
     cases::reregister_wakes_a_blocked_wait(restricted, caps);
     cases::ten_thousand_fds(restricted, caps);

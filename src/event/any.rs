@@ -314,6 +314,10 @@ impl Selector for AnySelector {
         dispatch!(self, s => s.wait(events, timeout))
     }
 
+    fn wait_interruptible(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        dispatch!(self, s => s.wait_interruptible(events, timeout))
+    }
+
     fn next_event(&self, events: &mut Events) -> Option<Event> {
         dispatch!(self, s => s.next_event(events))
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::registry::{token_not_found, Registry};
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
-    Mode, Notifier, Selector, Token,
+    Mode, Notifier, OnSignal, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::epoll as sys;
@@ -420,6 +420,27 @@ impl EpollSelector {
     }
 }
 
+impl EpollSelector {
+    /// [`Selector::wait`] and [`Selector::wait_interruptible`]: they
+    /// differ only in what a signal does (`on_signal`).
+    fn wait_as(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        on_signal: OnSignal,
+    ) -> Result<usize> {
+        let mut buf = lock(&self.buf);
+        // At most one event per kernel registration: as many as this
+        // selector's registry holds, and the notifier.
+        let max = events.prepare(lock(&self.reg).dense().len() + 1);
+        wait_with_deadline(timeout, on_signal, |remaining| {
+            let before = self.snapshot();
+            sys::epoll_pwait2(self.ep.as_fd(), &mut buf, max, remaining)?;
+            self.collect(&buf, events, before)
+        })
+    }
+}
+
 impl Backend for EpollSelector {
     type Extra = ();
     const NAME: &'static str = "epoll";
@@ -669,15 +690,11 @@ impl Selector for EpollSelector {
     /// instance could not be replaced to stop it.
     #[doc(alias = "epoll_wait")]
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        let mut buf = lock(&self.buf);
-        // At most one event per kernel registration: as many as this
-        // selector's registry holds, and the notifier.
-        let max = events.prepare(lock(&self.reg).dense().len() + 1);
-        wait_with_deadline(timeout, |remaining| {
-            let before = self.snapshot();
-            sys::epoll_pwait2(self.ep.as_fd(), &mut buf, max, remaining)?;
-            self.collect(&buf, events, before)
-        })
+        self.wait_as(events, timeout, OnSignal::Restart)
+    }
+
+    fn wait_interruptible(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        self.wait_as(events, timeout, OnSignal::Return)
     }
 
     shared_selector_methods!();

@@ -58,8 +58,11 @@
 //! **EINTR policy:** a signal that interrupts the system call inside `wait`
 //! does not end the wait: the call is repeated with the *remaining* time
 //! (the deadline is fixed when `wait` starts). To end a wait early — from
-//! another thread or from a signal handler — use a [`Waker`]: its wake is
-//! an ordinary readiness event.
+//! another thread or from a signal handler — use [`Selector::notify`] or a
+//! [`Waker`]: its wake is an ordinary readiness event. A program whose
+//! signal handlers only set a flag waits with
+//! [`Selector::wait_interruptible`] instead: a signal then ends the wait
+//! with [`Interrupted`](std::io::ErrorKind::Interrupted), on every backend.
 //!
 //! # Spurious readiness and draining
 //!
@@ -903,9 +906,39 @@ pub trait Selector: Send + Sync {
     /// # Errors
     ///
     /// The kernel's error from the wait call (e.g. `ENOMEM`); never
-    /// `Interrupted`. On `epoll`, [`Error::StillWatched`] if a registration
+    /// `Interrupted` (see [`wait_interruptible`](Selector::wait_interruptible)). On `epoll`, [`Error::StillWatched`] if a registration
     /// the selector no longer knows kept firing and could not be dropped.
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize>;
+
+    /// As [`wait`](Selector::wait), except that a signal handled by this
+    /// thread while it waits ends the wait: it returns an error of kind
+    /// [`Interrupted`](std::io::ErrorKind::Interrupted) (`EINTR`), and
+    /// `events` holds nothing. The opt-in for programs whose signal
+    /// handlers only set a flag (CPython, `signal-hook`'s flag API, any
+    /// embedder): they regain control, look at the flag, and wait again
+    /// with the time that is left — restarting is theirs to do, as
+    /// PEP 475 describes. [`wait`](Selector::wait) itself keeps restarting.
+    ///
+    /// A signal that arrives before the wait enters the kernel (between
+    /// checking the flag and this call) does not end it. To close that
+    /// window, have the handler also call [`notify`](Selector::notify)
+    /// (one `write(2)`: async-signal-safe) or wake a registered
+    /// [`Waker`]: the wait then ends as for any notification.
+    ///
+    /// The default implementation, for backends written outside sockpoll,
+    /// refuses with [`Error::Unsupported`]; every sockpoll backend has it.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Selector::wait), and `Interrupted` for a signal.
+    fn wait_interruptible(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        let _ = (events, timeout);
+        Err(Error::Unsupported {
+            call: "wait_interruptible",
+            backend: self.name(),
+            what: "a wait that a signal ends",
+        })
+    }
 
     /// The next event of the last [`wait`](Selector::wait) whose
     /// registration is still current (see [Stale events](Selector#stale-events)),
@@ -977,6 +1010,14 @@ macro_rules! forward_selector {
 
             fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
                 (**self).wait(events, timeout)
+            }
+
+            fn wait_interruptible(
+                &self,
+                events: &mut Events,
+                timeout: Option<Duration>,
+            ) -> Result<usize> {
+                (**self).wait_interruptible(events, timeout)
             }
 
             fn next_event(&self, events: &mut Events) -> Option<Event> {
@@ -1118,9 +1159,13 @@ pub(crate) use shared_selector_methods;
 /// return. Two clock reads per call cost ~16% of an epoll `wait(0)` here.
 pub(crate) fn wait_with_deadline(
     timeout: Option<Duration>,
+    on_signal: OnSignal,
     mut once: impl FnMut(Option<Duration>) -> Result<Option<usize>>,
 ) -> Result<usize> {
-    let interrupted = |e: &Error| e.kind() == std::io::ErrorKind::Interrupted;
+    // EINTR goes round again, unless the caller asked for it
+    // (`Selector::wait_interruptible`): then it ends the wait as an error.
+    let interrupted =
+        |e: &Error| on_signal == OnSignal::Restart && e.kind() == std::io::ErrorKind::Interrupted;
     let Some(t) = timeout else {
         // Forever: the timeout never changes, so EINTR and an empty (all
         // filtered) batch just go round again.
@@ -1164,6 +1209,15 @@ pub(crate) fn wait_with_deadline(
             remaining = deadline - now;
         }
     }
+}
+
+/// What a signal that interrupts the system call of a `wait` does: the
+/// default restarts it with the remaining time; `wait_interruptible` ends
+/// the wait with the `EINTR` error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnSignal {
+    Restart,
+    Return,
 }
 
 /// A mutex guard even if a thread panicked while holding it: the state
@@ -1342,7 +1396,7 @@ mod tests {
     fn wait_loop_passes_zero_and_forever_through_and_shrinks_the_rest() {
         // Some(0): one call with a zero timeout (an EINTR repeats it as is).
         let mut seen = Vec::new();
-        let n = wait_with_deadline(Some(Duration::ZERO), |t| {
+        let n = wait_with_deadline(Some(Duration::ZERO), OnSignal::Restart, |t| {
             seen.push(t);
             if seen.len() == 1 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
@@ -1354,7 +1408,7 @@ mod tests {
         assert_eq!((n, seen), (0, vec![Some(Duration::ZERO); 2]));
         // None: forever, unchanged across EINTR.
         let mut seen = Vec::new();
-        let n = wait_with_deadline(None, |t| {
+        let n = wait_with_deadline(None, OnSignal::Restart, |t| {
             seen.push(t);
             if seen.len() < 3 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
@@ -1366,7 +1420,7 @@ mod tests {
         assert_eq!((n, seen), (1, vec![None; 3]));
         // A finite timeout: the first call gets all of it, a retry only the rest.
         let mut seen = Vec::new();
-        let n = wait_with_deadline(Some(Duration::from_secs(60)), |t| {
+        let n = wait_with_deadline(Some(Duration::from_secs(60)), OnSignal::Restart, |t| {
             seen.push(t);
             if seen.len() == 1 {
                 std::thread::sleep(Duration::from_millis(5));
@@ -1389,7 +1443,7 @@ mod tests {
     #[test]
     fn wait_forever_goes_on_after_an_empty_batch() {
         let mut calls = 0;
-        let n = wait_with_deadline(None, |t| {
+        let n = wait_with_deadline(None, OnSignal::Restart, |t| {
             assert_eq!(t, None);
             calls += 1;
             Ok(if calls < 4 { None } else { Some(2) })
@@ -1399,14 +1453,14 @@ mod tests {
         // A finite timeout goes on too (with the rest of the time), and a
         // poll does not.
         let mut calls = 0;
-        let n = wait_with_deadline(Some(Duration::from_secs(60)), |_| {
+        let n = wait_with_deadline(Some(Duration::from_secs(60)), OnSignal::Restart, |_| {
             calls += 1;
             Ok(if calls < 3 { None } else { Some(1) })
         })
         .unwrap();
         assert_eq!((n, calls), (1, 3));
         let mut calls = 0;
-        let n = wait_with_deadline(Some(Duration::ZERO), |_| {
+        let n = wait_with_deadline(Some(Duration::ZERO), OnSignal::Restart, |_| {
             calls += 1;
             Ok(None)
         })
@@ -1418,7 +1472,7 @@ mod tests {
     fn wait_loop_retries_eintr_and_never_returns_early() {
         let mut calls = 0;
         let start = Instant::now();
-        let n = wait_with_deadline(Some(Duration::from_millis(20)), |_| {
+        let n = wait_with_deadline(Some(Duration::from_millis(20)), OnSignal::Restart, |_| {
             calls += 1;
             if calls < 3 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
@@ -1431,7 +1485,7 @@ mod tests {
         assert!(calls >= 3);
         assert!(start.elapsed() >= Duration::from_millis(20));
         // Other errors end the wait.
-        let err = wait_with_deadline(None, |_| {
+        let err = wait_with_deadline(None, OnSignal::Restart, |_| {
             Err(Error::errno("poll", Subject::None, libc::ENOMEM))
         })
         .unwrap_err();

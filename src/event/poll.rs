@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::registry::{Entry, Registry};
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
-    Mode, Notifier, Selector, Token,
+    Mode, Notifier, OnSignal, Selector, Token,
 };
 use crate::error::Result;
 
@@ -287,6 +287,39 @@ impl PollSelector {
     }
 }
 
+impl PollSelector {
+    /// [`Selector::wait`] and [`Selector::wait_interruptible`]: they
+    /// differ only in what a signal does (`on_signal`).
+    fn wait_as(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        on_signal: OnSignal,
+    ) -> Result<usize> {
+        let mut waiter = lock(&self.waiter);
+        // At most one event per registered fd.
+        events.prepare(lock(&self.shared).reg.dense().len());
+        wait_with_deadline(timeout, on_signal, |remaining| {
+            {
+                let mut shared = lock(&self.shared);
+                if shared.dirty {
+                    self.rebuild(&shared, &mut waiter);
+                    shared.dirty = false;
+                }
+                shared.blocked = true;
+            }
+            let polled = crate::sys::poll::ppoll(&mut waiter.fds, remaining);
+            let mut shared = lock(&self.shared);
+            shared.blocked = false;
+            let ready = polled?;
+            if ready == 0 {
+                return Ok(None);
+            }
+            self.scan(&mut shared, &mut waiter, events, ready)
+        })
+    }
+}
+
 impl Backend for PollSelector {
     type Extra = ();
     const NAME: &'static str = "poll";
@@ -359,27 +392,11 @@ impl Selector for PollSelector {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        let mut waiter = lock(&self.waiter);
-        // At most one event per registered fd.
-        events.prepare(lock(&self.shared).reg.dense().len());
-        wait_with_deadline(timeout, |remaining| {
-            {
-                let mut shared = lock(&self.shared);
-                if shared.dirty {
-                    self.rebuild(&shared, &mut waiter);
-                    shared.dirty = false;
-                }
-                shared.blocked = true;
-            }
-            let polled = crate::sys::poll::ppoll(&mut waiter.fds, remaining);
-            let mut shared = lock(&self.shared);
-            shared.blocked = false;
-            let ready = polled?;
-            if ready == 0 {
-                return Ok(None);
-            }
-            self.scan(&mut shared, &mut waiter, events, ready)
-        })
+        self.wait_as(events, timeout, OnSignal::Restart)
+    }
+
+    fn wait_interruptible(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        self.wait_as(events, timeout, OnSignal::Return)
     }
 
     shared_selector_methods!();

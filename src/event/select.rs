@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::registry::Registry;
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
-    Mode, Notifier, Selector, Token,
+    Mode, Notifier, OnSignal, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::fd::FileId;
@@ -251,6 +251,55 @@ fn collect_ready(reg: &mut Registry<Extra>, w: &mut Waiter, events: &mut Events)
     events.len()
 }
 
+impl SelectSelector {
+    /// [`Selector::wait`] and [`Selector::wait_interruptible`]: they
+    /// differ only in what a signal does (`on_signal`).
+    fn wait_as(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        on_signal: OnSignal,
+    ) -> Result<usize> {
+        let mut waiter = lock(&self.waiter);
+        let notifier = self.notifier.fd().as_raw_fd();
+        // At most one event per registered fd.
+        events.prepare(lock(&self.shared).reg.dense().len());
+        wait_with_deadline(timeout, on_signal, |remaining| {
+            let nfds = {
+                let mut shared = lock(&self.shared);
+                shared.blocked = true;
+                build_sets(&shared.reg, notifier, &mut waiter)
+            };
+            let Waiter {
+                read,
+                write,
+                except,
+                ..
+            } = &mut *waiter;
+            let selected = sys::pselect(nfds, read, write, except, remaining);
+            let mut shared = lock(&self.shared);
+            shared.blocked = false;
+            let notified = match selected {
+                Ok(0) => return Ok(None),
+                Ok(_) if usize::try_from(notifier).is_ok_and(|i| has_bit(read, i)) => {
+                    self.notifier.take()?
+                }
+                Ok(_) => false,
+                Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+                    // Nothing closed found: not our doing; do not loop on it.
+                    return match collect_closed(&mut shared.reg, events) {
+                        0 => Err(e),
+                        n => Ok(Some(n)),
+                    };
+                }
+                Err(e) => return Err(e),
+            };
+            let n = collect_ready(&mut shared.reg, &mut waiter, events);
+            Ok((notified || n > 0).then_some(n))
+        })
+    }
+}
+
 impl Backend for SelectSelector {
     type Extra = Extra;
     const NAME: &'static str = "select";
@@ -328,43 +377,11 @@ impl Selector for SelectSelector {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        let mut waiter = lock(&self.waiter);
-        let notifier = self.notifier.fd().as_raw_fd();
-        // At most one event per registered fd.
-        events.prepare(lock(&self.shared).reg.dense().len());
-        wait_with_deadline(timeout, |remaining| {
-            let nfds = {
-                let mut shared = lock(&self.shared);
-                shared.blocked = true;
-                build_sets(&shared.reg, notifier, &mut waiter)
-            };
-            let Waiter {
-                read,
-                write,
-                except,
-                ..
-            } = &mut *waiter;
-            let selected = sys::pselect(nfds, read, write, except, remaining);
-            let mut shared = lock(&self.shared);
-            shared.blocked = false;
-            let notified = match selected {
-                Ok(0) => return Ok(None),
-                Ok(_) if usize::try_from(notifier).is_ok_and(|i| has_bit(read, i)) => {
-                    self.notifier.take()?
-                }
-                Ok(_) => false,
-                Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
-                    // Nothing closed found: not our doing; do not loop on it.
-                    return match collect_closed(&mut shared.reg, events) {
-                        0 => Err(e),
-                        n => Ok(Some(n)),
-                    };
-                }
-                Err(e) => return Err(e),
-            };
-            let n = collect_ready(&mut shared.reg, &mut waiter, events);
-            Ok((notified || n > 0).then_some(n))
-        })
+        self.wait_as(events, timeout, OnSignal::Restart)
+    }
+
+    fn wait_interruptible(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        self.wait_as(events, timeout, OnSignal::Return)
     }
 
     shared_selector_methods!();

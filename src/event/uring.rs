@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::poll::{pollfd, same_file, to_flags};
 use super::registry::Registry;
 use super::{
-    flags, lock, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, Selector,
-    Token,
+    flags, lock, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, OnSignal,
+    Selector, Token,
 };
 use crate::error::{Error, Result, UnavailableReason};
 use crate::sys::uring::{Origin, Ring, Setup};
@@ -1010,6 +1010,36 @@ impl UringSelector {
     }
 }
 
+impl UringSelector {
+    /// [`Selector::wait`] and [`Selector::wait_interruptible`]: they
+    /// differ only in what a signal does (`on_signal`).
+    fn wait_as(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        on_signal: OnSignal,
+    ) -> Result<usize> {
+        // Before the lock: a thread that was in `wait` when the process
+        // forked left the child's copy of the lock held for good.
+        self.check_fork("wait")?;
+        let mut w = lock(&self.waiter);
+        w.waits += 1;
+        // At most one event per registration.
+        events.prepare(lock(&self.shared).reg.dense().len() + 1);
+        let result = wait_with_deadline(timeout, on_signal, |remaining| {
+            self.round(&mut w, events, remaining)
+        });
+        // A deregister that asked after the last round's submission would
+        // otherwise wait for the next `wait`. (An error here leaves it to
+        // the deregister's own way out; see `let_go`.)
+        let mut shared = lock(&self.shared);
+        if shared.flush_asked > shared.flushed && self.may_enter(&w) {
+            let _ = self.flush(&mut w, &mut shared);
+        }
+        result
+    }
+}
+
 impl Backend for UringSelector {
     type Extra = ();
     const NAME: &'static str = "uring";
@@ -1120,22 +1150,11 @@ impl Selector for UringSelector {
     /// waiting thread, growth), from `io_uring_setup`.
     #[doc(alias = "io_uring_enter")]
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        // Before the lock: a thread that was in `wait` when the process
-        // forked left the child's copy of the lock held for good.
-        self.check_fork("wait")?;
-        let mut w = lock(&self.waiter);
-        w.waits += 1;
-        // At most one event per registration.
-        events.prepare(lock(&self.shared).reg.dense().len() + 1);
-        let result = wait_with_deadline(timeout, |remaining| self.round(&mut w, events, remaining));
-        // A deregister that asked after the last round's submission would
-        // otherwise wait for the next `wait`. (An error here leaves it to
-        // the deregister's own way out; see `let_go`.)
-        let mut shared = lock(&self.shared);
-        if shared.flush_asked > shared.flushed && self.may_enter(&w) {
-            let _ = self.flush(&mut w, &mut shared);
-        }
-        result
+        self.wait_as(events, timeout, OnSignal::Restart)
+    }
+
+    fn wait_interruptible(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        self.wait_as(events, timeout, OnSignal::Return)
     }
 
     fn next_event(&self, events: &mut Events) -> Option<Event> {

@@ -763,6 +763,69 @@ pub fn wakes_coalesce<S: Selector, F: Fn() -> Result<S>>(new: F, caps: Capabilit
     expect_event(&sel, &mut ev, Token(5), readable, SOON);
 }
 
+/// `wait_interruptible`: a signal handled by the waiting thread ends the
+/// wait with `Interrupted` (bounded or not), long before its timeout; the
+/// registrations are untouched and a plain `wait` goes on as usual. Where
+/// not declared, the call is a typed `Unsupported`.
+pub fn signals_end_an_interruptible_wait<S: Selector, F: Fn() -> Result<S>>(
+    new: F,
+    caps: Capabilities,
+) {
+    use nix::sys::pthread::{pthread_kill, pthread_self};
+    use nix::sys::signal::Signal;
+    let sel = make(&new, &caps);
+    let name = sel.name();
+    let mut ev = Events::with_capacity(8);
+    if !caps.interruptible {
+        let res = sel.wait_interruptible(&mut ev, Some(Duration::ZERO));
+        assert_unsupported(res, name, "wait_interruptible", "signal");
+        return;
+    }
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag)).unwrap();
+    let (a, mut b) = uds_pair();
+    sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
+        .unwrap();
+    for timeout in [Some(Duration::from_secs(10)), None] {
+        let me = pthread_self();
+        let done = Arc::new(AtomicBool::new(false));
+        let done2 = Arc::clone(&done);
+        // Again and again, so that one lands while the wait is in the
+        // kernel (one sent just before it would be missed, as documented).
+        let killer = std::thread::spawn(move || {
+            for _ in 0..250 {
+                std::thread::sleep(Duration::from_millis(20));
+                if done2.load(Ordering::SeqCst) {
+                    break;
+                }
+                pthread_kill(me, Signal::SIGUSR1).unwrap();
+            }
+        });
+        let start = Instant::now();
+        let res = sel.wait_interruptible(&mut ev, timeout);
+        let took = start.elapsed();
+        done.store(true, Ordering::SeqCst);
+        killer.join().unwrap();
+        let err = res.expect_err("a signal must end the wait");
+        assert_eq!(err.kind(), ErrorKind::Interrupted, "{name}: {err}");
+        assert!(
+            took < Duration::from_secs(5),
+            "{name}: {timeout:?}: {took:?}"
+        );
+        assert!(flag.load(Ordering::SeqCst), "the signal was delivered");
+        assert!(ev.is_empty(), "{name}: {ev:?}");
+    }
+    // Nothing lost: the registration reports as before, on either wait.
+    b.write_all(b"x").unwrap();
+    assert_eq!(
+        sel.wait_interruptible(&mut ev, Some(SOON)).unwrap(),
+        1,
+        "{name}"
+    );
+    expect_event(&sel, &mut ev, Token(1), readable, SOON);
+    sel.deregister(a.as_fd()).unwrap();
+}
+
 /// Signals (`SIGUSR1` sent to the waiting thread) do not end a timed wait
 /// early: `EINTR` is retried with the remaining time.
 pub fn signals_do_not_end_the_wait<S: Selector, F: Fn() -> Result<S>>(new: F, caps: Capabilities) {
