@@ -456,6 +456,31 @@ impl Backend for EpollSelector {
     }
 }
 
+impl AsFd for EpollSelector {
+    /// The epoll instance, which turns readable when this selector has
+    /// events — for nesting it in another event loop (another selector,
+    /// `poll(2)`, a runtime's reactor): register it for readability there,
+    /// and call [`wait`](Selector::wait) (with a zero timeout, say) when
+    /// it is reported. Like any epoll fd it stays readable while a
+    /// level-triggered registration is ready.
+    ///
+    /// Only register it and wait on this selector: an `epoll_wait` or
+    /// `epoll_ctl` made on it directly would take events from this
+    /// selector, or change its registrations behind its registry (the
+    /// borrow forbids closing it).
+    ///
+    /// The number is the same for the selector's life. When the selector
+    /// replaces its instance — only after a registered fd was closed while
+    /// a `dup` kept its file open (see [`EpollSelector`]) — the number
+    /// names the new instance: an outer `poll`/`select` follows it, but an
+    /// outer epoll instance's registration of it goes with the old
+    /// instance, and must be made again. `deregister` before `close` and it
+    /// never happens.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.ep.as_fd()
+    }
+}
+
 impl Selector for EpollSelector {
     #[doc(alias = "epoll_ctl")]
     fn register(

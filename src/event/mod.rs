@@ -149,6 +149,19 @@
 //! on the shared instance, no unmapping of the ring) — the rule libevent,
 //! mio and asyncio follow.
 //!
+//! # Nesting a selector in another loop
+//!
+//! [`EpollSelector`] and `UringSelector` implement [`AsFd`]: a descriptor
+//! that turns readable when the selector has something for a `wait`, to
+//! register in another event loop (another selector, `poll(2)`, a
+//! runtime's reactor), which then calls the nested selector's `wait` with
+//! a zero timeout. For epoll it is the epoll instance; for uring an eventfd
+//! the ring signals (the ring's own descriptor is not reported readable
+//! when a registered file becomes ready: its completions wait for the
+//! ring's thread). [`SelectSelector`] and [`PollSelector`] have no kernel
+//! object that stands for their registrations, so they cannot be nested;
+//! give them a thread of their own, or nest an epoll or uring selector.
+//!
 //! # Example: a readiness loop
 //!
 //! ```

@@ -1,6 +1,6 @@
 //! The io_uring backend: readiness from `POLL_ADD` requests.
 
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use super::poll::{pollfd, same_file, to_flags};
 use super::registry::Registry;
 use super::{
     flags, lock, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, OnSignal,
-    Selector, Token,
+    Selector, Token, Waker,
 };
 use crate::error::{Error, Result, UnavailableReason};
 use crate::sys::uring::{Origin, Ring, Setup};
@@ -181,6 +181,37 @@ pub struct UringSelector {
     /// Signalled (with `shared`) when the waiter has carried out removals
     /// a `deregister` asked for.
     flushed: std::sync::Condvar,
+    /// What [`as_fd`](UringSelector::as_fd) hands out, for nesting this
+    /// selector in another loop.
+    nest: Nest,
+}
+
+/// The descriptor that turns readable when this selector has something
+/// for a `wait` ([`UringSelector::as_fd`]): an eventfd registered with
+/// every ring (`IORING_REGISTER_EVENTFD`), which the kernel adds to when
+/// the ring gets work, and which the selector writes itself for what the
+/// kernel does not know (registration changes queued for the next wait,
+/// `notify`, level registrations the next wait's probe will look at).
+/// Until `as_fd` is first called its kernel signals are off and nothing
+/// writes it: no cost.
+#[derive(Debug)]
+struct Nest {
+    fd: Waker,
+    on: std::sync::atomic::AtomicBool,
+}
+
+impl Nest {
+    fn on(&self) -> bool {
+        self.on.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Makes it readable, if anyone looks at it.
+    fn poke(&self) -> Result<()> {
+        if self.on() {
+            self.fd.wake()?;
+        }
+        Ok(())
+    }
 }
 
 /// How long a `deregister` from a thread that does not own a single-issuer
@@ -266,6 +297,8 @@ struct Waiter {
     notify_armed: bool,
     /// An overflow (or drop) was seen: grow the ring at the next round.
     grow: bool,
+    /// The current ring's signals to the nesting eventfd are on.
+    nest_signals: bool,
     /// Level-mode registrations (fd, generation) delivered by the last
     /// `wait`: a multishot poll does not report data left unread, so the
     /// next `wait` asks `poll(2)` about these (see [`UringSelector`]).
@@ -370,6 +403,29 @@ pub enum RingSetup {
 }
 
 impl UringSelector {
+    /// After a change queued for the waiter: wakes the thread blocked in
+    /// `wait` (`blocked`), or else makes the nesting eventfd readable, so
+    /// that an outer loop calls `wait`, which submits the change.
+    fn wake_if(&self, blocked: bool) -> Result<()> {
+        if blocked {
+            self.notifier.wake()
+        } else {
+            self.nest.poke()
+        }
+    }
+}
+
+/// A ring of `entries` with the nesting eventfd registered, its signals
+/// off (the waiter turns them on once `as_fd` has been called).
+fn new_ring(entries: u32, nest: &Nest) -> Result<Ring> {
+    let mut ring = Ring::new(entries)?;
+    // Before the ring is enabled: any thread may register then.
+    ring.register_eventfd(nest.fd.as_fd())?;
+    ring.eventfd_signals(false);
+    Ok(ring)
+}
+
+impl UringSelector {
     /// Submission entries of a new ring (completions: twice as many).
     pub const DEFAULT_ENTRIES: u32 = 256;
 
@@ -405,7 +461,11 @@ impl UringSelector {
     /// As [`new`](UringSelector::new).
     #[doc(alias = "io_uring_setup")]
     pub fn with_entries(entries: u32) -> Result<UringSelector> {
-        let ring = Ring::new(entries)?;
+        let nest = Nest {
+            fd: Waker::new()?,
+            on: std::sync::atomic::AtomicBool::new(false),
+        };
+        let ring = new_ring(entries, &nest)?;
         let ring_info = RingInfo::of(&ring);
         Ok(UringSelector {
             shared: Mutex::new(Shared::default()),
@@ -415,6 +475,7 @@ impl UringSelector {
                 kernel: Vec::new(),
                 notify_armed: false,
                 grow: false,
+                nest_signals: false,
                 probe: Vec::new(),
                 probe_next: Vec::new(),
                 probe_carry: Vec::new(),
@@ -428,6 +489,7 @@ impl UringSelector {
             origin: Origin::here(),
             ring_info,
             flushed: std::sync::Condvar::new(),
+            nest,
         })
     }
 
@@ -466,7 +528,7 @@ impl UringSelector {
         {
             let mut shared = lock(&self.shared);
             shared.reg.remove(call, fd)?;
-            self.notifier.wake_if(shared.mark(fd))?;
+            self.wake_if(shared.mark(fd))?;
         }
         self.let_go(&[fd])
     }
@@ -518,7 +580,7 @@ impl UringSelector {
             let mut shared = lock(&self.shared);
             shared.flush_asked += 1;
             let ticket = shared.flush_asked;
-            self.notifier.wake_if(shared.blocked)?;
+            self.wake_if(shared.blocked)?;
             let step = OWNER_GRACE / 10;
             let (shared, _) = self
                 .flushed
@@ -589,7 +651,7 @@ impl UringSelector {
         entries: u32,
         own: bool,
     ) -> Result<()> {
-        let ring = Ring::new(entries)?;
+        let ring = new_ring(entries, &self.nest)?;
         if own {
             ring.enable()?;
         }
@@ -602,6 +664,7 @@ impl UringSelector {
         w.kernel.iter_mut().for_each(|k| *k = IDLE);
         w.notify_armed = false;
         w.grow = false;
+        w.nest_signals = false;
         let fds: Vec<RawFd> = shared.reg.dense().to_vec();
         for fd in fds {
             shared.mark(fd);
@@ -945,6 +1008,11 @@ impl UringSelector {
         {
             let mut shared = lock(&self.shared);
             self.prepare(w, &mut shared)?;
+            if !w.nest_signals && self.nest.on() {
+                // Nested (`as_fd`): the kernel tells the eventfd from now on.
+                w.ring.eventfd_signals(true);
+                w.nest_signals = true;
+            }
             self.sync(w, &mut shared)?;
             asked = shared.dirty.is_empty().then_some(shared.flush_asked);
             Self::probe_fill(w, &shared);
@@ -1036,7 +1104,28 @@ impl UringSelector {
         if shared.flush_asked > shared.flushed && self.may_enter(&w) {
             let _ = self.flush(&mut w, &mut shared);
         }
+        if self.nest.on() {
+            // Nested: the eventfd says whether the next wait has anything.
+            // The kernel signalled it for what this wait harvested too, so
+            // it is cleared, and set again for what is left: the ring's
+            // flags are read after the clearing, and the kernel sets them
+            // before it signals, so a signal the clearing took is seen.
+            self.nest.fd.reset()?;
+            if self.left_for_the_next_wait(&mut w, &shared) {
+                self.nest.poke()?;
+            }
+        }
         result
+    }
+
+    /// Whether the next `wait` has something to look at that no kernel
+    /// signal will announce: completions not harvested (`events` was
+    /// full), deferred work not run, changes not submitted, level
+    /// registrations its probe will ask about.
+    fn left_for_the_next_wait(&self, w: &mut Waiter, shared: &Shared) -> bool {
+        !shared.dirty.is_empty()
+            || !w.probe.is_empty()
+            || (self.may_enter(w) && (w.ring.has_completions() || w.ring.has_deferred_work()))
     }
 }
 
@@ -1052,6 +1141,41 @@ impl Backend for UringSelector {
 
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+}
+
+impl AsFd for UringSelector {
+    /// A descriptor that turns readable when this selector has something
+    /// for a `wait` — for nesting it in another event loop (another
+    /// selector, `poll(2)`, a runtime's reactor): register it for
+    /// readability there, and call [`wait`](Selector::wait) (with a zero
+    /// timeout, say) when it is reported.
+    ///
+    /// It is not the ring's own descriptor: on a `DEFER_TASKRUN` ring the
+    /// kernel posts completions only when the ring's thread enters it, so
+    /// the ring is not reported readable when a registered file becomes
+    /// ready. It is an eventfd registered with the ring
+    /// (`IORING_REGISTER_EVENTFD`), which the kernel signals when the ring
+    /// gets work, and which the selector also makes readable for what only
+    /// a `wait` would submit or find: registration changes made while no
+    /// thread waits, [`notify`](Selector::notify), completions left when
+    /// `Events` was full, and level registrations still to be probed (so,
+    /// like a level-triggered epoll fd, it may be readable once more after
+    /// the data was read: a `wait` then reports nothing). Each `wait`
+    /// clears it as it ends, unless something is left for the next one.
+    /// The number stays the same for the selector's life, across ring
+    /// replacements.
+    ///
+    /// Only register it and wait: do not read, write or close it (the
+    /// borrow forbids closing). The first call turns the kernel's signals
+    /// on; until then they cost nothing.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        if !self.nest.on.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            // The next `wait` turns the kernel's signals on: have an outer
+            // loop call it.
+            let _ = self.nest.fd.wake();
+        }
+        self.nest.fd.as_fd()
     }
 }
 
@@ -1080,7 +1204,7 @@ impl Selector for UringSelector {
             .reg
             .insert("register", fd, file, token, interest, mode, ())?;
         let wake = shared.mark(fd.as_raw_fd());
-        self.notifier.wake_if(wake)
+        self.wake_if(wake)
     }
 
     /// Changes the registration and queues the new request (which re-arms
@@ -1106,7 +1230,7 @@ impl Selector for UringSelector {
             .reg
             .update("reregister", fd, file, token, interest, mode, ())?;
         let wake = shared.mark(raw);
-        self.notifier.wake_if(wake)
+        self.wake_if(wake)
     }
 
     fn deregister(&self, fd: BorrowedFd<'_>) -> Result<()> {
@@ -1132,7 +1256,7 @@ impl Selector for UringSelector {
             for &fd in &fds {
                 wake |= shared.mark(fd);
             }
-            self.notifier.wake_if(wake)?;
+            self.wake_if(wake)?;
             (n, fds)
         };
         self.let_go(&n.1)?;
@@ -1164,7 +1288,8 @@ impl Selector for UringSelector {
     }
 
     fn notify(&self) -> Result<()> {
-        self.notifier.notify()
+        self.notifier.notify()?;
+        self.nest.poke()
     }
 
     /// `"uring"`.

@@ -28,7 +28,7 @@
 
 use std::io;
 use std::mem::ManuallyDrop;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::Duration;
@@ -253,6 +253,39 @@ impl Ring {
             .submitter()
             .register_enable_rings()
             .map_err(|e| Error::os("io_uring_register", Subject::Fd(fd), e))
+    }
+
+    /// `IORING_REGISTER_EVENTFD` (not the `_ASYNC` variant, which poll
+    /// wake-ups never trigger): the kernel adds to the eventfd `fd` when
+    /// the ring has work for its waiter — deferred wake-ups queued (on an
+    /// empty list) or completions posted — unless [`eventfd_signals`] is
+    /// off. Allowed from any thread until the ring is enabled, and on a
+    /// plain ring.
+    ///
+    /// [`eventfd_signals`]: Ring::eventfd_signals
+    pub(crate) fn register_eventfd(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        let ring_fd = self.ring.as_raw_fd();
+        self.ring
+            .submitter()
+            .register_eventfd(fd.as_raw_fd())
+            .map_err(|e| Error::os("io_uring_register", Subject::Fd(ring_fd), e))
+    }
+
+    /// Turns the registered eventfd's signals on or off
+    /// (`IORING_CQ_EVENTFD_DISABLED`, a flag in the shared ring memory: no
+    /// system call).
+    pub(crate) fn eventfd_signals(&mut self, on: bool) {
+        let cq = self.ring.completion();
+        if on {
+            cq.enable_eventfd();
+        } else {
+            cq.disable_eventfd();
+        }
+    }
+
+    /// Whether completions wait in the queue to be popped.
+    pub(crate) fn has_completions(&mut self) -> bool {
+        !self.ring.completion().is_empty()
     }
 
     /// Queues a `POLL_ADD` of number `fd` for `mask` (`POLLIN`, …), one
