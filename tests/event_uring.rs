@@ -398,7 +398,11 @@ fn level_probe_reports_unread_data_and_a_closed_number() {
             invalid += 1;
         }
     }
-    assert_eq!(invalid, 1);
+    // Once — or not at all, when a test running in parallel took the
+    // number before the probe looked: the new file's readiness is then
+    // never reported under the old token (the identity differs), and the
+    // registration is dropped just the same.
+    assert!(invalid <= 1, "reported invalid {invalid} times");
     let got = read_after_close(&mut peer);
     // Closed with "two" unread: a reset, or end of file.
     assert!(
