@@ -90,6 +90,10 @@ pub mod event;
 pub mod net;
 mod sys;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use error::{EaiCode, Error, ResolveError, Result, Subject, UnavailableReason};
 #[cfg(target_os = "linux")]
 pub use net::{

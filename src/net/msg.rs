@@ -528,7 +528,7 @@ pub enum Cmsg<'a> {
     },
 }
 
-fn decode<'a>(level: i32, ty: i32, data: &'a [u8]) -> Cmsg<'a> {
+pub(crate) fn decode<'a>(level: i32, ty: i32, data: &'a [u8]) -> Cmsg<'a> {
     use sys::msg::read;
     let unknown = Cmsg::Unknown { level, ty, data };
     let decoded = match (level, ty) {

@@ -307,23 +307,29 @@ impl ToSockAddrs for str {
         if let Ok(addr) = self.parse::<SocketAddr>() {
             return Ok(vec![addr.into()]);
         }
-        let bad = |reason| Error::InvalidInput {
-            call: "getaddrinfo",
-            subject: Subject::Name(self.to_string()),
-            reason,
-        };
-        let (host, port) = self
-            .rsplit_once(':')
-            .ok_or_else(|| bad("expected host:port"))?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| bad("the port is not a number from 0 to 65535"))?;
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
+        let (host, port) = split_host_port(self)?;
         resolve_host_port(host, port)
     }
+}
+
+/// `"host:port"` or `"[v6]:port"` as (host, port); the host unresolved.
+pub(crate) fn split_host_port(s: &str) -> Result<(&str, u16)> {
+    let bad = |reason| Error::InvalidInput {
+        call: "getaddrinfo",
+        subject: Subject::Name(s.to_string()),
+        reason,
+    };
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected host:port"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| bad("the port is not a number from 0 to 65535"))?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    Ok((host, port))
 }
 
 impl ToSockAddrs for String {

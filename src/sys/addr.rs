@@ -47,6 +47,17 @@ impl RawAddr {
         self.storage.0.as_mut_ptr().cast()
     }
 
+    /// Fuzzing only: `bytes` (at most `sockaddr_storage`) as if the kernel
+    /// had written them and reported `len`.
+    #[cfg(fuzzing)]
+    pub(crate) fn written(bytes: &[u8], len: libc::socklen_t) -> RawAddr {
+        let mut raw = RawAddr::empty();
+        let n = bytes.len().min(STORAGE_LEN);
+        raw.storage.0[..n].copy_from_slice(&bytes[..n]);
+        raw.len = len;
+        raw
+    }
+
     /// The storage as bytes, for tests to play the kernel.
     #[cfg(test)]
     fn bytes_mut(&mut self) -> &mut [u8] {

@@ -399,20 +399,31 @@ impl<'c> Control<'c> {
     }
 }
 
+/// Walks the control messages of bytes that did not come from the kernel
+/// (tests, fuzzing), as the receives do, without owning anything: `f` gets
+/// each message's level, type and data, descriptors included as bytes.
+/// `buf` must start aligned for `cmsghdr` (else nothing is walked).
+#[cfg(any(test, fuzzing))]
+pub(crate) fn walk_untrusted(buf: &[u8], mut f: impl FnMut(i32, i32, &[u8])) {
+    let mut rest = buf;
+    while let Some(h) = first_header(rest) {
+        f(h.level, h.ty, &rest[h.data.clone()]);
+        rest = &rest[h.next.max(h.data.end).min(rest.len())..];
+    }
+}
+
 /// A `Control` over encoded bytes, for tests of the decoding above `sys`.
 /// Refuses (panics on) bytes holding `SCM_RIGHTS` or `SCM_PIDFD`: their
 /// numbers would be owned and closed, and they did not come from the
 /// kernel.
 #[cfg(test)]
 pub(crate) fn control_for_test(buf: &mut [u8]) -> Control<'_> {
-    let mut rest: &[u8] = buf;
-    while let Some(h) = first_header(rest) {
+    walk_untrusted(buf, |level, ty, _| {
         assert!(
-            !carries_fds(h.level, h.ty),
+            !carries_fds(level, ty),
             "no SCM_RIGHTS or SCM_PIDFD in test bytes"
         );
-        rest = &rest[h.next.max(h.data.end).min(rest.len())..];
-    }
+    });
     Control { buf }
 }
 
