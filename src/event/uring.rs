@@ -330,6 +330,10 @@ const NOTIFY_TAG: u64 = u64::MAX - 1;
 const REMOVE_TAG: u64 = u64::MAX - 2;
 /// The largest submission queue the kernel makes (`IORING_MAX_ENTRIES`).
 const MAX_ENTRIES: u32 = 32_768;
+/// The deferred work items one `io_uring_enter` runs at most when it asks
+/// for fewer completions than this (`IO_LOCAL_TW_DEFAULT_MAX`, Linux 6.13+;
+/// earlier kernels run them all).
+const KERNEL_TASKRUN_BATCH: usize = 20;
 
 /// A poll request's `user_data`: the fd number in the low half, the low 32
 /// bits of the registration's generation in the high half. Which request
@@ -771,13 +775,18 @@ impl UringSelector {
     /// was among them.
     fn harvest(&self, w: &mut Waiter, shared: &mut Shared, events: &mut Events) -> Result<bool> {
         let mut notified = false;
+        // The most deferred work items the enter that posted these could
+        // run (the round's enter asks for one completion).
+        let mut cap = KERNEL_TASKRUN_BATCH;
         // Bounded: each round moves at least one overflowed batch, or a
         // batch of deferred work, in.
         for _ in 0..1024 {
+            let mut popped = 0;
             while !events.is_full() {
                 let Some((ud, res, more)) = w.ring.pop() else {
                     break;
                 };
+                popped += 1;
                 match ud {
                     NOTIFY_TAG => {
                         notified |= self.notifier.take()?;
@@ -793,13 +802,23 @@ impl UringSelector {
                 break;
             }
             let overflowed = w.ring.cq_overflowed();
-            if !overflowed && !w.ring.has_deferred_work() {
+            // Deferred work left because the enter ran as many items as it
+            // may (about one completion each): the rest of a burst that was
+            // there when it ran. Work queued only since — a wake-up during
+            // this harvest — is the next wait's, as for epoll a file that
+            // turns ready after `epoll_wait` returned; entering for it here
+            // would cost a system call a round under steady load.
+            let capped = popped >= cap && w.ring.has_deferred_work();
+            if !overflowed && !capped {
                 break;
             }
             if overflowed {
                 w.grow = true;
             }
             let room = events.room().saturating_sub(events.len());
+            // The kernel stops at the completion queue's size too.
+            let cq = usize::try_from(w.ring.entries().1).unwrap_or(usize::MAX);
+            cap = room.min(cq).max(KERNEL_TASKRUN_BATCH);
             match w.ring.run_deferred(room) {
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EBADR) => {
