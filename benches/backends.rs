@@ -1,4 +1,4 @@
-//! libevent's `test/bench.c` workload, on every sockpoll backend, on mio,
+//! libevent's test/bench.c workload, on every sockpoll backend, on mio,
 //! and on raw-syscall floors written with nix's zero-cost safe wrappers.
 //!
 //! N AF_UNIX socket pairs, read ends registered (level-triggered). A run

@@ -1,6 +1,8 @@
 //! The `echo_epoll` example, black-box: command line, and behaviour under
-//! load and faults in every mode the backend supports (RELIABILITY.md, "The
-//! echo servers"). The test bodies are in `echo_common`.
+//! load and faults in every mode the backend supports (large streams,
+//! thousands of connections, half-close, resets, slow and silent readers,
+//! the fd limit, UDP edge cases, bad arguments, signals). The test bodies
+//! are in `echo_common`.
 
 mod echo_common;
 

@@ -44,10 +44,8 @@ fn closed_then_reused_number_on_every_backend() {
         // The number comes back for the next fd.
         let (c, d) = UnixStream::pair().unwrap();
         assert_eq!(c.as_raw_fd(), number, "{kind}: lowest free number");
-        // Changed by "closed-then-reused fds never wedge a selector": this
-        // was AlreadyExists until a deregister of the number. The old
-        // registration is stale (made for a file that is gone: another
-        // identity), and registering the new file replaces it.
+        // The old registration is stale (made for a file that is gone:
+        // another identity), and registering the new file replaces it.
         sel.register(c.as_fd(), Token(2), Interest::WRITABLE, Mode::Level)
             .unwrap();
         // The new file under the old number works, with its own token only.

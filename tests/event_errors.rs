@@ -53,9 +53,8 @@ fn readiness_errors_name_call_and_subject() {
         );
     }
 
-    // A real `poll` failure: more pollfds than RLIMIT_NOFILE is EINVAL. The
-    // error used to have no subject ("poll: Invalid argument"); now it
-    // names nfds.
+    // A real `poll` failure: more pollfds than RLIMIT_NOFILE is EINVAL, and
+    // the error names nfds, not just the call.
     let pairs: Vec<_> = (0..8).map(|_| UnixStream::pair().unwrap()).collect();
     let sel = PollSelector::new().unwrap();
     for (i, (a, b)) in pairs.iter().enumerate() {

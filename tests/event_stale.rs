@@ -2,11 +2,11 @@
 //! socket. epoll watches open files, not numbers: its registration of the
 //! old file lives on (the dup keeps the file open), keyed by (old file,
 //! number), and `EPOLL_CTL_DEL` of the number — which now names the new
-//! socket — fails with `ENOENT`. On b92844a `deregister` reported success
-//! anyway; the old file (kept readable here) then fired on every
-//! `epoll_wait`, each event was dropped as stale, and `wait(None)` returned
-//! `Ok(0)` at once, forever, while a finite `wait` burnt the CPU until its
-//! deadline.
+//! socket — fails with `ENOENT`. `deregister` must not report success
+//! then while the old file (kept readable here) goes on firing at every
+//! `epoll_wait`, each event dropped as stale: `wait(None)` would return
+//! `Ok(0)` at once, forever, and a finite `wait` burn the CPU until its
+//! deadline. Each case checks that neither happens.
 //!
 //! One test in this binary: the kernel hands out the lowest free fd number
 //! and nothing else opens fds meanwhile, so the number is reused at once;

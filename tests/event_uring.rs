@@ -1,10 +1,10 @@
 //! What only the io_uring backend has to survive (the shared contract is
-//! the conformance suite's: `backends.rs`, `event_shared.rs`,
-//! `event_interest.rs` run it on uring too): completion-queue overflow
-//! with a full submission queue, a wait from another thread than the
-//! ring's, a deregistered file let go at once, a priority-only request
-//! that must not spin, and the fallback ladder under a real seccomp
-//! denial, in a helper process (this test binary, re-executed).
+//! the conformance suite's, `tests/conformance.rs`, which runs it on uring
+//! too): completion-queue overflow with a full submission queue, a wait
+//! from another thread than the ring's, a deregistered file let go at once
+//! — from any thread —, the level probe, a priority-only request that must
+//! not spin, and the fallback ladder under a real seccomp denial, in a
+//! helper process (this test binary, re-executed).
 #![cfg(all(feature = "uring", target_os = "linux"))]
 
 #[path = "util/process.rs"]

@@ -1,5 +1,6 @@
 //! `SockAddr` and the `Domain`/`Type`/`Protocol` newtypes: construction
-//! limits (RELIABILITY row 15), conversions, Display/Debug, and property
+//! limits (`sun_path` overflow, abstract names, lengths validated both
+//! ways, link-local IPv6 with its scope id), conversions, Display/Debug, and property
 //! tests of the round trips through std types and through the kernel.
 
 mod util;
@@ -99,7 +100,7 @@ fn try_from_a_unix_address_into_socket_addr_is_invalid_input() {
     assert_eq!(ok, SocketAddr::from(([127, 0, 0, 1], 9)));
 }
 
-/// RELIABILITY row 15: the longest path binds and reads back whole.
+/// The longest Unix path that fits `sun_path` binds and reads back whole.
 #[test]
 fn unix_path_of_107_bytes_binds_and_round_trips() {
     let dir = TempDir::new("unix107");
@@ -261,11 +262,11 @@ fn netlink_message_types(datagram: &[u8], seq: u32) -> Vec<i32> {
     types
 }
 
-/// Reproduces the data loss of an address family sockpoll did not model:
-/// `recv_from`, `peek_from` and `recv_from_vectored` on a netlink socket
-/// took the kernel's reply and then failed with "unsupported address
-/// family" (and `local_addr` failed the same way). Now every reply arrives
-/// whole, from an `AF_NETLINK` address that equals the kernel's.
+/// An address family sockpoll does not model loses nothing: `recv_from`,
+/// `peek_from` and `recv_from_vectored` on a netlink socket hand over the
+/// kernel's reply whole, from an `AF_NETLINK` address that equals the
+/// kernel's (never "unsupported address family" after the data was
+/// consumed), and `local_addr` answers too.
 #[test]
 fn netlink_route_dump_arrives_whole_from_the_kernels_address() {
     const SEQ: u32 = 0x5eed;
@@ -323,9 +324,9 @@ fn netlink_route_dump_arrives_whole_from_the_kernels_address() {
     assert_ne!(local, kernel);
 }
 
-/// Reproduces: `recv_from` on a connected TCP socket returned
-/// `SockAddr::unnamed()`, an `AF_UNIX` address, because the kernel reports
-/// no address there (length 0). No address is now its own case.
+/// `recv_from` on a connected TCP socket, where the kernel reports no
+/// address (length 0), gives no address — its own case — not
+/// `SockAddr::unnamed()`, which is an `AF_UNIX` address.
 #[test]
 fn recv_from_on_connected_tcp_is_no_address_not_a_unix_one() {
     let (client, server) = tcp_pair(Domain::IPV4);

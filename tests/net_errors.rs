@@ -1,6 +1,6 @@
-//! Errors: no SIGPIPE on a send to a dead peer (RELIABILITY row 4), the
-//! typed busy-port error and its trip through `io::Error` and back (row 14),
-//! and the helpers on `Error`.
+//! Errors: no SIGPIPE on a send to a dead peer (every send uses
+//! `MSG_NOSIGNAL`), the typed busy-port error and its trip through
+//! `io::Error` and back, and the helpers on `Error`.
 
 mod util;
 
@@ -163,8 +163,8 @@ fn busy_port_error_names_the_address_and_survives_io_error() {
     );
 }
 
-// Reproduces: a foreign io::Error became `Error::Os` naming a call "io"
-// that was never made.
+// A foreign io::Error becomes `Error::Io`, which names no call (no made-up
+// "io" call).
 #[test]
 fn a_plain_io_error_becomes_error_io_and_claims_no_call() {
     let e = Error::from(io::Error::from(io::ErrorKind::TimedOut));
@@ -248,9 +248,9 @@ fn error_is_send_sync_and_a_std_error() {
     assert!(boxed.to_string().contains("localhost"));
 }
 
-// Reproduces: `io::Read`/`io::Write` on sockets returned
-// `io::Error::new(kind, sockpoll::Error)`, whose `raw_os_error()` is None,
-// so code ported from std that checks errno saw none on a reset.
+// `io::Read`/`io::Write` on sockets give the bare OS error, as std's
+// sockets do, so that code ported from std that checks errno sees it on a
+// reset (an `io::Error::new(kind, sockpoll::Error)` would say None).
 #[test]
 fn std_read_and_write_keep_errno_on_a_reset() {
     use std::io::{Read, Write};

@@ -1,4 +1,5 @@
-//! No received descriptor leaks (RELIABILITY row 25): counted in
+//! No received descriptor leaks, not even from a control buffer too small
+//! for them (`MSG_CTRUNC`): counted in
 //! `/proc/self/fd`, so this binary runs one test, without libtest
 //! (`harness = false`): parallel tests open descriptors and would make the
 //! count meaningless.

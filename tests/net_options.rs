@@ -480,9 +480,10 @@ fn multicast_join_and_leave_v4_on_loopback() {
         .is_err());
 }
 
-// Reproduces: socket2 truncates a linger to whole seconds, so
-// `set_linger(Some(500 ms))` stored l_linger = 0 and `close` reset the
-// connection (queued data lost, the peer read ECONNRESET instead of EOF).
+// A linger under a second is rounded up, not truncated to 0 (as socket2
+// does): `set_linger(Some(500 ms))` with l_linger = 0 would make `close`
+// reset the connection (queued data lost, the peer reading ECONNRESET
+// instead of EOF).
 #[test]
 fn a_sub_second_linger_rounds_up_and_close_still_sends_a_fin() {
     let (c, s) = util::net::tcp_pair(V4);
@@ -505,9 +506,9 @@ fn a_sub_second_linger_rounds_up_and_close_still_sends_a_fin() {
     assert_eq!(got, b"last words");
 }
 
-// Reproduces: `Some(Duration::ZERO)` (and anything under 1 µs) was stored as
-// the timeval {0, 0}, which the kernel reads as "block forever"; the getter
-// then said `None`.
+// `Some(Duration::ZERO)` is refused and anything under 1 µs rounds up: the
+// timeval {0, 0} means "block forever" to the kernel (and the getter would
+// then say `None`).
 #[test]
 fn a_zero_socket_timeout_is_refused_and_a_sub_microsecond_one_rounds_up() {
     let (c, _s) = util::net::tcp_pair(V4);

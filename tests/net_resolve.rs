@@ -1,4 +1,4 @@
-//! Name resolution (RELIABILITY row 14): `resolve` over getaddrinfo with its
+//! Name resolution: `resolve` over getaddrinfo with its
 //! hints, `getnameinfo`, `hostname` and the `ToSockAddrs` forms the typed
 //! wrappers accept. No network here: only `localhost` and numeric hosts are
 //! expected to resolve.
@@ -271,9 +271,8 @@ fn bind_localhost_listens_on_loopback() {
     assert_ne!(addr.port(), 0);
 }
 
-// Reproduces: `(Ipv4Addr, u16)` and `(Ipv6Addr, u16)` were not
-// `ToSockAddrs` (std's are), so `bind((Ipv4Addr::LOCALHOST, 0))` did not
-// compile; only `(IpAddr, u16)` did.
+// `(Ipv4Addr, u16)` and `(Ipv6Addr, u16)` are `ToSockAddrs`, as std's are:
+// `bind((Ipv4Addr::LOCALHOST, 0))` compiles, not only `(IpAddr, u16)`.
 #[test]
 fn ip_and_port_tuples_name_addresses() {
     let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
@@ -286,7 +285,7 @@ fn ip_and_port_tuples_name_addresses() {
     assert_eq!(any, (Ipv4Addr::LOCALHOST, 7).to_sock_addrs().unwrap());
 }
 
-// Reproduces: `Hints` had no `AI_V4MAPPED`/`AI_ALL`.
+// `Hints` has `AI_V4MAPPED` and `AI_ALL`.
 #[test]
 fn v4_mapped_hints_answer_mapped_ipv6_addresses() {
     let hints = Hints::new()
@@ -306,8 +305,8 @@ fn v4_mapped_hints_answer_mapped_ipv6_addresses() {
     assert!(resolve(Some("127.0.0.1"), Some("80"), &plain).is_err());
 }
 
-// Reproduces: an empty address list was reported as a getaddrinfo failure,
-// though no name was resolved.
+// An empty address list names the call it was for, not a getaddrinfo
+// failure (no name was resolved).
 #[test]
 fn an_empty_address_list_names_the_call_it_was_for() {
     let none: &[SocketAddr] = &[];

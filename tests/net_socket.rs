@@ -184,7 +184,7 @@ fn blocking_connect_to_a_closed_port_is_refused_and_names_the_address() {
     );
 }
 
-/// RELIABILITY row 6: EINPROGRESS is not failure, writable is not success.
+/// A non-blocking connect: EINPROGRESS is not failure, writable is not success.
 #[test]
 fn nonblocking_connect_reports_in_progress_then_take_error_decides() {
     for domain in [Domain::IPV4, Domain::IPV6] {
@@ -399,7 +399,7 @@ fn peek_from_leaves_the_datagram_queued() {
     assert_eq!(&buf[..n], b"second");
 }
 
-/// RELIABILITY row 17: shutdown(Write) sends FIN after all queued data; the
+/// shutdown(Write) sends FIN after all queued data; the
 /// half-closed side can still read.
 #[test]
 fn shutdown_write_delivers_all_data_then_eof_and_half_close_still_reads() {
@@ -446,7 +446,8 @@ fn shutdown_of_an_unconnected_socket_is_not_connected() {
     assert_eq!(err.call(), "shutdown");
 }
 
-/// RELIABILITY row 19: close consumes and reports Ok; the descriptor is gone.
+/// close consumes the socket and reports Ok; the descriptor is gone (no
+/// double close, no use of a reused number).
 #[test]
 fn close_returns_ok_and_releases_the_descriptor() {
     let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();

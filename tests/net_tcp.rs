@@ -58,7 +58,8 @@ fn a_megabyte_arrives_byte_exact() {
     assert!(got == expect, "the stream was corrupted");
 }
 
-/// RELIABILITY row 18.
+/// The typed listeners set `SO_REUSEADDR`, as std and libuv do, so a
+/// restart is not blocked by `TIME_WAIT`.
 #[test]
 fn listener_sets_reuse_address() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -67,7 +68,7 @@ fn listener_sets_reuse_address() {
     assert!(l6.as_socket().reuse_address().unwrap());
 }
 
-/// RELIABILITY row 18: the server closes first, so its side of the
+/// `TIME_WAIT` does not block a restart: the server closes first, so its side of the
 /// connection (on the listening port) sits in TIME_WAIT; a new listener
 /// binds the same port at once.
 #[test]
@@ -180,7 +181,8 @@ fn connect_by_name_and_tuple() {
     assert_eq!(c6.peer_addr().unwrap().ip(), Ipv6Addr::LOCALHOST);
 }
 
-/// RELIABILITY row 17 through the typed API.
+/// `shutdown(Write)` then draining keeps every byte (a plain close with
+/// unread data would send a reset), through the typed API.
 #[test]
 fn shutdown_write_then_drain_keeps_every_byte() {
     let (_l, c, s) = stream_pair("127.0.0.1:0");
@@ -267,8 +269,8 @@ fn debug_names_the_type_and_addresses() {
     assert!(format!("{l:?}").starts_with("TcpListener("));
 }
 
-// Reproduces: the typed streams' `Read` did not forward `read_vectored`, so
-// std's default filled only the first buffer (4 of 10 bytes here).
+// The typed streams' `Read` forwards `read_vectored` (std's default would
+// fill only the first buffer: 4 of 10 bytes here).
 #[test]
 fn typed_streams_read_vectored_fills_every_buffer() {
     use std::io::IoSliceMut;

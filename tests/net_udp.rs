@@ -1,6 +1,7 @@
-//! `UdpSocket` over IPv4 and IPv6 loopback, and the datagram edge cases of
-//! RELIABILITY row 16: the largest IPv4 payload, one byte more, truncation,
-//! and zero-length datagrams.
+//! `UdpSocket` over IPv4 and IPv6 loopback, and the datagram edge cases
+//! where truncation would be silent: the largest IPv4 payload, one byte
+//! more, truncation, and zero-length datagrams (which are not end of
+//! file).
 
 mod util;
 
@@ -213,9 +214,9 @@ fn conversions_with_std() {
     assert_cloexec(a.as_socket(), "UdpSocket::bind");
 }
 
-// Reproduces: `send_to` took the first resolved address even when its
-// family was not the socket's (an IPv4 socket given [::1, 127.0.0.1] failed
-// with EAFNOSUPPORT instead of sending to 127.0.0.1).
+// `send_to` takes the first resolved address of the socket's family: an
+// IPv4 socket given [::1, 127.0.0.1] sends to 127.0.0.1 (not
+// EAFNOSUPPORT for the first).
 #[test]
 fn send_to_picks_an_address_of_the_sockets_family() {
     use sockpoll::SockAddr;

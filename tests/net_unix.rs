@@ -219,11 +219,11 @@ fn full_unix_listener(path: &std::path::Path) -> (Socket, Socket) {
     (listener, filler)
 }
 
-// Reproduces: a blocking AF_UNIX connect waiting for backlog room and
-// interrupted by a handled signal (SO_SNDTIMEO set, so SA_RESTART does not
-// restart it) is abandoned by the kernel; the old `connect` then polled the
-// socket, saw POLLOUT|POLLHUP and SO_ERROR 0, and returned Ok on a socket
-// that was not connected (peer_addr: ENOTCONN).
+// A blocking AF_UNIX connect waiting for backlog room and interrupted by a
+// handled signal (SO_SNDTIMEO set, so SA_RESTART does not restart it) is
+// abandoned by the kernel: polling the socket then shows POLLOUT|POLLHUP
+// and SO_ERROR 0 on a socket that is not connected (peer_addr: ENOTCONN).
+// `connect` must start it again, never report it connected.
 #[test]
 fn an_interrupted_unix_connect_is_retried_and_never_reports_a_false_success() {
     use nix::sys::pthread::{pthread_kill, pthread_self};
@@ -296,8 +296,8 @@ fn a_nonblocking_unix_connect_to_a_full_backlog_would_block_and_is_not_in_progre
     assert!(!err.is_in_progress(), "{err}");
 }
 
-// Reproduces: connect_timeout on a Unix socket to a full backlog returned
-// WouldBlock after microseconds instead of waiting for its timeout.
+// connect_timeout on a Unix socket to a full backlog waits for its timeout
+// (not WouldBlock after microseconds).
 #[test]
 fn unix_connect_timeout_waits_for_the_whole_timeout_then_times_out() {
     use std::time::{Duration, Instant};
@@ -319,8 +319,8 @@ fn unix_connect_timeout_waits_for_the_whole_timeout_then_times_out() {
     assert_eq!(s.write_timeout().unwrap(), None);
 }
 
-// Reproduces the same bug from the other side: room appears while
-// connect_timeout waits, and the connect must then succeed.
+// The same from the other side: room appears while connect_timeout waits,
+// and the connect then succeeds.
 #[test]
 fn unix_connect_timeout_connects_once_the_backlog_has_room() {
     use std::time::Duration;

@@ -2,7 +2,7 @@
 //! runs, generic over [`Selector`]. The benches pull it in too, with
 //! `#[path]`, so they measure exactly this loop.
 //!
-//! What it guarantees under load and faults (see RELIABILITY.md):
+//! What it guarantees under load and faults:
 //! - every byte a TCP client sends comes back, in order; after the client's
 //!   FIN every pending byte is flushed, then the connection is closed;
 //! - a client that never reads costs at most `out_max` bytes: reading from

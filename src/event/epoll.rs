@@ -825,10 +825,10 @@ mod tests {
 
     /// A kernel registration the selector does not know, that keeps firing
     /// (what a registered fd closed while a dup keeps its file open leaves
-    /// behind), put there directly. On b92844a `wait(None)` returned `Ok(0)`
-    /// at once; with only that fixed it spun inside `wait`, dropping the
-    /// same event on every `epoll_wait`. Now the first sight of it replaces
-    /// the instance, and the wait idles until the waker fires.
+    /// behind), put there directly. `wait(None)` must neither return
+    /// `Ok(0)` for it nor spin dropping it at every `epoll_wait`: the first
+    /// sight of it replaces the instance, and the wait idles until the
+    /// waker fires.
     #[test]
     fn unknown_registration_neither_ends_nor_spins_a_wait() {
         let sel = EpollSelector::new().unwrap();

@@ -2,10 +2,10 @@
 //! for `AlreadyExists`/`NotFound`, tokens, oneshot arming, generations and
 //! which file each registration was made for.
 //!
-//! It holds only what all three backends use. `armed` is one of those:
+//! It holds only what all four backends use. `armed` is one of those:
 //! `poll` and `select` leave disarmed fds out of what they pass the kernel,
-//! and `epoll` remembers fired oneshots so that replacing its instance keeps
-//! them disarmed.
+//! `uring` cancels their requests, and `epoll` remembers fired oneshots so
+//! that replacing its instance keeps them disarmed.
 //!
 //! What one backend alone needs lives in that backend's file. Per
 //! registration, that is the entry's `extra` (`Registry<X>`; `()` by

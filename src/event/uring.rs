@@ -32,8 +32,7 @@ use crate::sys::uring::{Origin, Ring, Setup};
 ///   until their poll reports a change. An unread byte is thus reported on
 ///   every `wait`, as on the other backends, without a new request per
 ///   event: one `poll(2)` per `wait` instead of a re-arm per event (the
-///   re-arm cost the C floor of `benches/tcp_compare.py` 1–11% per
-///   message).
+///   re-arm's cost is measured in `BENCHMARKS.md`).
 /// - [`Mode::Oneshot`] and [`Mode::EdgeOneshot`]: one single-shot
 ///   `POLL_ADD`; [`reregister`](Selector::reregister) submits the next.
 ///   (epoll's `EPOLLET | EPOLLONESHOT` also reports a ready fd once at

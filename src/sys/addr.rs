@@ -133,10 +133,10 @@ mod tests {
         assert_eq!(path.as_bytes(), theirs);
     }
 
-    /// Reproduces the lost datagram/connection: a family sockpoll does not
-    /// model (here `AF_PACKET`'s `sockaddr_ll`) read back from the kernel
-    /// was an "unsupported address family" error after the call had
-    /// consumed what it received.
+    /// A family sockpoll does not model (here `AF_PACKET`'s `sockaddr_ll`)
+    /// reads back from the kernel whole: never an "unsupported address
+    /// family" error after the call has consumed what it received (a lost
+    /// datagram or connection).
     #[test]
     fn any_family_the_kernel_writes_reads_back_whole() {
         let mut raw = RawAddr::empty();

@@ -46,10 +46,9 @@ pub(crate) struct FileStat {
 /// `fstat(2)`. On Linux x86-64 and AArch64 it is the kernel's own `fstat`
 /// system call, whose `struct stat` is libc's there: glibc 2.33 and later
 /// make `fstat` an `fstatat(fd, "", AT_EMPTY_PATH)`, and the kernel must
-/// fetch and check that empty path first: a median 526 against 580 ns a
-/// call on this project's machine (`benches/c/identity_cost.c`, five runs),
-/// paid at every event that poll, select and uring check a file's identity
-/// for. Elsewhere, libc's `fstat`.
+/// fetch and check that empty path first (the difference is measured in
+/// `BENCHMARKS.md`), paid at every event that poll, select and uring check
+/// a file's identity for. Elsewhere, libc's `fstat`.
 ///
 /// # Safety
 ///

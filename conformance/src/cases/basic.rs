@@ -1,6 +1,5 @@
 //! The single-threaded cases: levels, modes, errors, closed and reused fds,
-//! timeouts, wakers, signals, socket kinds, capacities (from sockpoll's
-//! `tests/backends.rs`).
+//! timeouts, wakers, signals, socket kinds, capacities, bursts.
 
 use std::io::{self, ErrorKind, Write};
 use std::net::UdpSocket;
@@ -372,8 +371,6 @@ pub fn closed_registered_fd_does_not_spin<S: Selector, F: Fn() -> Result<S>>(
     // number when they reported it invalid, or drop the event when the
     // file's identity differs; epoll watched the closed file —
     // and registering it succeeds: the stale registration is replaced.
-    // (Changed by "closed-then-reused fds never wedge a selector": this
-    // register was AlreadyExists until a deregister of the number.)
     let mut held = Vec::new();
     for _ in 0..256 {
         let (x, y) = uds_pair();

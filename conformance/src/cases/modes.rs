@@ -1,6 +1,6 @@
 //! Modes and interests beyond level and oneshot: edge + oneshot, the empty
 //! interest, priority readiness (TCP out-of-band data) and exclusive
-//! wake-ups (from sockpoll's `tests/event_interest.rs`). Where a backend
+//! wake-ups. Where a backend
 //! declares it lacks one, the case asserts the typed `Unsupported` error.
 
 use std::io::{ErrorKind, Write};

@@ -1,6 +1,6 @@
 //! One selector shared by many threads: registration from other threads
 //! reaches a blocked `wait`, `notify`, one waiter at a time, and a
-//! model-based stress test (from sockpoll's `tests/event_shared.rs`).
+//! model-based stress test.
 //!
 //! Every timing check is one-sided: "woken before a generous bound", never
 //! "fast"; speed lives in the benches.
