@@ -50,7 +50,7 @@ use crate::sys::epoll as sys;
 /// file now at it, the old file's events are still delivered with its
 /// token. Each of those calls on such a number (`register` only when the
 /// file there is not the registered one: see [Closing, dup and
-/// fork](super#closing-dup-and-fork)) asks the kernel whether it still
+/// fork](Selector#closing-dup-and-fork)) asks the kernel whether it still
 /// holds a registration there
 /// (`kcmp(KCMP_EPOLL_TFD)`, or `/proc/self/fdinfo`; O(registered fds), only
 /// on this path) and if so replace the epoll instance with a new one

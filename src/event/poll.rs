@@ -4,17 +4,13 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::registry::{Entry, Registry};
+use super::kit::{pollfd, same_file, to_flags};
+use super::registry::Registry;
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
     Mode, Notifier, OnSignal, Selector, Token,
 };
 use crate::error::Result;
-
-#[cfg(linux_like)]
-const POLLRDHUP: libc::c_short = libc::POLLRDHUP;
-#[cfg(not(linux_like))]
-const POLLRDHUP: libc::c_short = 0;
 
 /// Readiness with [`poll(2)`](https://man7.org/linux/man-pages/man2/poll.2.html).
 ///
@@ -33,7 +29,7 @@ const POLLRDHUP: libc::c_short = 0;
 /// registered for another file. `poll` knows only the number: a number
 /// closed and reused before a `wait` saw it closed is watched, under the
 /// old registration, as whatever file now holds it, until then (see
-/// [Closing, dup and fork](super#closing-dup-and-fork)).
+/// [Closing, dup and fork](Selector#closing-dup-and-fork)).
 ///
 /// # Threads
 ///
@@ -81,71 +77,6 @@ impl Shared {
         self.dirty = true;
         self.blocked
     }
-}
-
-pub(super) fn pollfd(fd: libc::c_int, e: &Entry) -> libc::pollfd {
-    let mut events = 0;
-    if e.interest.is_readable() {
-        events |= libc::POLLIN | POLLRDHUP;
-    }
-    if e.interest.is_writable() {
-        events |= libc::POLLOUT;
-    }
-    if e.interest.is_priority() {
-        events |= libc::POLLPRI;
-    }
-    libc::pollfd {
-        // NONE is left out, like a disarmed fd: poll reports hang-ups and
-        // errors unasked, and NONE delivers nothing.
-        fd: if e.armed && !e.interest.is_none() {
-            fd
-        } else {
-            -1
-        },
-        events,
-        revents: 0,
-    }
-}
-
-/// `revents` as event flags, for a registration asking `interest` (the
-/// io_uring backend reads the same bits from its poll completions).
-/// Nothing for [`Interest::NONE`], which delivers nothing, not even the
-/// hang-ups and errors `poll` reports unasked.
-pub(super) fn to_flags(revents: libc::c_short, interest: Interest) -> u8 {
-    if interest.is_none() {
-        return 0;
-    }
-    let has = |bits: libc::c_short| revents & bits != 0;
-    let mut f = 0;
-    if interest.is_readable() && has(libc::POLLIN | libc::POLLHUP | libc::POLLERR | POLLRDHUP) {
-        f |= flags::READABLE;
-    }
-    if interest.is_writable() && has(libc::POLLOUT | libc::POLLERR | libc::POLLHUP) {
-        f |= flags::WRITABLE;
-    }
-    if interest.is_priority() && has(libc::POLLPRI) {
-        f |= flags::PRIORITY;
-    }
-    if has(libc::POLLERR) {
-        f |= flags::ERROR;
-    }
-    if has(libc::POLLHUP | POLLRDHUP) {
-        f |= flags::READ_CLOSED;
-    }
-    if has(libc::POLLHUP) {
-        f |= flags::WRITE_CLOSED;
-    }
-    if has(libc::POLLNVAL) {
-        f |= flags::INVALID;
-    }
-    f
-}
-
-/// Whether the file at number `fd` is still the registered one (one
-/// `fstat` per delivered event: the price of never reporting a reused
-/// number's new file under the old registration).
-pub(super) fn same_file(fd: libc::c_int, registered: Option<crate::sys::fd::FileId>) -> bool {
-    registered.is_none() || crate::sys::fd::identity_of_number(fd) == registered
 }
 
 impl PollSelector {
@@ -416,6 +347,7 @@ mod tests {
     use std::os::unix::net::UnixStream;
 
     use super::*;
+    use crate::event::kit::POLLRDHUP;
 
     /// Another thread re-registers an fd to `Interest::NONE` while the
     /// waiter is in `ppoll` with the old array, and the peer hangs up in the

@@ -4,6 +4,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::kit::same_file;
 use super::registry::Registry;
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
@@ -48,7 +49,7 @@ use crate::sys::select::{self as sys, WORD_BITS};
 ///   `select` knows only the number: a number closed and reused before a
 ///   `wait` saw it closed is watched, under the old registration, as
 ///   whatever file now holds it, until then (see [Closing, dup and
-///   fork](super#closing-dup-and-fork)).
+///   fork](Selector#closing-dup-and-fork)).
 ///
 /// # Threads
 ///
@@ -233,7 +234,7 @@ fn collect_ready(reg: &mut Registry<Extra>, w: &mut Waiter, events: &mut Events)
         if f == 0 {
             continue;
         }
-        if !super::poll::same_file(fd, e.file) {
+        if !same_file(fd, e.file) {
             // Closed and reused before any wait saw it closed: another
             // file's readiness. Never the old token for it; stop watching
             // the number until it is registered again.
