@@ -85,9 +85,9 @@
 mod macros;
 
 mod addr;
-pub mod error;
+mod error;
 pub mod event;
-pub mod net;
+mod net;
 mod sys;
 
 #[cfg(fuzzing)]

@@ -8,9 +8,9 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
-use sockpoll::error::Subject;
 use sockpoll::event::{Events, Interest, Mode, PollSelector, Selector, Token};
 use sockpoll::Error;
+use sockpoll::Subject;
 
 #[test]
 fn readiness_errors_name_call_and_subject() {

@@ -15,8 +15,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sockpoll::error::Subject;
 use sockpoll::event::{Event, Events, Interest, Mode, PollSelector, Selector, Token};
+use sockpoll::Subject;
 use sockpoll::{Error, Result};
 use sockpoll_conformance::{conformance_tests, Capabilities};
 

@@ -3,10 +3,10 @@
 use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
+use crate::addr::inet;
 use crate::error::Result;
-use crate::net::addr::inet;
 use crate::net::resolve::{each_addr, ToSockAddrs};
-use crate::net::shell::{shell, stream_io};
+use crate::net::wrappers::{shell, stream_io};
 use crate::net::{SockAddr, Socket, Type};
 
 /// The listen backlog of [`TcpListener::bind`] (the kernel caps it at

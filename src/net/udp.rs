@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 #[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
+use crate::addr::inet;
 use crate::error::{Error, Result, Subject};
-use crate::net::addr::inet;
 use crate::net::resolve::{each_addr, ToSockAddrs};
-use crate::net::shell::shell;
+#[cfg(target_os = "linux")]
+use crate::net::wrappers::forward_msg;
+use crate::net::wrappers::shell;
 use crate::net::{Socket, Type};
 
 /// The largest UDP payload over IPv4: 65,535 − 8 (UDP header) − 20 (IP header).
@@ -222,58 +224,26 @@ impl UdpSocket {
         self.0.send_msg(bufs, addr.as_ref(), control)
     }
 
-    /// Receives one datagram with its control messages (see the options on
-    /// [`Socket`] that turn them on: [`Socket::set_recv_pktinfo_v4`], …).
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::recv_msg`].
-    pub fn recv_msg<'c>(
-        &self,
-        bufs: &mut [std::io::IoSliceMut<'_>],
-        control: &'c mut [u8],
-    ) -> Result<crate::RecvMsg<'c>> {
-        self.0.recv_msg(bufs, control)
+    forward_msg! {
+        /// Receives one datagram with its control messages (see the options on
+        /// [`Socket`] that turn them on: [`Socket::set_recv_pktinfo_v4`], …).
+        recv_msg
     }
 
-    /// Reads one error from the error queue (with
-    /// [`Socket::set_recv_errors_v4`] or `_v6` on).
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::recv_error_queue`].
-    pub fn recv_error_queue<'c>(
-        &self,
-        bufs: &mut [std::io::IoSliceMut<'_>],
-        control: &'c mut [u8],
-    ) -> Result<crate::RecvMsg<'c>> {
-        self.0.recv_error_queue(bufs, control)
+    forward_msg! {
+        /// Reads one error from the error queue (with
+        /// [`Socket::set_recv_errors_v4`] or `_v6` on).
+        recv_error_queue
     }
 
-    /// Sends a batch of datagrams in one call.
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::send_mmsg`].
-    pub fn send_mmsg(
-        &self,
-        batch: &mut crate::MmsgBatch,
-        msgs: &[crate::SendMsg<'_>],
-    ) -> Result<usize> {
-        self.0.send_mmsg(batch, msgs)
+    forward_msg! {
+        /// Sends a batch of datagrams in one call.
+        send_mmsg
     }
 
-    /// Receives a batch of datagrams in one call.
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::recv_mmsg`].
-    pub fn recv_mmsg<B: AsMut<[u8]>>(
-        &self,
-        batch: &mut crate::MmsgBatch,
-        bufs: &mut [B],
-    ) -> Result<usize> {
-        self.0.recv_mmsg(batch, bufs)
+    forward_msg! {
+        /// Receives a batch of datagrams in one call.
+        recv_mmsg
     }
 
     /// The most segments one [`send_gso`](UdpSocket::send_gso) may carry:

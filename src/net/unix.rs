@@ -7,8 +7,10 @@ use std::net::Shutdown;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::net::shell::{shell, stream_io};
 use crate::net::tcp::DEFAULT_BACKLOG;
+#[cfg(target_os = "linux")]
+use crate::net::wrappers::forward_msg;
+use crate::net::wrappers::{shell, stream_io};
 use crate::net::{Domain, SockAddr, Socket, Type};
 
 fn bound(ty: Type, addr: &SockAddr) -> Result<Socket> {
@@ -285,27 +287,15 @@ impl UnixStream {
         self.0.send_msg(bufs, None, control)
     }
 
-    /// Receives into `bufs` with control messages in `control`; received
-    /// descriptors are close-on-exec and owned by the result.
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::recv_msg`].
-    pub fn recv_msg<'c>(
-        &self,
-        bufs: &mut [std::io::IoSliceMut<'_>],
-        control: &'c mut [u8],
-    ) -> Result<crate::RecvMsg<'c>> {
-        self.0.recv_msg(bufs, control)
+    forward_msg! {
+        /// Receives into `bufs` with control messages in `control`; received
+        /// descriptors are close-on-exec and owned by the result.
+        recv_msg
     }
 
-    /// The peer's credentials when it connected (`SO_PEERCRED`).
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::peer_credentials`].
-    pub fn peer_credentials(&self) -> Result<crate::UnixCredentials> {
-        self.0.peer_credentials()
+    forward_msg! {
+        /// The peer's credentials when it connected (`SO_PEERCRED`).
+        peer_credentials
     }
 }
 
@@ -327,14 +317,10 @@ impl UnixDatagram {
         self.0.send_msg(bufs, addr, control)
     }
 
-    /// The peer's credentials, for a connected pair or socket
-    /// (`SO_PEERCRED`).
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::peer_credentials`].
-    pub fn peer_credentials(&self) -> Result<crate::UnixCredentials> {
-        self.0.peer_credentials()
+    forward_msg! {
+        /// The peer's credentials, for a connected pair or socket
+        /// (`SO_PEERCRED`).
+        peer_credentials
     }
 
     /// Receives one datagram with its control messages; the sender is
@@ -356,17 +342,9 @@ impl UnixDatagram {
         Ok(msg)
     }
 
-    /// Sends a batch of datagrams in one call.
-    ///
-    /// # Errors
-    ///
-    /// As [`Socket::send_mmsg`].
-    pub fn send_mmsg(
-        &self,
-        batch: &mut crate::MmsgBatch,
-        msgs: &[crate::SendMsg<'_>],
-    ) -> Result<usize> {
-        self.0.send_mmsg(batch, msgs)
+    forward_msg! {
+        /// Sends a batch of datagrams in one call.
+        send_mmsg
     }
 
     /// Receives a batch of datagrams in one call; a sender that never

@@ -41,11 +41,15 @@ use std::io;
 use crate::error::{Error, Result, Subject};
 
 pub(crate) mod addr;
+#[cfg(target_os = "linux")]
+pub(crate) mod cmsg;
 #[cfg(linux_like)]
 pub(crate) mod epoll;
 pub(crate) mod fd;
 #[cfg(test)]
 pub(crate) mod fork;
+#[cfg(target_os = "linux")]
+pub(crate) mod mmsg;
 #[cfg(target_os = "linux")]
 pub(crate) mod msg;
 pub(crate) mod poll;

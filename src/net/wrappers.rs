@@ -1,5 +1,8 @@
-//! What every typed wrapper shares: ownership of a `Socket`, descriptor
-//! traits, conversions and the calls that mean the same on every type.
+//! What every typed wrapper shares, written once as macros: ownership of a
+//! `Socket`, descriptor traits, conversions and the calls that mean the
+//! same on every type (`shell!`), `io::Read`/`io::Write` for the streams
+//! (`stream_io!`), and the message-I/O methods they forward unchanged
+//! (`forward_msg!`).
 
 /// Implements the common surface of a typed wrapper `$name(Socket)`;
 /// `$wrap` (the tuple constructor unless given) makes one from a `Socket`.
@@ -159,4 +162,84 @@ macro_rules! stream_io {
     };
 }
 
+/// The message-I/O methods a typed wrapper forwards to its [`Socket`]
+/// unchanged, one arm a method, each with the caller's doc lines (the
+/// `# Errors` section is added): `recv_msg`, `recv_error_queue`,
+/// `send_mmsg`, `recv_mmsg`, `peer_credentials`. Use it inside the
+/// wrapper's `impl`. (Forwards that change something — an address type, a
+/// sender's name — are written out where they are.)
+///
+/// [`Socket`]: crate::net::Socket
+#[cfg(target_os = "linux")]
+macro_rules! forward_msg {
+    ($(#[$doc:meta])* recv_msg) => {
+        $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// As [`Socket::recv_msg`](crate::net::Socket::recv_msg).
+        pub fn recv_msg<'c>(
+            &self,
+            bufs: &mut [std::io::IoSliceMut<'_>],
+            control: &'c mut [u8],
+        ) -> crate::error::Result<crate::net::RecvMsg<'c>> {
+            self.0.recv_msg(bufs, control)
+        }
+    };
+    ($(#[$doc:meta])* recv_error_queue) => {
+        $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// As [`Socket::recv_error_queue`](crate::net::Socket::recv_error_queue).
+        pub fn recv_error_queue<'c>(
+            &self,
+            bufs: &mut [std::io::IoSliceMut<'_>],
+            control: &'c mut [u8],
+        ) -> crate::error::Result<crate::net::RecvMsg<'c>> {
+            self.0.recv_error_queue(bufs, control)
+        }
+    };
+    ($(#[$doc:meta])* send_mmsg) => {
+        $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// As [`Socket::send_mmsg`](crate::net::Socket::send_mmsg).
+        pub fn send_mmsg(
+            &self,
+            batch: &mut crate::net::MmsgBatch,
+            msgs: &[crate::net::SendMsg<'_>],
+        ) -> crate::error::Result<usize> {
+            self.0.send_mmsg(batch, msgs)
+        }
+    };
+    ($(#[$doc:meta])* recv_mmsg) => {
+        $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// As [`Socket::recv_mmsg`](crate::net::Socket::recv_mmsg).
+        pub fn recv_mmsg<B: AsMut<[u8]>>(
+            &self,
+            batch: &mut crate::net::MmsgBatch,
+            bufs: &mut [B],
+        ) -> crate::error::Result<usize> {
+            self.0.recv_mmsg(batch, bufs)
+        }
+    };
+    ($(#[$doc:meta])* peer_credentials) => {
+        $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// As [`Socket::peer_credentials`](crate::net::Socket::peer_credentials).
+        pub fn peer_credentials(&self) -> crate::error::Result<crate::net::UnixCredentials> {
+            self.0.peer_credentials()
+        }
+    };
+}
+
+#[cfg(target_os = "linux")]
+pub(crate) use forward_msg;
 pub(crate) use {shell, stream_io};
