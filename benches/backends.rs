@@ -19,8 +19,8 @@
 //! `SOCKPOLL_BENCH_QUICK=1` makes it short (see BENCHMARKS.md).
 
 mod common;
-#[path = "common/pairs.rs"]
-mod pairs;
+
+use common::pairs;
 
 use std::hint::black_box;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};

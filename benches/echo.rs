@@ -1,5 +1,5 @@
 //! Loopback TCP ping-pong through the examples' own echo loop
-//! (`examples/echo/mod.rs`, one server thread) on each backend, beside a
+//! (`echo/src/server.rs`, one server thread) on each backend, beside a
 //! minimal mio echo server and a minimal raw epoll server (nix's zero-cost
 //! wrappers of epoll and read/write) written here.
 //!
@@ -16,12 +16,8 @@
 //! first, so msgs/s alone does not rank servers; CPU/msg does.
 
 mod common;
-#[path = "common/cpu.rs"]
-mod cpu;
-#[path = "../examples/echo/mod.rs"]
-mod echo;
-#[path = "common/echo_thread.rs"]
-mod echo_thread;
+
+use common::{cpu, echo_thread};
 
 use cpu::{pin_to, thread_cpu};
 

@@ -10,7 +10,7 @@
 //! - `sockpoll_1`, `sockpoll_mmsg8`, `sockpoll_mmsg32`: the same loop on
 //!   sockpoll's `EpollSelector`, `recv_from`/`send_to` and
 //!   `recv_mmsg`/`send_mmsg`;
-//! - `echo_loop`: the examples' own server (`examples/echo`), whose UDP side
+//! - `echo_loop`: the examples' own server (`echo/src/server.rs`), whose UDP side
 //!   is batched.
 //!
 //! At the end it prints, per server, the server thread's CPU time per
@@ -28,12 +28,8 @@
 //! Criterion's throughput is per datagram.
 
 mod common;
-#[path = "common/cpu.rs"]
-mod cpu;
-#[path = "../examples/echo/mod.rs"]
-mod echo;
-#[path = "common/echo_thread.rs"]
-mod echo_thread;
+
+use common::{cpu, echo_thread};
 
 use std::io::{IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket as StdUdp};

@@ -21,8 +21,8 @@
 //! `cargo bench --bench wait -- precision`.
 
 mod common;
-#[path = "common/pairs.rs"]
-mod pairs;
+
+use common::pairs;
 
 use std::hint::black_box;
 use std::os::fd::{AsFd, AsRawFd};

@@ -8,15 +8,10 @@
 //! names work, port 0 picks a free port. Once bound it prints exactly one
 //! line to stdout, `listening on <ip:port> (tcp+udp, backend epoll)`; logs go
 //! to stderr. SIGINT/SIGTERM stop it with exit code 0; a bad argument exits
-//! 2, a bind failure 1. The loop itself is in `echo/mod.rs`, shared by all the
-//! echo examples and the benches; `echo/program.rs` is the rest of the
-//! program (command line, signals, exit status).
-
-#[path = "echo/mod.rs"]
-mod echo;
-#[path = "echo/program.rs"]
-mod program;
+//! 2, a bind failure 1. The loop is `sockpoll_echo::server` (`echo/src/server.rs`),
+//! shared by all the echo examples and the benches; `echo/src/program.rs`
+//! is the rest of the program (command line, signals, exit status).
 
 fn main() -> std::process::ExitCode {
-    program::main_for(sockpoll::event::EpollSelector::new)
+    sockpoll_echo::program::main_for(sockpoll::event::EpollSelector::new)
 }

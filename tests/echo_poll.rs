@@ -2,25 +2,25 @@
 //! load and faults in every mode the backend supports (large streams,
 //! thousands of connections, half-close, resets, slow and silent readers,
 //! the fd limit, UDP edge cases, bad arguments, signals). The test bodies
-//! are in `echo_common`.
+//! are in `util/echo/`.
 
-mod echo_common;
+mod util;
 
-echo_common::cli_tests!("poll");
-echo_common::behaviour_tests!(level, "poll", None);
-echo_common::behaviour_tests!(oneshot, "poll", Some("oneshot"));
+util::echo::cli_tests!("poll");
+util::echo::behaviour_tests!(level, "poll", None);
+util::echo::behaviour_tests!(oneshot, "poll", Some("oneshot"));
 
 #[test]
 fn edge_mode_is_refused() {
-    echo_common::cli::assert_refused("poll", &["--mode", "edge", "127.0.0.1:0"], "edge", 2);
+    util::echo::cli::assert_refused("poll", &["--mode", "edge", "127.0.0.1:0"], "edge", 2);
 }
 
 #[test]
 fn ten_thousand_connections() {
-    echo_common::behaviour::ten_thousand(echo_common::Cfg::new("poll", None));
+    util::echo::behaviour::ten_thousand(util::echo::Cfg::new("poll", None));
 }
 
 #[test]
 fn echo_load_udp_fifty_senders() {
-    echo_common::load::many_senders(echo_common::Cfg::new("poll", None), 50);
+    util::echo::load::many_senders(util::echo::Cfg::new("poll", None), 50);
 }

@@ -7,9 +7,6 @@
 //! helper process (this test binary, re-executed).
 #![cfg(all(feature = "uring", target_os = "linux"))]
 
-#[path = "util/process.rs"]
-#[allow(dead_code)]
-mod process;
 mod util;
 
 use std::collections::HashMap;

@@ -10,18 +10,15 @@
 //! buffer whose last message ends unaligned, a pidfd (`SCM_PIDFD`) — and
 //! the count must come back to where it was.
 
-// Only fd_count of the /proc helpers is used here.
-#[allow(dead_code)]
-#[path = "util/procfs.rs"]
-mod procfs;
+mod util;
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::AsFd;
 
-use procfs::fd_count;
 use sockpoll::{
     cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, MmsgBatch, UnixDatagram, UnixStream,
 };
+use util::procfs::fd_count;
 
 fn open_fds() -> usize {
     fd_count(std::process::id() as i32)

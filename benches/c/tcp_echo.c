@@ -1,7 +1,7 @@
 /* The raw-syscall floor of the TCP echo servers: the same single-threaded
- * loop as examples/echo (one read and one write per readiness, level
- * triggered), on epoll or on io_uring readiness, with nothing between the
- * loop and the kernel. benches/process_compare.py runs it against the
+ * loop as the examples' (echo/src/server.rs: one read and one write per
+ * readiness, level triggered), on epoll or on io_uring readiness, with
+ * nothing between the loop and the kernel. benches/process_compare.py runs it against the
  * examples (--c-floor), pinned and driven by examples/echo_load.
  *
  *   cc -O2 -o tcp_echo benches/c/tcp_echo.c

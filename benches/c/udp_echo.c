@@ -14,7 +14,7 @@
  *
  * A reply the send buffer refuses (EAGAIN) or the kernel rejects is dropped
  * and counted; nothing is queued. The socket buffers are those of the Rust
- * example (examples/echo/mod.rs asks for 4 MiB each way with SO_RCVBUF /
+ * example (echo/src/server.rs asks for 4 MiB each way with SO_RCVBUF /
  * SO_SNDBUF, which the kernel doubles to 8 MiB where net.core.[rw]mem_max
  * allows 4 MiB): here 4 MiB each way with SO_RCVBUFFORCE / SO_SNDBUFFORCE
  * (root), falling back to the plain options without CAP_NET_ADMIN; the

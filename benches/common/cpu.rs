@@ -1,5 +1,5 @@
 //! Where a bench thread runs and what it spent: pinning to a CPU, and a
-//! thread's CPU time read from procfs. The echo and udp benches pull it in.
+//! thread's CPU time read from procfs.
 
 /// Pins the calling thread to `cpu` when the machine has it; a failure is
 /// only noise, never an error.

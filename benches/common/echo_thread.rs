@@ -1,20 +1,22 @@
-//! The examples' echo loop (`examples/echo/mod.rs`, default options) on a
+//! The examples' echo loop (`sockpoll_echo::server`, default options) on a
 //! thread of its own pinned to CPU 1, as the `echo` and `udp` benches run
-//! it. The bench that includes this file declares the `echo` and `cpu`
-//! modules.
+//! it.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use sockpoll::event::Selector;
+use sockpoll_echo::server::{Options, Server, Stopper};
+
+use super::cpu::pin_to;
 
 /// A started loop: where it listens, its thread's id (for that thread's CPU
 /// time), what stops it, and the thread.
 pub struct EchoThread {
     pub addr: SocketAddr,
     pub tid: i32,
-    pub stopper: crate::echo::Stopper,
+    pub stopper: Stopper,
     pub join: JoinHandle<()>,
 }
 
@@ -23,11 +25,10 @@ pub struct EchoThread {
 pub fn start<S: Selector + 'static>(make: fn() -> sockpoll::Result<S>) -> EchoThread {
     let (tx, rx) = mpsc::channel();
     let join = std::thread::spawn(move || {
-        crate::cpu::pin_to(1);
+        pin_to(1);
         let sel = make().expect("selector");
         let mut server =
-            crate::echo::Server::bind(sel, "127.0.0.1:0", crate::echo::Options::default())
-                .unwrap_or_else(|_| panic!("bind"));
+            Server::bind(sel, "127.0.0.1:0", Options::default()).unwrap_or_else(|_| panic!("bind"));
         let tid = nix::unistd::gettid().as_raw();
         tx.send((server.local_addr(), server.stopper.clone(), tid))
             .expect("send");

@@ -1,6 +1,14 @@
 //! What every bench shares: quick mode, the Criterion settings, the fd
-//! limit. The readiness benches also pull in `pairs.rs` (socket pairs, the
-//! mio baseline), so no bench compiles a helper it does not use.
+//! limit; and one helper a module, each used by some of the benches:
+//! `pairs` (socket pairs, the mio baseline: the readiness benches), `cpu`
+//! (pinning, a thread's CPU time) and `echo_thread` (the echo loop on a
+//! thread of its own: the echo and udp benches).
+// Every bench compiles every helper and uses a subset.
+#![allow(dead_code)]
+
+pub mod cpu;
+pub mod echo_thread;
+pub mod pairs;
 
 use std::time::Duration;
 
@@ -29,6 +37,4 @@ pub fn criterion() -> Criterion {
     c.configure_from_args()
 }
 
-#[path = "../../examples/support/fdlimit.rs"]
-mod fdlimit;
-pub use fdlimit::raise_fd_limit;
+pub use sockpoll_conformance::support::raise_fd_limit;

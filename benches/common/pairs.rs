@@ -3,7 +3,7 @@
 
 use std::os::unix::net::UnixStream;
 
-use crate::common::quick;
+use super::quick;
 
 /// The largest pair count that fits: 10,000 pairs are 20,000 fds, and the
 /// hard limit here is 20,000, so leave room for stdio, selectors and

@@ -16,7 +16,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{getrusage, UsageWho};
+use nix::sys::resource::{getrlimit, getrusage, setrlimit, Resource, UsageWho};
 use nix::sys::time::TimeValLike;
 use sockpoll::event::{Event, Events, Selector, Token};
 use sockpoll::Error;
@@ -163,14 +163,23 @@ pub fn reuse_number(old: UnixStream) -> (UnixStream, UnixStream) {
     (UnixStream::from(slot), peer)
 }
 
-#[path = "../../../examples/support/fdlimit.rs"]
-mod fdlimit;
-
-/// Raises the soft `RLIMIT_NOFILE` to at least `want` (capped at the hard
-/// limit); returns the new soft limit. Never fails. Written once, for
-/// sockpoll's examples and benches too, in `examples/support/fdlimit.rs`.
+/// Raises the soft `RLIMIT_NOFILE` to `want`, capped at the hard limit and
+/// never lowered; returns the soft limit now in force. `u64::MAX` asks for
+/// the hard limit. sockpoll's own tests, benches and echo examples raise
+/// theirs with it too.
+///
+/// Never fails: if raising is refused the old limit stays and is returned;
+/// if the limits cannot be read at all (they always can on Linux), 1024,
+/// the usual default soft limit, is assumed.
 pub fn raise_fd_limit(want: u64) -> u64 {
-    fdlimit::raise_fd_limit(want)
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 1024;
+    };
+    let target = want.min(hard).max(soft);
+    if target > soft && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_err() {
+        return soft;
+    }
+    target
 }
 
 /// Serialises the cases that open thousands of fds, so that parallel tests

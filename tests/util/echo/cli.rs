@@ -7,9 +7,9 @@ use std::process::Command;
 
 use nix::sys::signal::Signal;
 
-use super::bytes::pattern;
 use super::harness::{binary, roundtrip, udp_roundtrip, Cfg};
-use super::process::run_bounded;
+use crate::util::bytes::pattern;
+use crate::util::process::run_bounded;
 
 /// The `listening on` line names the real port, UDP is on the same port,
 /// and SIGTERM ends it with 0 and no second line.

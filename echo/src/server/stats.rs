@@ -5,11 +5,18 @@ use std::fmt;
 /// What the server counted.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
+    /// Connections accepted and served.
     pub accepted: u64,
+    /// Connections accepted but closed at once, because the selector
+    /// refused to register them (`select` past its set size).
     pub refused: u64,
+    /// TCP bytes received (each one is echoed).
     pub tcp_bytes: u64,
+    /// Datagrams received.
     pub datagrams: u64,
+    /// Datagrams not echoed: the reply queue was full, or sending failed.
     pub datagrams_dropped: u64,
+    /// Times the listener paused after running out of descriptors.
     pub backoffs: u64,
 }
 

@@ -1,10 +1,7 @@
-//! The whole program of `echo_<backend>` around the loop of `mod.rs`: the
-//! command line, the descriptor limit, the `listening on` line, signals and
-//! the exit status. Only the examples pull this file in (with `#[path]`);
-//! the benches drive the loop themselves.
-
-#[path = "../support/fdlimit.rs"]
-mod fdlimit;
+//! The whole program of `echo_<backend>` around the loop of
+//! [`server`](crate::server): the command line (`program/args.rs`), the
+//! descriptor limit, the `listening on` line, signals and the exit status.
+//! Only the examples run it; the benches drive the loop themselves.
 
 mod args;
 
@@ -14,7 +11,9 @@ use std::process::ExitCode;
 
 use sockpoll::event::Selector;
 
-use crate::echo::{Options, Server, StartError};
+use sockpoll_conformance::support::raise_fd_limit;
+
+use crate::server::{Options, Server, StartError};
 use args::Command;
 
 /// Parses the command line, binds, prints the `listening on` line and
@@ -53,7 +52,7 @@ pub fn main_for<S: Selector>(make: impl FnOnce() -> sockpoll::Result<S>) -> Exit
         return ExitCode::from(2);
     }
     // Thousands of clients need more than the usual 1024 descriptors.
-    let limit = fdlimit::raise_fd_limit(u64::MAX);
+    let limit = raise_fd_limit(u64::MAX);
     let opts = Options {
         stop_on_signals: true,
         ..opts

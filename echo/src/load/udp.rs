@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
 use sockpoll::UdpSocket;
 
-use crate::args::Args;
-use crate::report::Tally;
+use super::args::Args;
+use super::report::Tally;
 
 /// An echo not back after this long is counted lost.
 pub const LOSS_TIMEOUT: Duration = Duration::from_millis(500);
@@ -56,7 +56,7 @@ fn datagram(id: usize, seq: u64, m: usize, out: &mut [u8]) {
     out[4..HEADER].copy_from_slice(&seq.to_le_bytes());
     let base = seq.wrapping_mul(m as u64);
     for (j, b) in out[HEADER..m].iter_mut().enumerate() {
-        *b = crate::pattern(id, base.wrapping_add(j as u64));
+        *b = super::pattern(id, base.wrapping_add(j as u64));
     }
 }
 

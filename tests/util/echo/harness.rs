@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::bytes::assert_same;
-use super::bytes::pattern;
-use super::fdlimit;
-use super::process::which;
-use super::procfs;
+use crate::util::bytes::assert_same;
+use crate::util::bytes::pattern;
+use crate::util::process::which;
+use crate::util::procfs;
+use crate::util::raise_fd_limit;
 
 /// How long a server may take to print its `listening on` line.
 pub const STARTUP: Duration = Duration::from_secs(10);
@@ -396,7 +396,7 @@ pub fn message(i: usize) -> Vec<u8> {
 /// Raises this process's soft descriptor limit to the hard one, which must
 /// leave room for `need` descriptors.
 pub fn raise_own_fd_limit(need: u64) {
-    let limit = fdlimit::raise_fd_limit(u64::MAX);
+    let limit = raise_fd_limit(u64::MAX);
     assert!(
         limit >= need,
         "the hard RLIMIT_NOFILE ({limit}) is below the {need} descriptors this test needs"

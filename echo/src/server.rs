@@ -1,6 +1,6 @@
 //! The single-threaded TCP + UDP echo server every `echo_<backend>` example
-//! runs, generic over [`Selector`]. The benches pull it in too, with
-//! `#[path]`, so they measure exactly this loop.
+//! runs, generic over [`Selector`]. The benches run it too, so they measure
+//! exactly this loop.
 //!
 //! What it guarantees under load and faults:
 //! - every byte a TCP client sends comes back, in order; after the client's
@@ -11,17 +11,17 @@
 //!   (in edge and oneshot mode, work left over is revisited before the next
 //!   wait);
 //! - running out of descriptors (`EMFILE`) pauses the listener for
-//!   [`ACCEPT_BACKOFF`](tcp::ACCEPT_BACKOFF) instead of spinning on a ready
+//!   `ACCEPT_BACKOFF` (`server/tcp.rs`) instead of spinning on a ready
 //!   listener;
 //! - UDP: every datagram (empty ones and 65,507-byte ones included) is sent
 //!   back to its sender; a bounded queue absorbs a full send buffer;
 //! - idle, it sleeps in `wait(None)`: no timer, no CPU.
 //!
-//! This file is the loop; the rest is one concern a file: `tcp.rs` (the
-//! listener and its back-off, the connections), `udp.rs`, `interest.rs`
-//! (how each mode is armed, for every socket), `stop.rs` (signals and
-//! [`Stopper`]) and `stats.rs`. The examples' command line is
-//! in `program.rs`, which the benches leave out.
+//! This file is the loop; the rest is one concern a file in `server/`:
+//! `tcp.rs` (the listener and its back-off, the connections), `udp.rs`,
+//! `interest.rs` (how each mode is armed, for every socket), `stop.rs`
+//! (signals and [`Stopper`]) and `stats.rs`. The examples' command line is
+//! in [`program`](crate::program), which the benches leave out.
 
 mod interest;
 mod stats;
@@ -81,7 +81,9 @@ impl Default for Options {
 pub enum StartError {
     /// The address does not resolve (a bad argument: exit 2).
     BadAddress {
+        /// The address as given.
         addr: String,
+        /// What resolving it returned.
         error: sockpoll::Error,
     },
     /// The bind or a registration failed (exit 1).

@@ -3,7 +3,7 @@
 //! `behaviour.rs`; `load.rs` runs `echo_load --udp` against them), and
 //! the macros each `tests/echo_<backend>.rs`
 //! instantiates them with ([`cli_tests!`] and [`behaviour_tests!`]).
-//! General helpers come from `tests/util/`, one file a subject.
+//! General helpers come from the rest of `tests/util/`, one file a subject.
 //!
 //! Every test spawns its own server on port 0 of a loopback address, every
 //! wait is bounded, and a [`Server`](harness::Server) kills its child on
@@ -13,17 +13,6 @@ pub mod behaviour;
 pub mod cli;
 mod harness;
 pub mod load;
-
-#[path = "../util/bytes.rs"]
-mod bytes;
-#[path = "../../examples/support/fdlimit.rs"]
-mod fdlimit;
-#[path = "../util/process.rs"]
-mod process;
-#[path = "../util/procfs.rs"]
-mod procfs;
-#[path = "../util/stream.rs"]
-mod stream;
 
 pub use harness::Cfg;
 
@@ -35,8 +24,8 @@ macro_rules! cli_tests {
         mod cli {
             use nix::sys::signal::Signal;
 
-            use crate::echo_common::cli as c;
-            use crate::echo_common::Cfg;
+            use crate::util::echo::cli as c;
+            use crate::util::echo::Cfg;
 
             const CFG: Cfg = Cfg::new($backend, None);
 
@@ -98,8 +87,8 @@ pub(crate) use cli_tests;
 macro_rules! behaviour_tests {
     ($name:ident, $backend:literal, $mode:expr) => {
         mod $name {
-            use crate::echo_common::behaviour as c;
-            use crate::echo_common::Cfg;
+            use crate::util::echo::behaviour as c;
+            use crate::util::echo::Cfg;
 
             const CFG: Cfg = Cfg::new($backend, $mode);
 

@@ -3,7 +3,7 @@
 
 use sockpoll::event::Mode;
 
-use crate::echo::Options;
+use crate::server::Options;
 
 /// Served when no ADDR is given.
 const DEFAULT_ADDR: &str = "127.0.0.1:7007";

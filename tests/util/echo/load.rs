@@ -10,7 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::harness::{binary, Cfg};
-use super::process::run_bounded;
+use crate::util::process::run_bounded;
 
 /// Runs `echo_load --udp --json ARGS ADDR` to its end (bounded); its exit
 /// code and its one JSON line.

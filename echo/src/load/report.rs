@@ -1,7 +1,7 @@
 //! What `echo_load` counts, and the line it prints: msgs/s, MB/s,
 //! latency percentiles and errors, as text or as one JSON object.
 
-use crate::args::Args;
+use super::args::Args;
 
 /// What the run counted.
 #[derive(Default)]

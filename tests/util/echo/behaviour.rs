@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::bytes::{assert_same, pattern};
 use super::harness::{message, raise_own_fd_limit, roundtrip, udp_roundtrip, Cfg};
-use super::stream::{read_to_eof, reset};
+use crate::util::bytes::{assert_same, pattern};
+use crate::util::stream::{read_to_eof, reset};
 
 /// 8 MiB of pseudo-random bytes come back byte-exact, then EOF after our
 /// FIN; another client is served meanwhile.
