@@ -22,7 +22,7 @@ pub fn quick() -> bool {
 
 /// The Criterion every bench starts from: criterion's defaults, or the quick
 /// settings (which also skip criterion's per-benchmark plots: drawing them
-/// with plotters costs seconds per benchmark; `benches/report.py` draws the
+/// with plotters costs seconds per benchmark; `benches/process/report.py` draws the
 /// scaling charts from the estimates either way).
 pub fn criterion() -> Criterion {
     let c = Criterion::default();

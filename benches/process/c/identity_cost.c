@@ -1,11 +1,11 @@
 /* What one file-identity check can cost: the system calls a readiness
  * backend could make per delivered event to learn whether fd number N still
  * names the registered file, timed on one end of a socketpair (the caller
- * pins it; benches/tcp_compare.py runs it on CPU 1). getpid is the floor of
- * any system call here; F_GETFD says only "open or not"; fstat, statx and
+ * pins it; benches/process/tcp_compare.py runs it on CPU 1). getpid is the
+ * floor of any system call here; F_GETFD says only "open or not"; fstat, statx and
  * SO_COOKIE name the file.
  *
- *   cc -O2 -o identity_cost benches/c/identity_cost.c
+ *   cc -O2 -o identity_cost benches/process/c/identity_cost.c
  *   identity_cost [CALLS]        (default 2000000; prints one JSON line)
  */
 #define _GNU_SOURCE

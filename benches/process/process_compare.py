@@ -8,7 +8,7 @@ For every C x M it reads the server's CPU time (utime+stime ticks from
 and with --strace it attaches `strace -c -f -p PID` for extra runs at C=1
 and C=50 to count syscalls per message.
 
-usage: python3 benches/process_compare.py [--seconds T] [--strace] [--servers epoll,poll,select]
+usage: python3 benches/process/process_compare.py [--seconds T] [--strace] [--servers epoll,poll,select]
   (build first: cargo build --release --examples; uses $CARGO_TARGET_DIR or target/)
 """
 import json

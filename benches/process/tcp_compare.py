@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Process-level TCP echo comparison of the epoll and uring examples against
-C floors in the same run (BENCHMARKS.md, "uring against epoll and C"; the
-CPU target of issue 13).
+C floors in the same run (BENCHMARKS.md, "uring against epoll and C").
 
 Servers, each pinned `taskset -c 1`, all started once and driven in turn:
-  c-epoll          benches/c/tcp_echo.c epoll: level-triggered epoll_wait
-  c-uring          benches/c/tcp_echo.c uring: multishot POLL_ADD on a
-                   SINGLE_ISSUER | DEFER_TASKRUN ring (the issue's C server)
+  c-epoll          benches/process/c/tcp_echo.c epoll: level-triggered epoll_wait
+  c-uring          benches/process/c/tcp_echo.c uring: multishot POLL_ADD on a
+                   SINGLE_ISSUER | DEFER_TASKRUN ring
   c-uring-oneshot  the same ring, a single-shot POLL_ADD re-armed after each
-                   completion (what UringSelector does for Mode::Level)
+                   completion (the cost of re-arming: UringSelector's
+                   Mode::Level is multishot plus a poll(2) level probe)
   epoll, uring     examples/echo_epoll and examples/echo_uring (--mode level,
                    the default, or edge: uring's edge mode is multishot)
   (--servers picks a subset, by these names; --extra NAME=PATH,... adds
@@ -24,10 +24,10 @@ paired ratios, because this machine's CPU per message drifts by ±20%
 between runs a minute apart while servers measured back to back drift
 together. Then, with the servers stopped, two C checks: `tcp_echo
 probe-level` (does this kernel take IORING_POLL_ADD_LEVEL on a POLL_ADD?)
-and benches/c/identity_cost.c on CPU 1 (ns per call of the system calls a
+and benches/process/c/identity_cost.c on CPU 1 (ns per call of the system calls a
 backend could check a file's identity with; the median of 3 runs).
 
-usage: python3 benches/tcp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
+usage: python3 benches/process/tcp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
          [--connections 50,500] [--size 64] [--mode level|edge] [--servers a,b,...]
          [--extra NAME=PATH,...] [--json FILE]
   DIR: --target-dir, else $CARGO_TARGET_DIR, else target (build first:

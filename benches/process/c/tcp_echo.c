@@ -1,10 +1,10 @@
 /* The raw-syscall floor of the TCP echo servers: the same single-threaded
  * loop as the examples' (echo/src/server.rs: one read and one write per
  * readiness, level triggered), on epoll or on io_uring readiness, with
- * nothing between the loop and the kernel. benches/process_compare.py runs it against the
- * examples (--c-floor), pinned and driven by examples/echo_load.
+ * nothing between the loop and the kernel. benches/process/tcp_compare.py
+ * runs it against the examples, pinned and driven by examples/echo_load.
  *
- *   cc -O2 -o tcp_echo benches/c/tcp_echo.c
+ *   cc -O2 -o tcp_echo benches/process/c/tcp_echo.c
  *   tcp_echo epoll|uring|uring-oneshot [ADDR:PORT]   (default 127.0.0.1:0)
  *   tcp_echo probe-level
  *

@@ -1,6 +1,6 @@
-"""What benches/udp_compare.py and benches/tcp_compare.py share: option
-parsing, building the C floors, starting a pinned server, reading a
-process's CPU time, and the per-round ratios and table cells."""
+"""What udp_compare.py and tcp_compare.py (beside it) share: option parsing,
+building the C floors, starting a pinned server, reading a process's CPU
+time, and the per-round ratios and table cells."""
 import os
 import re
 import shutil
@@ -24,7 +24,7 @@ def opt(prog, name, default, conv=str):
 
 
 def compile_c(prog, cdir, sources):
-    """Builds each (name, extra flags) of benches/c into cdir with `cc -O2`;
+    """Builds each (name, extra flags) of c/ (beside this file) into cdir with `cc -O2`;
     False (and says why) if there is no compiler or a build fails."""
     here = os.path.dirname(os.path.abspath(__file__))
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")

@@ -1,5 +1,5 @@
 /*
- * udp_echo: the C floor for the UDP echo comparison (benches/udp_compare.py).
+ * udp_echo: the C floor for the UDP echo comparison (benches/process/udp_compare.py).
  *
  *   udp_echo {single|mmsg32} [PORT_FILE]
  *

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Process-level UDP comparison against C floors in the same run
-(BENCHMARKS.md, "UDP against C in the same run"; the targets of issue 12).
+(BENCHMARKS.md, "UDP against C in the same run").
 
 Servers, each pinned `taskset -c 1`, all started once and driven in turn:
-  c-single   benches/c/udp_echo.c single: epoll, recvfrom/sendto per datagram
-  c-mmsg32   benches/c/udp_echo.c mmsg32: epoll, recvmmsg/sendmmsg of 32
+  c-single   benches/process/c/udp_echo.c single: epoll, recvfrom/sendto per datagram
+  c-mmsg32   benches/process/c/udp_echo.c mmsg32: epoll, recvmmsg/sendmmsg of 32
   sockpoll   examples/echo_epoll (its UDP side: recv_mmsg/send_mmsg of 32)
 Load: examples/echo_load --udp --connections C pinned `taskset -c 0`, every
 size x server once per round, rounds interleaved (the server order rotates
@@ -13,11 +13,11 @@ CPU from /proc/PID/task/*/schedstat before and after, like
 process_compare.py), and the ratios to c-mmsg32 and c-single of the same
 round; the tables give the median over rounds (and the range). --strace adds
 one run per server and size under `strace -c -f -p PID` for syscalls per
-datagram. Then benches/c/gso_send.c once a round in each mode (x54, gso,
+datagram. Then benches/process/c/gso_send.c once a round in each mode (x54, gso,
 gso-gro; the order alternates): sender-thread CPU per 1,200-byte datagram
 and the ratios x54 / gso and x54 / gso-gro of the same round.
 
-usage: python3 benches/udp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
+usage: python3 benches/process/udp_compare.py [--target-dir DIR] [--rounds R] [--seconds T]
          [--sizes 64,1200] [--connections C] [--window pipeline|pingpong]
          [--gso-seconds S] [--strace] [--json FILE]
   DIR: --target-dir, else $CARGO_TARGET_DIR, else target (build first:

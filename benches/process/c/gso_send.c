@@ -1,5 +1,5 @@
 /*
- * gso_send: the C floor for UDP GSO on loopback (benches/udp_compare.py).
+ * gso_send: the C floor for UDP GSO on loopback (benches/process/udp_compare.py).
  *
  *   gso_send {x54|gso|gso-gro} SECONDS [SENDER_CPU DRAIN_CPU]
  *

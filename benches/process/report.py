@@ -5,7 +5,7 @@ criterion 0.8 without gnuplot (its plotters backend) writes no line chart
 for a parameterised group, so this draws one per group: median time per
 element (per event for `backends`, per call for `wait`) against N, log-log.
 
-usage: python3 benches/report.py CRITERION_DIR [SVG_OUT_DIR]
+usage: python3 benches/process/report.py CRITERION_DIR [SVG_OUT_DIR]
   CRITERION_DIR  e.g. $CARGO_TARGET_DIR/criterion
 Prints markdown tables (medians and ratios) to stdout.
 """
