@@ -44,6 +44,26 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Map of the crate
+//!
+//! Every name has one public path. The socket layer's names are at the
+//! crate root (`sockpoll::Socket`, `sockpoll::Error`); the readiness
+//! names stay in their module (`sockpoll::event::Selector`), which the
+//! root does not repeat, because `event` is a vocabulary of its own
+//! (`Token`, `Interest`, `Mode`, `Events`, the backends) that reads better
+//! qualified. The files below `src/`:
+//!
+//! | path | what |
+//! |---|---|
+//! | `lib.rs` | this map, the lints, the one set of public re-exports |
+//! | `error.rs`, `addr.rs` | the ground pair: [`Error`] (with [`Subject`], which may hold a [`SockAddr`]) and the addresses and `Domain`/`Type`/`Protocol`; both sit below everything else |
+//! | `net/` (private) | the socket layer: [`Socket`] and its options, the typed wrappers, message I/O, `TCP_INFO`, name resolution; `net/mod.rs` maps its files |
+//! | `event/` ([`event`]) | the [`Selector`](event::Selector) trait, its values, [`Waker`](event::Waker), the four backends and [`AnySelector`](event::AnySelector); `event/mod.rs` maps its files |
+//! | `sys/` (private) | every raw system call, wrapped once; the only unsafe code; `sys/mod.rs` says what each file wraps |
+//!
+//! Imports point down only: `event` and `net` use `sys`, `sys` uses only
+//! `error` and `addr`, and no backend uses another.
+//!
 //! # Guarantees
 //!
 //! - **Close-on-exec, always**: `socket`/`socketpair` with `SOCK_CLOEXEC`,

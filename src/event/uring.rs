@@ -1,10 +1,11 @@
 //! The io_uring backend: readiness from `POLL_ADD` requests. This file
 //! holds the selector, its ring's setup, submission and harvest;
 //! `uring/probe.rs` level mode's probe, `uring/removal.rs` what makes
-//! `deregister` let go of the file ("Deregister before close"), and
+//! `deregister` let go of the file ("Deregister before close"),
+//! `uring/nest.rs` the descriptor `as_fd` hands out for nesting, and
 //! `uring/tests.rs` the unit tests.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -13,13 +14,16 @@ use super::kit::{same_file, to_flags};
 use super::registry::Registry;
 use super::{
     flags, lock, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, OnSignal,
-    Selector, Token, Waker,
+    Selector, Token,
 };
 use crate::error::{Error, Result, UnavailableReason};
 use crate::sys::uring::{Origin, Ring, Setup};
 
+mod nest;
 mod probe;
 mod removal;
+
+use nest::Nest;
 
 /// Readiness with [`io_uring(7)`](https://man7.org/linux/man-pages/man7/io_uring.7.html)
 /// `IORING_OP_POLL_ADD` requests (Linux 5.13+), on the `io-uring` crate's
@@ -187,37 +191,9 @@ pub struct UringSelector {
     /// Signalled (with `shared`) when the waiter has carried out removals
     /// a `deregister` asked for.
     flushed: std::sync::Condvar,
-    /// What [`as_fd`](UringSelector::as_fd) hands out, for nesting this
+    /// What `as_fd` hands out, for nesting this
     /// selector in another loop.
     nest: Nest,
-}
-
-/// The descriptor that turns readable when this selector has something
-/// for a `wait` ([`UringSelector::as_fd`]): an eventfd registered with
-/// every ring (`IORING_REGISTER_EVENTFD`), which the kernel adds to when
-/// the ring gets work, and which the selector writes itself for what the
-/// kernel does not know (registration changes queued for the next wait,
-/// `notify`, level registrations the next wait's probe will look at).
-/// Until `as_fd` is first called its kernel signals are off and nothing
-/// writes it: no cost.
-#[derive(Debug)]
-struct Nest {
-    fd: Waker,
-    on: std::sync::atomic::AtomicBool,
-}
-
-impl Nest {
-    fn on(&self) -> bool {
-        self.on.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Makes it readable, if anyone looks at it.
-    fn poke(&self) -> Result<()> {
-        if self.on() {
-            self.fd.wake()?;
-        }
-        Ok(())
-    }
 }
 
 /// How long a `deregister` from a thread that does not own a single-issuer
@@ -425,16 +401,6 @@ impl UringSelector {
     }
 }
 
-/// A ring of `entries` with the nesting eventfd registered, its signals
-/// off (the waiter turns them on once `as_fd` has been called).
-fn new_ring(entries: u32, nest: &Nest) -> Result<Ring> {
-    let mut ring = Ring::new(entries)?;
-    // Before the ring is enabled: any thread may register then.
-    ring.register_eventfd(nest.fd.as_fd())?;
-    ring.eventfd_signals(false);
-    Ok(ring)
-}
-
 impl UringSelector {
     /// Submission entries of a new ring (completions: twice as many).
     pub const DEFAULT_ENTRIES: u32 = 256;
@@ -471,11 +437,8 @@ impl UringSelector {
     /// As [`new`](UringSelector::new).
     #[doc(alias = "io_uring_setup")]
     pub fn with_entries(entries: u32) -> Result<UringSelector> {
-        let nest = Nest {
-            fd: Waker::new()?,
-            on: std::sync::atomic::AtomicBool::new(false),
-        };
-        let ring = new_ring(entries, &nest)?;
+        let nest = Nest::new()?;
+        let ring = nest.new_ring(entries)?;
         let ring_info = RingInfo::of(&ring);
         Ok(UringSelector {
             shared: Mutex::new(Shared::default()),
@@ -558,7 +521,7 @@ impl UringSelector {
         entries: u32,
         own: bool,
     ) -> Result<()> {
-        let ring = new_ring(entries, &self.nest)?;
+        let ring = self.nest.new_ring(entries)?;
         if own {
             ring.enable()?;
         }
@@ -943,41 +906,6 @@ impl Backend for UringSelector {
 
     fn notifier(&self) -> &Notifier {
         &self.notifier
-    }
-}
-
-impl AsFd for UringSelector {
-    /// A descriptor that turns readable when this selector has something
-    /// for a `wait` — for nesting it in another event loop (another
-    /// selector, `poll(2)`, a runtime's reactor): register it for
-    /// readability there, and call [`wait`](Selector::wait) (with a zero
-    /// timeout, say) when it is reported.
-    ///
-    /// It is not the ring's own descriptor: on a `DEFER_TASKRUN` ring the
-    /// kernel posts completions only when the ring's thread enters it, so
-    /// the ring is not reported readable when a registered file becomes
-    /// ready. It is an eventfd registered with the ring
-    /// (`IORING_REGISTER_EVENTFD`), which the kernel signals when the ring
-    /// gets work, and which the selector also makes readable for what only
-    /// a `wait` would submit or find: registration changes made while no
-    /// thread waits, [`notify`](Selector::notify), completions left when
-    /// `Events` was full, and level registrations still to be probed (so,
-    /// like a level-triggered epoll fd, it may be readable once more after
-    /// the data was read: a `wait` then reports nothing). Each `wait`
-    /// clears it as it ends, unless something is left for the next one.
-    /// The number stays the same for the selector's life, across ring
-    /// replacements.
-    ///
-    /// Only register it and wait: do not read, write or close it (the
-    /// borrow forbids closing). The first call turns the kernel's signals
-    /// on; until then they cost nothing.
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        if !self.nest.on.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            // The next `wait` turns the kernel's signals on: have an outer
-            // loop call it.
-            let _ = self.nest.fd.wake();
-        }
-        self.nest.fd.as_fd()
     }
 }
 

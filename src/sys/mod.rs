@@ -30,8 +30,8 @@
 //! | select set size | sets sized to the highest fd | `FD_SETSIZE`, `Error::FdLimit` at `register` | `event/select.rs` |
 //! | abstract Unix names | `sun_path` starting with NUL | `SockAddr::abstract_name` is `InvalidInput` | `addr.rs` |
 //! | `sun_path` length | from libc's `sockaddr_un` (108) | the same (104 on the BSDs and Apple) | `addr.rs` |
-//! | message I/O: control messages, `sendmmsg`/`recvmmsg`, UDP GSO/GRO, error queue, `SO_PEERCRED` | `msg.rs`, Linux only (the constants and `mmsghdr` are Linux's) | not built: `Socket::send_msg` and the rest are absent | `msg.rs`, `net/msg.rs` |
-//! | Linux-only socket options | `TCP_CORK`, `TCP_QUICKACK`, `TCP_USER_TIMEOUT`, `TCP_FASTOPEN`(`_CONNECT`), `SO_BINDTODEVICE`, `SO_MARK` (socket2, and `getsockopt_int`/`setsockopt_int` here for Fast Open and the control-message options of `msg.rs`); keep-alive timing and `IPV6_TCLASS` on the targets socket2 has them for (`tcp_keepalive_params`, `ipv6_tclass`) | the methods do not exist | `socket.rs`, `net/socket.rs` |
+//! | message I/O: control messages, `sendmmsg`/`recvmmsg`, UDP GSO/GRO, error queue, `SO_PEERCRED` | `cmsg.rs`, `msg.rs`, `mmsg.rs`, Linux only (the constants and `mmsghdr` are Linux's) | not built: `Socket::send_msg` and the rest are absent | `cmsg.rs`, `msg.rs`, `mmsg.rs` and their `net/` namesakes |
+//! | Linux-only socket options | `TCP_CORK`, `TCP_QUICKACK`, `TCP_USER_TIMEOUT`, `TCP_FASTOPEN`(`_CONNECT`), `SO_BINDTODEVICE`, `SO_MARK` (socket2, and `getsockopt_int`/`setsockopt_int` here for Fast Open and the control-message options); keep-alive timing and `IPV6_TCLASS` on the targets socket2 has them for (`tcp_keepalive_params`, `ipv6_tclass`) | the methods do not exist | `socket.rs`, `net/options.rs` |
 //! | io_uring readiness | `io_uring_setup` (`SINGLE_ISSUER \| DEFER_TASKRUN` on 6.1+, else plain), `POLL_ADD`/`POLL_REMOVE`, `io_uring_enter` with `EXT_ARG` (5.11+; 5.13+ for multishot poll) | no `UringSelector` (feature `uring`, Linux only) | `uring.rs` |
 //! | fd identity of an epoll entry | `kcmp(KCMP_EPOLL_TFD)`, `/proc/self/fdinfo` | (no epoll) | `epoll.rs` |
 #![allow(unsafe_code)]

@@ -33,7 +33,7 @@ fn len_of(n: isize) -> usize {
 }
 
 /// `sendmsg(2)` of `bufs` to `addr` (if given) with the encoded `control`
-/// (from an [`Encoder`]), with `MSG_NOSIGNAL`; restarted on EINTR.
+/// (from an [`Encoder`](super::cmsg::Encoder)), with `MSG_NOSIGNAL`; restarted on EINTR.
 pub(crate) fn send_msg(
     fd: BorrowedFd<'_>,
     bufs: &[IoSlice<'_>],
