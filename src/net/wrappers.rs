@@ -173,69 +173,44 @@ macro_rules! stream_io {
 #[cfg(target_os = "linux")]
 macro_rules! forward_msg {
     ($(#[$doc:meta])* recv_msg) => {
-        $(#[$doc])*
-        ///
-        /// # Errors
-        ///
-        /// As [`Socket::recv_msg`](crate::net::Socket::recv_msg).
-        pub fn recv_msg<'c>(
-            &self,
+        forward_msg!(@fn $(#[$doc])* recv_msg['c](
             bufs: &mut [std::io::IoSliceMut<'_>],
-            control: &'c mut [u8],
-        ) -> crate::error::Result<crate::net::RecvMsg<'c>> {
-            self.0.recv_msg(bufs, control)
-        }
+            control: &'c mut [u8]
+        ) -> crate::net::RecvMsg<'c>);
     };
     ($(#[$doc:meta])* recv_error_queue) => {
-        $(#[$doc])*
-        ///
-        /// # Errors
-        ///
-        /// As [`Socket::recv_error_queue`](crate::net::Socket::recv_error_queue).
-        pub fn recv_error_queue<'c>(
-            &self,
+        forward_msg!(@fn $(#[$doc])* recv_error_queue['c](
             bufs: &mut [std::io::IoSliceMut<'_>],
-            control: &'c mut [u8],
-        ) -> crate::error::Result<crate::net::RecvMsg<'c>> {
-            self.0.recv_error_queue(bufs, control)
-        }
+            control: &'c mut [u8]
+        ) -> crate::net::RecvMsg<'c>);
     };
     ($(#[$doc:meta])* send_mmsg) => {
-        $(#[$doc])*
-        ///
-        /// # Errors
-        ///
-        /// As [`Socket::send_mmsg`](crate::net::Socket::send_mmsg).
-        pub fn send_mmsg(
-            &self,
+        forward_msg!(@fn $(#[$doc])* send_mmsg[](
             batch: &mut crate::net::MmsgBatch,
-            msgs: &[crate::net::SendMsg<'_>],
-        ) -> crate::error::Result<usize> {
-            self.0.send_mmsg(batch, msgs)
-        }
+            msgs: &[crate::net::SendMsg<'_>]
+        ) -> usize);
     };
     ($(#[$doc:meta])* recv_mmsg) => {
-        $(#[$doc])*
-        ///
-        /// # Errors
-        ///
-        /// As [`Socket::recv_mmsg`](crate::net::Socket::recv_mmsg).
-        pub fn recv_mmsg<B: AsMut<[u8]>>(
-            &self,
+        forward_msg!(@fn $(#[$doc])* recv_mmsg[B: AsMut<[u8]>](
             batch: &mut crate::net::MmsgBatch,
-            bufs: &mut [B],
-        ) -> crate::error::Result<usize> {
-            self.0.recv_mmsg(batch, bufs)
-        }
+            bufs: &mut [B]
+        ) -> usize);
     };
     ($(#[$doc:meta])* peer_credentials) => {
+        forward_msg!(@fn $(#[$doc])* peer_credentials[]() -> crate::net::UnixCredentials);
+    };
+    // The one forward: `name[generics](args) -> T` becomes
+    // `pub fn name<generics>(&self, args) -> Result<T>` calling the socket's.
+    (@fn $(#[$doc:meta])* $name:ident[$($g:tt)*]($($arg:ident: $ty:ty),*) -> $ret:ty) => {
         $(#[$doc])*
         ///
         /// # Errors
         ///
-        /// As [`Socket::peer_credentials`](crate::net::Socket::peer_credentials).
-        pub fn peer_credentials(&self) -> crate::error::Result<crate::net::UnixCredentials> {
-            self.0.peer_credentials()
+        #[doc = concat!(
+            "As [`Socket::", stringify!($name), "`](crate::net::Socket::", stringify!($name), ")."
+        )]
+        pub fn $name<$($g)*>(&self, $($arg: $ty),*) -> crate::error::Result<$ret> {
+            self.0.$name($($arg),*)
         }
     };
 }
