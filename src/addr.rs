@@ -2,6 +2,11 @@
 //! types, below both `sys` (which hands an address's bytes to the kernel)
 //! and `net` (which re-exports them as the socket layer's names).
 //!
+//! This file and `error.rs` are the ground pair and need each other: a
+//! bad address is an [`Error`](crate::error::Error), and an error's
+//! [`Subject`](crate::error::Subject) may hold the [`SockAddr`] it was
+//! about. Neither needs anything else of the crate.
+//!
 //! A [`SockAddr`] is the bytes of a `struct sockaddr_*` exactly as the kernel
 //! reads and writes them, encoded and decoded here with plain byte
 //! operations at the offsets libc's own structs give (the family in native

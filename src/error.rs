@@ -1,4 +1,8 @@
 //! The crate's error type: which call failed, on what, and why.
+//!
+//! This file and `addr.rs` are the ground pair and need each other: a
+//! [`Subject`] may hold the [`SockAddr`] a call was about, and a bad
+//! address is an [`Error`]. Neither needs anything else of the crate.
 
 use std::fmt;
 use std::io;

@@ -39,6 +39,10 @@ use std::time::Instant;
 
 use report::Tally;
 
+/// A UDP datagram's header: the sender's id (u32, little-endian), then the
+/// sequence number (u64); `--size` is at least this with `--udp`.
+const HEADER: usize = 12;
+
 /// The byte at stream offset `k` of connection `conn`.
 fn pattern(conn: usize, k: u64) -> u8 {
     (k.wrapping_mul(31).wrapping_add(conn as u64 * 7) % 251) as u8

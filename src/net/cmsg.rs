@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::addr::SockAddr;
 use crate::error::{Error, Subject};
 #[cfg(doc)]
-use crate::net::{RecvMsg, Socket};
+use crate::net::socket::Socket;
 use crate::sys;
 use crate::sys::cmsg::RawCmsg;
 
@@ -103,7 +103,7 @@ pub enum ControlMessage<'a> {
     TrafficClass(u8),
     /// `SOL_UDP`/`UDP_SEGMENT`: send the buffer as UDP datagrams of this
     /// many bytes each (the last may be shorter): generic segmentation
-    /// offload. See [`UdpSocket::send_gso`](crate::UdpSocket::send_gso).
+    /// offload. See [`UdpSocket::send_gso`](crate::net::udp::UdpSocket::send_gso).
     UdpGsoSegments(u16),
     /// Any other message, as raw bytes: level, type and data (e.g.
     /// `IPPROTO_IPV6`/`IPV6_HOPLIMIT` with an `int`). Not `SCM_RIGHTS`:
@@ -332,7 +332,7 @@ impl ExtendedError {
 
 /// The descriptors of one received `SCM_RIGHTS` message: an iterator
 /// handing each out once as an [`OwnedFd`] (close-on-exec). Those not taken
-/// are closed when the [`RecvMsg`] (or batch) they came with drops.
+/// are closed when the [`RecvMsg`](crate::RecvMsg) (or batch) they came with drops.
 pub struct ScmRights<'a>(sys::cmsg::Rights<'a>);
 
 impl ScmRights<'_> {
@@ -354,7 +354,7 @@ impl Iterator for ScmRights<'_> {
 /// the kernel installs it in this process like an `SCM_RIGHTS`
 /// descriptor, so it is owned the same way — [`take`](ScmPidfd::take)
 /// hands it out once as an [`OwnedFd`] (close-on-exec), and it is closed
-/// with the [`RecvMsg`] (or batch) if not taken.
+/// with the [`RecvMsg`](crate::RecvMsg) (or batch) if not taken.
 pub struct ScmPidfd<'a>(sys::cmsg::Rights<'a>);
 
 impl ScmPidfd<'_> {
@@ -380,7 +380,7 @@ impl fmt::Debug for ScmRights<'_> {
     }
 }
 
-/// A received control message (see [`RecvMsg::cmsgs`]).
+/// A received control message (see [`RecvMsg::cmsgs`](crate::RecvMsg::cmsgs)).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Cmsg<'a> {
@@ -517,7 +517,7 @@ fn offender(bytes: &[u8]) -> SockAddr {
     }
 }
 
-/// Iterates the control messages of a [`RecvMsg`] in the kernel's order.
+/// Iterates the control messages of a [`RecvMsg`](crate::RecvMsg) in the kernel's order.
 pub struct Cmsgs<'a>(pub(crate) sys::cmsg::CmsgIter<'a>);
 
 impl<'a> Iterator for Cmsgs<'a> {

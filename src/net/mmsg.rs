@@ -7,11 +7,11 @@ use std::os::fd::AsFd;
 
 use crate::addr::SockAddr;
 use crate::error::{Error, Result, Subject};
-use crate::net::cmsg::{bad_control, encode};
 #[cfg(doc)]
-use crate::net::cmsg_space;
+use crate::net::cmsg::cmsg_space;
+use crate::net::cmsg::{bad_control, encode, ControlMessage};
 use crate::net::msg::RecvMsg;
-use crate::net::{ControlMessage, Socket};
+use crate::net::socket::Socket;
 use crate::sys;
 #[cfg(doc)]
 use std::io;

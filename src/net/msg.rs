@@ -17,9 +17,10 @@ use std::io;
 #[cfg(doc)]
 use std::os::fd::OwnedFd;
 
+use crate::net::cmsg::ControlMessage;
 #[cfg(doc)]
-use crate::net::{cmsg_space, Cmsg, CmsgBuffer, CmsgKind, MmsgBatch, ScmRights, SendMsg};
-use crate::net::{ControlMessage, Socket};
+use crate::net::cmsg::{cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ScmRights};
+use crate::net::socket::Socket;
 use crate::sys;
 
 /// The most control data one [`Socket::send_msg`] can carry (the sum of
@@ -112,7 +113,7 @@ impl fmt::Debug for RecvFlags {
 /// # Control messages
 ///
 /// To send, pass a slice of [`ControlMessage`]s to [`Socket::send_msg`]
-/// (or put them in a [`SendMsg`] of a batch). To receive, give
+/// (or put them in a [`SendMsg`](crate::SendMsg) of a batch). To receive, give
 /// [`Socket::recv_msg`] a control buffer — sized with [`cmsg_space`], and
 /// preferably a [`CmsgBuffer`], which is aligned as the kernel wants — and
 /// walk [`RecvMsg::cmsgs`]: each item is a [`Cmsg`]. A message sockpoll does
@@ -123,7 +124,7 @@ impl fmt::Debug for RecvFlags {
 ///
 /// Descriptors passed with `SCM_RIGHTS` are always received close-on-exec
 /// (`MSG_CMSG_CLOEXEC`). Until taken they belong to the [`RecvMsg`] (for a
-/// batch, to the [`MmsgBatch`]): [`ScmRights`] yields each one once as an
+/// batch, to the [`MmsgBatch`](crate::MmsgBatch)): [`ScmRights`] yields each one once as an
 /// [`OwnedFd`], and every descriptor not taken is closed when the
 /// `RecvMsg` drops (for a batch: at the next receive into it, or when it
 /// drops). That holds for a control buffer too small for them all
@@ -164,7 +165,7 @@ pub struct RecvMsg<'c> {
     /// The sender's address, of any family; [empty](SockAddr::is_empty)
     /// when the kernel reported none: a connected stream, or — received
     /// through a plain [`Socket`] — a Unix datagram whose sender never
-    /// bound, which [`UnixDatagram`](crate::UnixDatagram) reports as
+    /// bound, which [`UnixDatagram`](crate::net::unix::UnixDatagram) reports as
     /// [unnamed](SockAddr::unnamed) (from every receive).
     pub addr: SockAddr,
     /// The `msg_flags` the kernel reported.

@@ -13,12 +13,15 @@ use std::time::Duration;
 
 use socket2::SockRef;
 
+use crate::addr::{Domain, Type};
 use crate::error::{Error, Result, Subject};
 #[cfg(target_os = "linux")]
-use crate::net::UnixCredentials;
+use crate::net::cmsg::UnixCredentials;
 #[cfg(all(doc, target_os = "linux"))]
-use crate::net::{Cmsg, ControlMessage, RecvMsg};
-use crate::net::{Domain, Socket, Type};
+use crate::net::cmsg::{Cmsg, ControlMessage};
+#[cfg(all(doc, target_os = "linux"))]
+use crate::net::msg::RecvMsg;
+use crate::net::socket::Socket;
 use crate::sys;
 
 impl Socket {
@@ -884,8 +887,8 @@ impl Socket {
     /// not TCP.
     #[cfg(linux_like)]
     #[doc(alias = "TCP_INFO")]
-    pub fn tcp_info(&self) -> Result<crate::net::TcpInfo> {
-        sys::socket::tcp_info(self.as_fd()).map(|raw| crate::net::TcpInfo::from(&raw))
+    pub fn tcp_info(&self) -> Result<crate::net::tcp_info::TcpInfo> {
+        sys::socket::tcp_info(self.as_fd()).map(|raw| crate::net::tcp_info::TcpInfo::from(&raw))
     }
 
     /// How long sent data may stay unacknowledged before the connection is
@@ -953,7 +956,7 @@ impl Socket {
     /// The socket-wide UDP GSO segment size (`getsockopt(SOL_UDP,
     /// UDP_SEGMENT)`), 0 when unset: every send is then cut into datagrams
     /// of this size. Succeeds only where the kernel has UDP GSO (4.18+),
-    /// which is how [`UdpSocket::gso_max_segments`](crate::UdpSocket::gso_max_segments)
+    /// which is how [`UdpSocket::gso_max_segments`](crate::net::udp::UdpSocket::gso_max_segments)
     /// probes it.
     ///
     /// # Errors

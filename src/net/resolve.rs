@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+use crate::addr::{Domain, Protocol, SockAddr, Type};
 use crate::error::{Error, Result, Subject};
-use crate::net::{Domain, Protocol, SockAddr, Type};
 use crate::sys;
 
 /// What [`resolve`] should look for (`struct addrinfo` hints).

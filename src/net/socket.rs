@@ -7,14 +7,14 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+use crate::addr::{Domain, Protocol, SockAddr, Type};
 use crate::error::{Error, Result, Subject};
-use crate::net::{Domain, Protocol, SockAddr, Type};
 use crate::sys;
 
 /// An owned socket: a file descriptor closed when the `Socket` drops.
 ///
 /// `Socket` is the untyped layer: any domain, type and protocol. The typed
-/// wrappers ([`TcpStream`](crate::TcpStream), [`UdpSocket`](crate::UdpSocket),
+/// wrappers ([`TcpStream`](crate::net::tcp::TcpStream), [`UdpSocket`](crate::net::udp::UdpSocket),
 /// …) are thin shells over it and give it back through `into_inner`.
 ///
 /// Every descriptor sockpoll creates is close-on-exec. Every send uses

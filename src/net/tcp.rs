@@ -4,10 +4,11 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
 use crate::addr::inet;
+use crate::addr::{SockAddr, Type};
 use crate::error::Result;
 use crate::net::resolve::{each_addr, ToSockAddrs};
+use crate::net::socket::Socket;
 use crate::net::wrappers::{shell, stream_io};
-use crate::net::{SockAddr, Socket, Type};
 
 /// The listen backlog of [`TcpListener::bind`] (the kernel caps it at
 /// `net.core.somaxconn`).
@@ -97,7 +98,7 @@ impl TcpStream {
     ///
     /// As [`Socket::tcp_info`].
     #[cfg(linux_like)]
-    pub fn tcp_info(&self) -> Result<crate::net::TcpInfo> {
+    pub fn tcp_info(&self) -> Result<crate::net::tcp_info::TcpInfo> {
         self.0.tcp_info()
     }
 

@@ -5,12 +5,13 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use crate::addr::inet;
+use crate::addr::Type;
 use crate::error::{Error, Result, Subject};
 use crate::net::resolve::{each_addr, ToSockAddrs};
+use crate::net::socket::Socket;
 #[cfg(target_os = "linux")]
 use crate::net::wrappers::forward_msg;
 use crate::net::wrappers::shell;
-use crate::net::{Socket, Type};
 
 /// The largest UDP payload over IPv4: 65,535 − 8 (UDP header) − 20 (IP header).
 pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
@@ -218,9 +219,9 @@ impl UdpSocket {
         &self,
         bufs: &[std::io::IoSlice<'_>],
         addr: Option<SocketAddr>,
-        control: &[crate::ControlMessage<'_>],
+        control: &[crate::net::cmsg::ControlMessage<'_>],
     ) -> Result<usize> {
-        let addr = addr.map(crate::SockAddr::from);
+        let addr = addr.map(crate::addr::SockAddr::from);
         self.0.send_msg(bufs, addr.as_ref(), control)
     }
 
@@ -310,7 +311,9 @@ impl UdpSocket {
         if segments > self.gso_max_segments() {
             return Err(invalid("more GSO segments than gso_max_segments() allows"));
         }
-        let control = [crate::ControlMessage::UdpGsoSegments(segment_size)];
+        let control = [crate::net::cmsg::ControlMessage::UdpGsoSegments(
+            segment_size,
+        )];
         let result = self.send_msg(&[std::io::IoSlice::new(buf)], addr, &control);
         if let Err(e) = &result {
             self.1.gso_failed(e);
@@ -379,7 +382,7 @@ impl UdpSocket {
         // Room for UDP_GRO and what else the caller turned on (timestamps,
         // pktinfo, TOS…), which the kernel may put before it; only the
         // segment size is read.
-        let mut control = crate::CmsgBuffer::<256>::new();
+        let mut control = crate::net::cmsg::CmsgBuffer::<256>::new();
         let mut msg = self
             .0
             .recv_msg(&mut [std::io::IoSliceMut::new(buf)], &mut control)?;
@@ -387,7 +390,7 @@ impl UdpSocket {
         let mut segment_size = len;
         let mut coalesced = false;
         for cmsg in msg.cmsgs() {
-            if let crate::Cmsg::UdpGroSegments(size) = cmsg {
+            if let crate::net::cmsg::Cmsg::UdpGroSegments(size) = cmsg {
                 segment_size = usize::from(size);
                 coalesced = true;
             }

@@ -6,12 +6,13 @@
 use std::net::Shutdown;
 use std::path::Path;
 
+use crate::addr::{Domain, SockAddr, Type};
 use crate::error::Result;
+use crate::net::socket::Socket;
 use crate::net::tcp::DEFAULT_BACKLOG;
 #[cfg(target_os = "linux")]
 use crate::net::wrappers::forward_msg;
 use crate::net::wrappers::{shell, stream_io};
-use crate::net::{Domain, SockAddr, Socket, Type};
 
 fn bound(ty: Type, addr: &SockAddr) -> Result<Socket> {
     let socket = Socket::new(Domain::UNIX, ty, None)?;
@@ -274,7 +275,7 @@ impl UnixDatagram {
 /// credentials (`SCM_CREDENTIALS`). See [`Socket::send_msg`].
 #[cfg(target_os = "linux")]
 impl UnixStream {
-    /// Sends `bufs` with `control` (e.g. [`ControlMessage::ScmRights`](crate::ControlMessage::ScmRights)).
+    /// Sends `bufs` with `control` (e.g. [`ControlMessage::ScmRights`](crate::net::cmsg::ControlMessage::ScmRights)).
     ///
     /// # Errors
     ///
@@ -282,7 +283,7 @@ impl UnixStream {
     pub fn send_msg(
         &self,
         bufs: &[std::io::IoSlice<'_>],
-        control: &[crate::ControlMessage<'_>],
+        control: &[crate::net::cmsg::ControlMessage<'_>],
     ) -> Result<usize> {
         self.0.send_msg(bufs, None, control)
     }
@@ -312,7 +313,7 @@ impl UnixDatagram {
         &self,
         bufs: &[std::io::IoSlice<'_>],
         addr: Option<&SockAddr>,
-        control: &[crate::ControlMessage<'_>],
+        control: &[crate::net::cmsg::ControlMessage<'_>],
     ) -> Result<usize> {
         self.0.send_msg(bufs, addr, control)
     }
@@ -334,7 +335,7 @@ impl UnixDatagram {
         &self,
         bufs: &mut [std::io::IoSliceMut<'_>],
         control: &'c mut [u8],
-    ) -> Result<crate::RecvMsg<'c>> {
+    ) -> Result<crate::net::msg::RecvMsg<'c>> {
         let mut msg = self.0.recv_msg(bufs, control)?;
         if msg.addr.is_empty() {
             msg.addr = SockAddr::unnamed();
@@ -349,7 +350,7 @@ impl UnixDatagram {
 
     /// Receives a batch of datagrams in one call; a sender that never
     /// bound is [unnamed](SockAddr::unnamed) in
-    /// [`MmsgBatch::get`](crate::MmsgBatch::get), as from
+    /// [`MmsgBatch::get`](crate::net::mmsg::MmsgBatch::get), as from
     /// [`recv_from`](UnixDatagram::recv_from).
     ///
     /// # Errors
@@ -357,7 +358,7 @@ impl UnixDatagram {
     /// As [`Socket::recv_mmsg`].
     pub fn recv_mmsg<B: AsMut<[u8]>>(
         &self,
-        batch: &mut crate::MmsgBatch,
+        batch: &mut crate::net::mmsg::MmsgBatch,
         bufs: &mut [B],
     ) -> Result<usize> {
         let n = self.0.recv_mmsg(batch, bufs)?;

@@ -12,14 +12,14 @@ macro_rules! shell {
     };
     ($name:ident, $std:ty, $wrap:path) => {
         impl $name {
-            /// The untyped [`Socket`](crate::net::Socket) inside, by value.
-            pub fn into_inner(self) -> crate::net::Socket {
+            /// The untyped [`Socket`](crate::net::socket::Socket) inside, by value.
+            pub fn into_inner(self) -> crate::net::socket::Socket {
                 self.0
             }
 
-            /// The untyped [`Socket`](crate::net::Socket) inside: every option
+            /// The untyped [`Socket`](crate::net::socket::Socket) inside: every option
             /// and call of the socket layer is there.
-            pub fn as_socket(&self) -> &crate::net::Socket {
+            pub fn as_socket(&self) -> &crate::net::socket::Socket {
                 &self.0
             }
 
@@ -42,7 +42,7 @@ macro_rules! shell {
             }
 
             /// Closes the socket, reporting the error `Drop` would swallow;
-            /// see [`Socket::close`](crate::net::Socket::close).
+            /// see [`Socket::close`](crate::net::socket::Socket::close).
             ///
             /// # Errors
             ///
@@ -73,7 +73,7 @@ macro_rules! shell {
         impl From<std::os::fd::OwnedFd> for $name {
             /// Takes ownership of `fd`, which should be a socket of this kind.
             fn from(fd: std::os::fd::OwnedFd) -> $name {
-                $wrap(crate::net::Socket::from(fd))
+                $wrap(crate::net::socket::Socket::from(fd))
             }
         }
 
@@ -83,15 +83,15 @@ macro_rules! shell {
             }
         }
 
-        impl From<$name> for crate::net::Socket {
-            fn from(s: $name) -> crate::net::Socket {
+        impl From<$name> for crate::net::socket::Socket {
+            fn from(s: $name) -> crate::net::socket::Socket {
                 s.0
             }
         }
 
         impl From<$std> for $name {
             fn from(s: $std) -> $name {
-                $wrap(crate::net::Socket::from(s))
+                $wrap(crate::net::socket::Socket::from(s))
             }
         }
 
@@ -169,35 +169,35 @@ macro_rules! stream_io {
 /// wrapper's `impl`. (Forwards that change something — an address type, a
 /// sender's name — are written out where they are.)
 ///
-/// [`Socket`]: crate::net::Socket
+/// [`Socket`]: crate::net::socket::Socket
 #[cfg(target_os = "linux")]
 macro_rules! forward_msg {
     ($(#[$doc:meta])* recv_msg) => {
         forward_msg!(@fn $(#[$doc])* recv_msg['c](
             bufs: &mut [std::io::IoSliceMut<'_>],
             control: &'c mut [u8]
-        ) -> crate::net::RecvMsg<'c>);
+        ) -> crate::net::msg::RecvMsg<'c>);
     };
     ($(#[$doc:meta])* recv_error_queue) => {
         forward_msg!(@fn $(#[$doc])* recv_error_queue['c](
             bufs: &mut [std::io::IoSliceMut<'_>],
             control: &'c mut [u8]
-        ) -> crate::net::RecvMsg<'c>);
+        ) -> crate::net::msg::RecvMsg<'c>);
     };
     ($(#[$doc:meta])* send_mmsg) => {
         forward_msg!(@fn $(#[$doc])* send_mmsg[](
-            batch: &mut crate::net::MmsgBatch,
-            msgs: &[crate::net::SendMsg<'_>]
+            batch: &mut crate::net::mmsg::MmsgBatch,
+            msgs: &[crate::net::mmsg::SendMsg<'_>]
         ) -> usize);
     };
     ($(#[$doc:meta])* recv_mmsg) => {
         forward_msg!(@fn $(#[$doc])* recv_mmsg[B: AsMut<[u8]>](
-            batch: &mut crate::net::MmsgBatch,
+            batch: &mut crate::net::mmsg::MmsgBatch,
             bufs: &mut [B]
         ) -> usize);
     };
     ($(#[$doc:meta])* peer_credentials) => {
-        forward_msg!(@fn $(#[$doc])* peer_credentials[]() -> crate::net::UnixCredentials);
+        forward_msg!(@fn $(#[$doc])* peer_credentials[]() -> crate::net::cmsg::UnixCredentials);
     };
     // The one forward: `name[generics](args) -> T` becomes
     // `pub fn name<generics>(&self, args) -> Result<T>` calling the socket's.
@@ -207,7 +207,7 @@ macro_rules! forward_msg {
         /// # Errors
         ///
         #[doc = concat!(
-            "As [`Socket::", stringify!($name), "`](crate::net::Socket::", stringify!($name), ")."
+            "As [`Socket::", stringify!($name), "`](crate::net::socket::Socket::", stringify!($name), ")."
         )]
         pub fn $name<$($g)*>(&self, $($arg: $ty),*) -> crate::error::Result<$ret> {
             self.0.$name($($arg),*)

@@ -87,10 +87,10 @@ pub fn parse() -> Result<Args, String> {
         .ok()
         .and_then(|v| v.iter().find_map(|s| s.as_socket()))
         .ok_or(format!("bad address {addr:?}"))?;
-    if a.udp && !(super::udp::HEADER..=65_507).contains(&a.size) {
+    if a.udp && !(super::HEADER..=65_507).contains(&a.size) {
         return Err(format!(
             "--udp needs {} <= --size <= 65507, got {}",
-            super::udp::HEADER,
+            super::HEADER,
             a.size
         ));
     }

@@ -30,13 +30,12 @@ use sockpoll::UdpSocket;
 
 use super::args::Args;
 use super::report::Tally;
+use super::{pattern, HEADER};
 
 /// An echo not back after this long is counted lost.
 pub const LOSS_TIMEOUT: Duration = Duration::from_millis(500);
 /// How often the windows are swept for datagrams past their timeout.
 const SWEEP: Duration = Duration::from_millis(10);
-/// The sender's id (u32, little-endian), then the sequence number (u64).
-pub const HEADER: usize = 12;
 
 /// One simulated client.
 struct Sender {
@@ -56,7 +55,7 @@ fn datagram(id: usize, seq: u64, m: usize, out: &mut [u8]) {
     out[4..HEADER].copy_from_slice(&seq.to_le_bytes());
     let base = seq.wrapping_mul(m as u64);
     for (j, b) in out[HEADER..m].iter_mut().enumerate() {
-        *b = super::pattern(id, base.wrapping_add(j as u64));
+        *b = pattern(id, base.wrapping_add(j as u64));
     }
 }
 
