@@ -11,13 +11,14 @@ floor=$(sed -n 's/^libc = "\(0\.2\.[0-9]*\)"$/\1/p' Cargo.toml)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sockpoll-libc-floor.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp -r build.rs src "$work"/
-mkdir -p "$work/tests/util"
+mkdir -p "$work/tests"
 cp tests/net_msg_fds.rs "$work/tests/"
-cp tests/util/procfs.rs "$work/tests/util/"
 cp README.md "$work/"
 # The manifest up to [dev-dependencies], without the workspace and with
 # only this test target.
 awk '/^\[workspace\]/{skip=1} /^\[dependencies\]/{skip=0} /^\[dev-dependencies\]/{exit} !skip' Cargo.toml >"$work/Cargo.toml"
+# and the lints (the check-cfg of `cfg(fuzzing)` among them).
+awk '/^\[lints/{p=1} /^\[\[/{p=0} p' Cargo.toml >>"$work/Cargo.toml"
 cat >>"$work/Cargo.toml" <<'TOML'
 
 [[test]]
