@@ -23,8 +23,8 @@ pub fn control_messages(bytes: &[u8]) -> usize {
     }
     let aligned: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
     let mut count = 0;
-    crate::sys::msg::walk_untrusted(&aligned[..bytes.len()], |level, ty, data| {
-        let decoded = crate::net::msg::decode(level, ty, data);
+    crate::sys::cmsg::walk_untrusted(&aligned[..bytes.len()], |level, ty, data| {
+        let decoded = crate::net::cmsg::decode(level, ty, data);
         // Display every field, as a caller printing it would.
         let _ = format!("{decoded:?}");
         count += 1;
