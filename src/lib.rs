@@ -59,7 +59,7 @@
 //! | `error.rs`, `addr.rs` | the ground pair: [`Error`] (with [`Subject`], which may hold a [`SockAddr`]) and the addresses and `Domain`/`Type`/`Protocol`; both sit below everything else |
 //! | `net/` (private) | the socket layer: [`Socket`] and its options, the typed wrappers, message I/O, `TCP_INFO`, name resolution; `net/mod.rs` maps its files |
 //! | `event/` ([`event`]) | the [`Selector`](event::Selector) trait, its values, [`Waker`](event::Waker), the four backends and [`AnySelector`](event::AnySelector); `event/mod.rs` maps its files |
-//! | `sys/` (private) | every raw system call, wrapped once; the only unsafe code; `sys/mod.rs` says what each file wraps |
+//! | `sys/` (private) | every raw system call, wrapped once; the only unchecked code; `sys/mod.rs` says what each file wraps |
 //!
 //! Imports point down only: `event` and `net` use `sys`, `sys` uses only
 //! `error` and `addr`, and no backend uses another.
