@@ -198,7 +198,7 @@ mod tests {
     use std::os::fd::{AsFd, BorrowedFd};
 
     use super::*;
-    use crate::sys::cmsg::Encoder;
+    use super::super::cmsg::Encoder;
 
     /// A descriptor number no process can have open: `sendmsg` refuses the
     /// rights with EBADF, a typed OS error. (Safe code cannot build a
