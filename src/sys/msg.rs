@@ -197,8 +197,8 @@ mod tests {
     use std::mem::MaybeUninit;
     use std::os::fd::{AsFd, BorrowedFd};
 
-    use super::*;
     use super::super::cmsg::Encoder;
+    use super::*;
 
     /// A descriptor number no process can have open: `sendmsg` refuses the
     /// rights with EBADF, a typed OS error. (Safe code cannot build a
