@@ -32,7 +32,19 @@ fn main() {
                                     target_arch = "riscv64", target_arch = "loongarch64",
                                     target_arch = "powerpc", target_arch = "powerpc64",
                                     target_arch = "s390x")) },
-        // The io_uring backend: the `uring` feature, on Linux.
-        uring: { all(feature = "uring", target_os = "linux") },
+        // illumos and Solaris.
+        solarish: { any(target_os = "illumos", target_os = "solaris") },
+        // getsockopt(SO_DOMAIN); elsewhere the family of getsockname's address.
+        has_so_domain: { any(linux_like, target_os = "freebsd", target_os = "openbsd", solarish) },
+        // getaddrinfo's AI_V4MAPPED and AI_ALL (NetBSD and OpenBSD never map).
+        ai_v4mapped: { not(any(target_os = "netbsd", target_os = "openbsd")) },
+        // BackendKind::Uring: the `uring` feature, on Linux.
+        uring_kind: { all(feature = "uring", target_os = "linux") },
+        // The architectures the io-uring crate ships prebuilt layouts for
+        // (the same list as its dependency line in Cargo.toml).
+        uring_arch: { any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64",
+                          target_arch = "loongarch64", target_arch = "powerpc64") },
+        // The io_uring backend itself (UringSelector).
+        uring: { all(uring_kind, uring_arch) },
     }
 }

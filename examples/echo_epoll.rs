@@ -12,6 +12,13 @@
 //! shared by all the echo examples and the benches; `echo/src/program.rs`
 //! is the rest of the program (command line, signals, exit status).
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn main() -> std::process::ExitCode {
     sockpoll_echo::program::main_for(sockpoll::event::EpollSelector::new)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn main() -> std::process::ExitCode {
+    eprintln!("echo_epoll: epoll is Linux-only; run echo_poll here");
+    std::process::ExitCode::from(1)
 }

@@ -14,6 +14,21 @@
 //! shared by all the echo examples and the benches; `echo/src/program.rs`
 //! is the rest of the program (command line, signals, exit status).
 
+#[cfg(uring)]
 fn main() -> std::process::ExitCode {
     sockpoll_echo::program::main_for(sockpoll::event::UringSelector::new)
+}
+
+// A Linux architecture the backend is not built for: the selector's
+// constructor says why (`UnavailableReason::NotBuilt`), exit status 1.
+#[cfg(all(uring_kind, not(uring)))]
+fn main() -> std::process::ExitCode {
+    use sockpoll::event::{AnySelector, BackendKind};
+    sockpoll_echo::program::main_for(|| AnySelector::new(BackendKind::Uring))
+}
+
+#[cfg(not(uring_kind))]
+fn main() -> std::process::ExitCode {
+    eprintln!("echo_uring: io_uring is Linux-only; run echo_poll here");
+    std::process::ExitCode::from(1)
 }

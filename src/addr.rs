@@ -746,6 +746,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(linux_like)]
     fn unmodelled_families_show_their_number() {
         let mut nl = family_bytes(libc::AF_NETLINK).to_vec();
         nl.resize(mem::size_of::<libc::sockaddr_nl>(), 0);

@@ -162,6 +162,11 @@ pub enum UnavailableReason {
     /// it, and the kernel object (an io_uring instance, shared with the
     /// parent) may not be used here. Make a new selector in the child.
     Forked,
+    /// The backend is not built for this target: the `uring` feature is
+    /// on, but the io-uring crate has no proven layouts for this Linux
+    /// architecture (32-bit x86 and ARM among them), so `UringSelector`
+    /// does not exist here.
+    NotBuilt,
 }
 
 impl fmt::Display for UnavailableReason {
@@ -178,6 +183,9 @@ impl fmt::Display for UnavailableReason {
             }
             UnavailableReason::Forked => f.write_str(
                 "the selector belongs to the parent process (this is a fork): make a new one",
+            ),
+            UnavailableReason::NotBuilt => f.write_str(
+                "not built for this architecture (the io-uring crate has no proven layouts for it)",
             ),
         }
     }

@@ -40,7 +40,7 @@ fn epoll_caps() -> Capabilities {
 
 /// `uring`: everything epoll has (edge is a multishot `POLL_ADD`,
 /// exclusive wake-ups `EPOLLEXCLUSIVE` in the poll's mask).
-#[cfg(all(feature = "uring", target_os = "linux"))]
+#[cfg(uring)]
 fn uring_caps() -> Capabilities {
     Capabilities::full().name("uring")
 }
@@ -59,11 +59,11 @@ conformance_tests!(select, SelectSelector::new, select_caps());
 conformance_tests!(poll, PollSelector::new, poll_caps());
 #[cfg(target_os = "linux")]
 conformance_tests!(epoll, sockpoll::event::EpollSelector::new, epoll_caps());
-#[cfg(all(feature = "uring", target_os = "linux"))]
+#[cfg(uring)]
 conformance_tests!(uring, sockpoll::event::UringSelector::new, uring_caps());
 // The smallest ring: every submission fills the queue, so every case also
 // exercises submitting a full queue and filling it again.
-#[cfg(all(feature = "uring", target_os = "linux"))]
+#[cfg(uring)]
 conformance_tests!(
     uring_smallest,
     || sockpoll::event::UringSelector::with_entries(2),
@@ -85,12 +85,40 @@ conformance_tests!(
     || AnySelector::new(BackendKind::Epoll),
     epoll_caps()
 );
-#[cfg(all(feature = "uring", target_os = "linux"))]
+#[cfg(uring)]
 conformance_tests!(
     any_uring,
     || AnySelector::new(BackendKind::Uring),
     uring_caps()
 );
+
+/// On a Linux architecture the uring backend is not built for, asking for
+/// it says why, and its cases are listed as skipped (`ignored`) with the
+/// reason, never counted as passing.
+#[cfg(all(uring_kind, not(uring)))]
+#[test]
+fn uring_says_it_is_not_built_for_this_architecture() {
+    let err = AnySelector::new(BackendKind::Uring).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            sockpoll::Error::Unavailable {
+                reason: sockpoll::UnavailableReason::NotBuilt,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not built"), "{err}");
+    let choice = AnySelector::best().unwrap();
+    assert_ne!(choice.chosen(), BackendKind::Uring);
+    assert!(choice.why().iter().any(|(k, _)| *k == BackendKind::Uring));
+}
+
+#[cfg(all(uring_kind, not(uring)))]
+#[test]
+#[ignore = "the uring backend is not built for this architecture: its conformance cases cannot run"]
+fn uring_conformance_cases() {}
 conformance_tests!(
     boxed,
     || -> sockpoll::Result<Box<dyn Selector>> {

@@ -3,7 +3,7 @@
 //! thousands of connections, half-close, resets, slow and silent readers,
 //! the fd limit, UDP edge cases, bad arguments, signals). The test bodies
 //! are in `util/echo/`, the same as for the other three backends.
-#![cfg(all(target_os = "linux", feature = "uring"))]
+#![cfg(uring)]
 
 mod util;
 

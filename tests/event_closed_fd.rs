@@ -37,7 +37,7 @@ fn closed_then_reused_number_on_every_backend() {
             }
         }
         assert!(invalid <= 1, "{kind}: {invalid} invalid events");
-        if kind != BackendKind::Epoll {
+        if kind.name() != "epoll" {
             assert_eq!(invalid, 1, "{kind}: a closed fd is reported invalid once");
         }
         assert!(waits <= 8, "{kind}: {waits} waits: spinning");
@@ -76,7 +76,7 @@ fn closed_then_reused_number_on_every_backend() {
         sel.reregister(c.as_fd(), Token(3), Interest::READABLE, Mode::Level)
             .unwrap();
         let res = sel.register(c.as_fd(), Token(9), Interest::READABLE, Mode::Level);
-        let moves = matches!(kind, BackendKind::Select | BackendKind::Epoll);
+        let moves = matches!(kind.name(), "select" | "epoll");
         let token = if moves {
             let err = res.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{kind}: {err}");

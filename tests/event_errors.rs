@@ -3,7 +3,7 @@
 //! break any test running beside it.
 
 use std::io::ErrorKind;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -42,7 +42,7 @@ fn readiness_errors_name_call_and_subject() {
             .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc_eperm()), "{err}");
         assert_eq!(err.call(), "epoll_ctl");
-        let fd = file.as_raw_fd();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
         assert!(
             matches!(&err, Error::Os { subject: Subject::Fd(n), .. } if *n == fd),
             "{err:?}"
@@ -85,6 +85,7 @@ fn readiness_errors_name_call_and_subject() {
     assert!(err.to_string().starts_with("poll nfds 17: "), "{err}");
 }
 
+#[cfg(target_os = "linux")]
 fn libc_eperm() -> i32 {
     nix::errno::Errno::EPERM as i32
 }

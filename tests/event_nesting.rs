@@ -29,7 +29,7 @@ fn inners() -> Vec<(&'static str, MakeInner)> {
         "epoll",
         Box::new(|| Box::new(EpollSelector::new().unwrap())),
     )];
-    #[cfg(feature = "uring")]
+    #[cfg(uring)]
     v.push((
         "uring",
         Box::new(|| Box::new(sockpoll::event::UringSelector::new().unwrap())),

@@ -10,8 +10,7 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use sockpoll::event::{
-    AnySelector, BackendKind, EpollSelector, Events, Interest, Mode, PollSelector, SelectSelector,
-    Selector, Token,
+    AnySelector, BackendKind, Events, Interest, Mode, PollSelector, SelectSelector, Selector, Token,
 };
 use sockpoll::{TcpListener, TcpStream};
 
@@ -101,11 +100,10 @@ fn echo_transcript<S: Selector + ?Sized>(sel: &mut S) -> Vec<String> {
 
 #[test]
 fn the_same_echo_loop_gives_the_same_transcript_on_every_backend() {
-    let expected = echo_transcript(&mut EpollSelector::new().unwrap());
+    let expected = echo_transcript(&mut PollSelector::new().unwrap());
     assert_eq!(expected.len(), CLIENTS);
     assert!(expected[3].starts_with("client 3: xxx"));
 
-    assert_eq!(echo_transcript(&mut PollSelector::new().unwrap()), expected);
     assert_eq!(
         echo_transcript(&mut SelectSelector::new().unwrap()),
         expected

@@ -203,6 +203,7 @@ fn v6_loopback_binds_with_scope_zero() {
 
 /// `struct sockaddr_nl` for netlink port id `pid` (0 is the kernel), no
 /// multicast groups, laid out from libc's struct.
+#[cfg(target_os = "linux")]
 fn sockaddr_nl(pid: u32) -> Vec<u8> {
     let mut nl = vec![0u8; mem::size_of::<libc::sockaddr_nl>()];
     let family = (libc::AF_NETLINK as libc::sa_family_t).to_ne_bytes();
@@ -216,6 +217,7 @@ fn sockaddr_nl(pid: u32) -> Vec<u8> {
 /// An `RTM_GETLINK` dump request: `nlmsghdr` then `rtgenmsg` (family
 /// `AF_UNSPEC`: every link), padded to netlink's 4-byte alignment. Reading
 /// the link table needs no privilege and sends nothing off the machine.
+#[cfg(target_os = "linux")]
 fn getlink_dump_request(seq: u32) -> Vec<u8> {
     let len = mem::size_of::<libc::nlmsghdr>() + 4;
     let mut req = Vec::with_capacity(len);
@@ -232,6 +234,7 @@ fn getlink_dump_request(seq: u32) -> Vec<u8> {
 /// Walks the netlink messages of one datagram: each header's length must
 /// fit, and together they must cover the datagram exactly (nothing cut,
 /// nothing left over). Returns the messages' types; all must carry `seq`.
+#[cfg(target_os = "linux")]
 fn netlink_message_types(datagram: &[u8], seq: u32) -> Vec<i32> {
     let mut types = Vec::new();
     let mut at = 0;
@@ -267,6 +270,7 @@ fn netlink_message_types(datagram: &[u8], seq: u32) -> Vec<i32> {
 /// kernel's reply whole, from an `AF_NETLINK` address that equals the
 /// kernel's (never "unsupported address family" after the data was
 /// consumed), and `local_addr` answers too.
+#[cfg(target_os = "linux")]
 #[test]
 fn netlink_route_dump_arrives_whole_from_the_kernels_address() {
     const SEQ: u32 = 0x5eed;

@@ -1,6 +1,8 @@
 //! `send_mmsg`/`recv_mmsg` over real UDP and Unix sockets: mixed sizes,
 //! truncation, empty datagrams, per-datagram addresses and control
 //! messages, partial batches, and the bad inputs as typed errors.
+// sendmmsg/recvmmsg, GSO and GRO are Linux-only in sockpoll.
+#![cfg(target_os = "linux")]
 
 mod util;
 

@@ -2,6 +2,8 @@
 //! passing, credentials, packet info and source addresses, timestamps,
 //! TOS/traffic class, GSO/GRO, the error queue, unknown messages, and
 //! every bad input as a typed error.
+// Message I/O (control messages, the error queue) is Linux-only in sockpoll.
+#![cfg(target_os = "linux")]
 
 mod util;
 

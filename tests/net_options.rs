@@ -2,6 +2,8 @@
 //! each option, set a first value and read it back, then a second value and
 //! read that back (so a setter that does nothing, or a getter that returns a
 //! constant, fails).
+// Asserts Linux's option values and Linux-only options throughout.
+#![cfg(target_os = "linux")]
 
 mod util;
 

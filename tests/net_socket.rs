@@ -198,7 +198,7 @@ fn nonblocking_connect_reports_in_progress_then_take_error_decides() {
             }
         }
         let flags = wait_writable(&c).expect("connect never became writable");
-        assert!(flags.contains(nix::sys::epoll::EpollFlags::EPOLLOUT));
+        assert!(flags.contains(nix::poll::PollFlags::POLLOUT));
         assert!(c.take_error().unwrap().is_none());
         assert_eq!(c.peer_addr().unwrap(), l.local_addr().unwrap());
         let (s, _) = l.accept().unwrap();

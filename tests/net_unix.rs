@@ -226,8 +226,8 @@ fn full_unix_listener(path: &std::path::Path) -> (Socket, Socket) {
 // `connect` must start it again, never report it connected.
 #[test]
 fn an_interrupted_unix_connect_is_retried_and_never_reports_a_false_success() {
-    use nix::sys::pthread::{pthread_kill, pthread_self};
     use nix::sys::signal::Signal;
+    use sockpoll_conformance::support::ThreadHandle;
     use std::sync::atomic::AtomicBool;
     use std::sync::{mpsc, Arc};
     use std::time::{Duration, Instant};
@@ -247,7 +247,7 @@ fn an_interrupted_unix_connect_is_retried_and_never_reports_a_false_success() {
     let client = std::thread::spawn(move || {
         let s = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
         s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
-        tid_tx.send(pthread_self()).unwrap();
+        tid_tx.send(ThreadHandle::current()).unwrap();
         let result = s.connect(&target).map(|()| s.peer_addr());
         done_tx.send(()).unwrap();
         (result, s)
@@ -262,7 +262,7 @@ fn an_interrupted_unix_connect_is_retried_and_never_reports_a_false_success() {
             done = true;
             break;
         }
-        pthread_kill(tid, Signal::SIGUSR2).unwrap();
+        tid.signal(Signal::SIGUSR2).unwrap();
     }
     // Make room: the retried connect can now complete.
     let (_first, _) = listener.accept().unwrap();

@@ -26,14 +26,17 @@ pub enum BackendKind {
     /// [`EpollSelector`], `"epoll"` (Linux).
     #[cfg(linux_like)]
     Epoll,
-    /// [`UringSelector`], `"uring"` (Linux, cargo feature `uring`).
-    #[cfg(uring)]
+    /// [`UringSelector`], `"uring"` (Linux, cargo feature `uring`). On a
+    /// Linux architecture the backend is not built for (see the README's
+    /// platform table), [`AnySelector::new`] answers it with
+    /// [`UnavailableReason::NotBuilt`](crate::UnavailableReason::NotBuilt).
+    #[cfg(uring_kind)]
     Uring,
 }
 
-#[cfg(uring)]
+#[cfg(uring_kind)]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll, epoll, uring";
-#[cfg(all(linux_like, not(uring)))]
+#[cfg(all(linux_like, not(uring_kind)))]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll, epoll";
 #[cfg(not(linux_like))]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll";
@@ -41,7 +44,7 @@ const UNKNOWN: &str = "unknown backend; valid names: select, poll";
 impl BackendKind {
     /// Every backend built for this platform (`Uring` may still be
     /// unavailable at run time: [`AnySelector::new`] says so).
-    #[cfg(uring)]
+    #[cfg(uring_kind)]
     pub const ALL: &'static [BackendKind] = &[
         BackendKind::Select,
         BackendKind::Poll,
@@ -49,7 +52,7 @@ impl BackendKind {
         BackendKind::Uring,
     ];
     /// Every backend available on this platform.
-    #[cfg(all(linux_like, not(uring)))]
+    #[cfg(all(linux_like, not(uring_kind)))]
     pub const ALL: &'static [BackendKind] =
         &[BackendKind::Select, BackendKind::Poll, BackendKind::Epoll];
     /// Every backend available on this platform.
@@ -63,7 +66,7 @@ impl BackendKind {
             BackendKind::Poll => "poll",
             #[cfg(linux_like)]
             BackendKind::Epoll => "epoll",
-            #[cfg(uring)]
+            #[cfg(uring_kind)]
             BackendKind::Uring => "uring",
         }
     }
@@ -165,15 +168,24 @@ impl AnySelector {
             BackendKind::Epoll => AnySelector::Epoll(EpollSelector::new()?),
             #[cfg(uring)]
             BackendKind::Uring => AnySelector::Uring(UringSelector::new()?),
+            #[cfg(all(uring_kind, not(uring)))]
+            BackendKind::Uring => {
+                return Err(Error::Unavailable {
+                    call: "AnySelector::new",
+                    backend: "uring",
+                    reason: crate::error::UnavailableReason::NotBuilt,
+                    source: None,
+                })
+            }
         })
     }
 
     /// The backends [`best`](AnySelector::best) tries, in its order.
-    #[cfg(uring)]
+    #[cfg(uring_kind)]
     pub const LADDER: &'static [BackendKind] =
         &[BackendKind::Uring, BackendKind::Epoll, BackendKind::Poll];
     /// The backends [`best`](AnySelector::best) tries, in its order.
-    #[cfg(all(linux_like, not(uring)))]
+    #[cfg(all(linux_like, not(uring_kind)))]
     pub const LADDER: &'static [BackendKind] = &[BackendKind::Epoll, BackendKind::Poll];
     /// The backends [`best`](AnySelector::best) tries, in its order.
     #[cfg(not(linux_like))]

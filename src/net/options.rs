@@ -3,10 +3,13 @@
 //! most of them written by the one `sockopt!` macro over socket2 or a
 //! plain `int`. The typed wrappers reach them through `as_socket()`.
 
+#[cfg(linux_like)]
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+#[cfg(has_so_domain)]
+use std::os::fd::AsFd;
+use std::os::fd::{AsRawFd, RawFd};
 #[cfg(linux_like)]
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::time::Duration;
@@ -22,6 +25,7 @@ use crate::net::cmsg::{Cmsg, ControlMessage};
 #[cfg(all(doc, target_os = "linux"))]
 use crate::net::msg::RecvMsg;
 use crate::net::socket::Socket;
+#[cfg(has_so_domain)]
 use crate::sys;
 
 impl Socket {
@@ -159,8 +163,10 @@ impl Socket {
         /// Whether `bind` may reuse a local address in `TIME_WAIT`.
         reuse_address / set_reuse_address: bool => reuse_address / set_reuse_address, "SO_REUSEADDR"
     }
+    #[cfg(not(solarish))]
     sockopt! {
-        /// Whether several sockets may bind the same address and port.
+        /// Whether several sockets may bind the same address and port
+        /// (not on illumos and Solaris, which have no `SO_REUSEPORT`).
         reuse_port / set_reuse_port: bool => reuse_port / set_reuse_port, "SO_REUSEPORT"
     }
     sockopt! {
@@ -266,14 +272,25 @@ impl Socket {
             .map(|t| Type(t.into()))
     }
 
-    /// The socket's domain (`SO_DOMAIN`).
+    /// The socket's domain: `SO_DOMAIN` on Linux, Android, FreeBSD, OpenBSD
+    /// and illumos; on Apple, NetBSD and DragonFly (no `SO_DOMAIN`) the
+    /// family of the socket's own address from `getsockname`, which every
+    /// socket has, bound or not.
     ///
     /// # Errors
     ///
-    /// The OS error of `getsockopt`.
+    /// The OS error of `getsockopt` (or `getsockname`).
     pub fn domain(&self) -> Result<Domain> {
-        self.opt("getsockopt SO_DOMAIN", |s| s.domain())
-            .map(|d| Domain(d.into()))
+        #[cfg(has_so_domain)]
+        return sys::socket::getsockopt_int(
+            self.as_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            "getsockopt SO_DOMAIN",
+        )
+        .map(Domain);
+        #[cfg(not(has_so_domain))]
+        return self.local_addr().map(|a| a.family());
     }
 
     /// Whether `SO_PASSCRED` is on: every message received on this Unix

@@ -7,6 +7,26 @@ use crate::addr::{Domain, Protocol, SockAddr, Type};
 use crate::error::{Error, Result, Subject};
 use crate::sys;
 
+// getaddrinfo's flags. libc has them for every target but illumos and
+// Solaris, whose values (from their <netdb.h>) follow; AI_NUMERICSERV is
+// left out there, since its value could not be checked against a header.
+#[cfg(not(solarish))]
+use libc::{AI_ADDRCONFIG, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, AI_PASSIVE};
+#[cfg(all(ai_v4mapped, not(solarish)))]
+use libc::{AI_ALL, AI_V4MAPPED};
+#[cfg(solarish)]
+use solarish_ai::*;
+
+#[cfg(solarish)]
+mod solarish_ai {
+    pub(super) use libc::AI_CANONNAME;
+    pub(super) const AI_V4MAPPED: i32 = 0x0001;
+    pub(super) const AI_ALL: i32 = 0x0002;
+    pub(super) const AI_ADDRCONFIG: i32 = 0x0004;
+    pub(super) const AI_PASSIVE: i32 = 0x0008;
+    pub(super) const AI_NUMERICHOST: i32 = 0x0020;
+}
+
 /// What [`resolve`] should look for (`struct addrinfo` hints).
 ///
 /// The default asks for every family, type and protocol, with no flags —
@@ -62,41 +82,45 @@ impl Hints {
 
     /// `AI_PASSIVE`: with no host, return the wildcard address (for `bind`).
     pub fn passive(self, on: bool) -> Hints {
-        self.flag(libc::AI_PASSIVE, on)
+        self.flag(AI_PASSIVE, on)
     }
 
     /// `AI_NUMERICHOST`: the host must be a numeric address; no DNS.
     pub fn numeric_host(self, on: bool) -> Hints {
-        self.flag(libc::AI_NUMERICHOST, on)
+        self.flag(AI_NUMERICHOST, on)
     }
 
-    /// `AI_NUMERICSERV`: the service must be a port number; no services lookup.
+    /// `AI_NUMERICSERV`: the service must be a port number; no services
+    /// lookup. Not on illumos and Solaris.
+    #[cfg(not(solarish))]
     pub fn numeric_service(self, on: bool) -> Hints {
-        self.flag(libc::AI_NUMERICSERV, on)
+        self.flag(AI_NUMERICSERV, on)
     }
 
     /// `AI_CANONNAME`: fill [`AddrInfo::canonical_name`] of the first entry.
     pub fn canonical_name(self, on: bool) -> Hints {
-        self.flag(libc::AI_CANONNAME, on)
+        self.flag(AI_CANONNAME, on)
     }
 
     /// `AI_V4MAPPED`: with [`family`](Hints::family) `Domain::IPV6`, answer
     /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) when a name has no IPv6
-    /// address.
+    /// address. Not on NetBSD and OpenBSD, whose getaddrinfo never maps.
+    #[cfg(ai_v4mapped)]
     pub fn v4_mapped(self, on: bool) -> Hints {
-        self.flag(libc::AI_V4MAPPED, on)
+        self.flag(AI_V4MAPPED, on)
     }
 
     /// `AI_ALL`: with [`v4_mapped`](Hints::v4_mapped), answer the IPv6
-    /// addresses *and* the IPv4 ones, mapped.
+    /// addresses *and* the IPv4 ones, mapped. Not on NetBSD and OpenBSD.
+    #[cfg(ai_v4mapped)]
     pub fn all(self, on: bool) -> Hints {
-        self.flag(libc::AI_ALL, on)
+        self.flag(AI_ALL, on)
     }
 
     /// `AI_ADDRCONFIG`: only families configured on a non-loopback interface.
     /// Off by default (see the type's docs).
     pub fn addrconfig(self, on: bool) -> Hints {
-        self.flag(libc::AI_ADDRCONFIG, on)
+        self.flag(AI_ADDRCONFIG, on)
     }
 }
 
@@ -166,15 +190,17 @@ pub fn resolve(host: Option<&str>, service: Option<&str>, hints: &Hints) -> Resu
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NameInfoFlags(i32);
 
+// The NI_* constants are unsigned on illumos and Solaris, c_int elsewhere.
+#[allow(clippy::unnecessary_cast)]
 impl NameInfoFlags {
     /// `NI_NUMERICHOST`: the address as digits, no reverse DNS.
-    pub const NUMERIC_HOST: NameInfoFlags = NameInfoFlags(libc::NI_NUMERICHOST);
+    pub const NUMERIC_HOST: NameInfoFlags = NameInfoFlags(libc::NI_NUMERICHOST as i32);
     /// `NI_NUMERICSERV`: the port as digits.
-    pub const NUMERIC_SERVICE: NameInfoFlags = NameInfoFlags(libc::NI_NUMERICSERV);
+    pub const NUMERIC_SERVICE: NameInfoFlags = NameInfoFlags(libc::NI_NUMERICSERV as i32);
     /// `NI_NAMEREQD`: fail instead of returning digits when there is no name.
-    pub const NAME_REQUIRED: NameInfoFlags = NameInfoFlags(libc::NI_NAMEREQD);
+    pub const NAME_REQUIRED: NameInfoFlags = NameInfoFlags(libc::NI_NAMEREQD as i32);
     /// `NI_DGRAM`: look the port up as a UDP service.
-    pub const DATAGRAM: NameInfoFlags = NameInfoFlags(libc::NI_DGRAM);
+    pub const DATAGRAM: NameInfoFlags = NameInfoFlags(libc::NI_DGRAM as i32);
 }
 
 impl std::ops::BitOr for NameInfoFlags {
@@ -350,7 +376,11 @@ fn resolve_host_port(host: &str, port: u16) -> Result<Vec<SockAddr>> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port).into()]);
     }
-    let hints = Hints::new().socket_type(Type::STREAM).numeric_service(true);
+    let hints = Hints::new().socket_type(Type::STREAM);
+    // A service of digits is a port everywhere; the flag only spares the
+    // services database a look.
+    #[cfg(not(solarish))]
+    let hints = hints.numeric_service(true);
     let answers = resolve(Some(host), Some(&port.to_string()), &hints)?;
     let mut out: Vec<SockAddr> = Vec::with_capacity(answers.len());
     for a in answers {

@@ -59,7 +59,7 @@ impl RawAddr {
     }
 
     /// The storage as bytes, for tests to play the kernel.
-    #[cfg(test)]
+    #[cfg(all(test, linux_like))]
     fn bytes_mut(&mut self) -> &mut [u8] {
         &mut self.storage.0
     }
@@ -91,6 +91,7 @@ mod tests {
     use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 
     use super::*;
+    #[cfg(linux_like)]
     use crate::addr::Domain;
 
     /// The bytes the kernel would read for `addr`.
@@ -138,6 +139,7 @@ mod tests {
     /// family" error after the call has consumed what it received (a lost
     /// datagram or connection).
     #[test]
+    #[cfg(linux_like)]
     fn any_family_the_kernel_writes_reads_back_whole() {
         let mut raw = RawAddr::empty();
         let ll_len = mem::size_of::<libc::sockaddr_ll>();

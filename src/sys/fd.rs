@@ -143,7 +143,7 @@ pub(crate) fn replace(dst: &OwnedFd, src: OwnedFd) -> Result<()> {
 }
 
 /// `fcntl(fd, F_SETFD, flags)`.
-#[cfg(not(linux_like))]
+#[cfg(not(atomic_cloexec))]
 pub(crate) fn setfd(fd: RawFd, flags: i32) -> Result<()> {
     // SAFETY: F_SETFD takes one int argument; an invalid fd is EBADF.
     check(
@@ -155,7 +155,7 @@ pub(crate) fn setfd(fd: RawFd, flags: i32) -> Result<()> {
 }
 
 /// `fcntl(fd, F_GETFL)`: the file status flags (`O_NONBLOCK`, …).
-#[cfg(not(linux_like))]
+#[cfg(not(atomic_cloexec))]
 pub(crate) fn getfl(fd: RawFd) -> Result<i32> {
     // SAFETY: F_GETFL takes no further argument.
     check(
@@ -166,7 +166,7 @@ pub(crate) fn getfl(fd: RawFd) -> Result<i32> {
 }
 
 /// `fcntl(fd, F_SETFL, flags)`.
-#[cfg(not(linux_like))]
+#[cfg(not(atomic_cloexec))]
 pub(crate) fn setfl(fd: RawFd, flags: i32) -> Result<()> {
     // SAFETY: F_SETFL takes one int argument; an invalid fd is EBADF.
     check(

@@ -251,7 +251,8 @@ pub(crate) fn recv_mmsg<B: AsMut<[u8]>>(
                     fd.as_raw_fd(),
                     batch.hdrs.as_mut_ptr(),
                     n as libc::c_uint,
-                    flags | libc::MSG_CMSG_CLOEXEC,
+                    // c_int on glibc, c_uint on musl.
+                    (flags | libc::MSG_CMSG_CLOEXEC) as _,
                     ptr::null_mut(),
                 )
             }
@@ -339,7 +340,8 @@ pub(crate) fn send_mmsg<'d>(
                 fd.as_raw_fd(),
                 batch.hdrs.as_mut_ptr(),
                 n as libc::c_uint,
-                flags | libc::MSG_NOSIGNAL,
+                // c_int on glibc, c_uint on musl.
+                (flags | libc::MSG_NOSIGNAL) as _,
             )
         },
         "sendmmsg",

@@ -148,10 +148,11 @@ pub(crate) fn getnameinfo(addr: &SockAddr, flags: i32) -> Result<(String, String
         libc::getnameinfo(
             raw.as_ptr(),
             raw.len,
+            // socklen_t on Linux and Apple, size_t on the BSDs.
             host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
+            host.len() as _,
             service.as_mut_ptr(),
-            service.len() as libc::socklen_t,
+            service.len() as _,
             flags,
         )
     };

@@ -491,8 +491,9 @@ pub(crate) fn tcp_info(fd: BorrowedFd<'_>) -> Result<libc::tcp_info> {
 }
 
 /// `getsockopt(2)` of an option whose value is one `int`, for the options
-/// socket2 does not wrap (`TCP_FASTOPEN`, `TCP_FASTOPEN_CONNECT`).
-#[cfg(linux_like)]
+/// socket2 does not wrap (`TCP_FASTOPEN`, `TCP_FASTOPEN_CONNECT`, and
+/// `SO_DOMAIN` where socket2 lacks it).
+#[cfg(has_so_domain)]
 pub(crate) fn getsockopt_int(
     fd: BorrowedFd<'_>,
     level: libc::c_int,

@@ -33,8 +33,9 @@ pub(crate) fn secs_nanos(t: Duration) -> (u64, u32) {
 /// [`MAX_SECS`].
 pub(crate) fn timeout_timespec(timeout: Option<Duration>) -> Option<libc::timespec> {
     let (secs, nanos) = secs_nanos(timeout?);
-    // time_t and c_long are i64 on most targets, i32 on some.
-    #[allow(clippy::unnecessary_fallible_conversions)]
+    // time_t and c_long are i64 on most targets, i32 on some. (musl marks
+    // time_t deprecated to announce its move to 64 bits; either fits.)
+    #[allow(clippy::unnecessary_fallible_conversions, deprecated)]
     Some(libc::timespec {
         // Both fit every target: secs <= i32::MAX, nanos < 1_000_000_000.
         tv_sec: libc::time_t::try_from(secs).unwrap_or(libc::time_t::MAX),
@@ -180,7 +181,9 @@ pub(crate) mod suite {
         use nix::sys::signal::Signal;
         let caught = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&caught)).unwrap();
-        let me = pthread_self();
+        // As an integer: pthread_t is a pointer on musl, not Sync.
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        let me = pthread_self() as usize;
         let done = AtomicBool::new(false);
         let start = Instant::now();
         let res = std::thread::scope(|s| {
@@ -192,7 +195,8 @@ pub(crate) mod suite {
                     if done.load(Ordering::SeqCst) {
                         break;
                     }
-                    pthread_kill(me, Signal::SIGUSR1).unwrap();
+                    #[allow(clippy::unnecessary_cast)]
+                    pthread_kill(me as nix::sys::pthread::Pthread, Signal::SIGUSR1).unwrap();
                 }
             });
             let res = wait(Some(Duration::from_secs(5)));

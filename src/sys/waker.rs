@@ -1,9 +1,13 @@
 //! The `Waker`'s descriptor: `eventfd(2)` on Linux/Android, a pipe
 //! elsewhere (`sys::fd::pipe`). Both halves are non-blocking and close-on-exec.
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+#[cfg(linux_like)]
+use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-use super::{check, check_retry};
+#[cfg(linux_like)]
+use super::check;
+use super::check_retry;
 use crate::error::{Result, Subject};
 
 /// Creates the waker's descriptors: `(read side, write side)`; for an

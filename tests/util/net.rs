@@ -82,27 +82,34 @@ impl Drop for TempDir {
 }
 
 /// Waits (at most 5 s) until `fd` is readable, as [`wait_writable`] does.
-pub fn wait_readable(fd: impl std::os::fd::AsFd) -> Option<nix::sys::epoll::EpollFlags> {
-    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
-    let ep = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).expect("epoll_create1");
-    ep.add(&fd, EpollEvent::new(EpollFlags::EPOLLIN, 1))
-        .expect("epoll_ctl");
-    let mut events = [EpollEvent::empty()];
-    let n = ep.wait(&mut events, 5000u16).expect("epoll_wait");
-    (n == 1).then(|| events[0].events())
+pub fn wait_readable(fd: impl std::os::fd::AsFd) -> Option<nix::poll::PollFlags> {
+    wait_for(fd.as_fd(), nix::poll::PollFlags::POLLIN)
 }
 
-/// Waits (at most 5 s) until `fd` is writable, through nix's safe epoll
+/// Waits (at most 5 s) until `fd` is writable, through nix's safe poll
 /// wrapper (the socket layer has no readiness call of its own). Returns the
-/// event flags seen, or `None` on timeout.
-pub fn wait_writable(fd: impl std::os::fd::AsFd) -> Option<nix::sys::epoll::EpollFlags> {
-    use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
-    let ep = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).expect("epoll_create1");
-    ep.add(&fd, EpollEvent::new(EpollFlags::EPOLLOUT, 1))
-        .expect("epoll_ctl");
-    let mut events = [EpollEvent::empty()];
-    let n = ep.wait(&mut events, 5000u16).expect("epoll_wait");
-    (n == 1).then(|| events[0].events())
+/// flags seen, or `None` on timeout.
+pub fn wait_writable(fd: impl std::os::fd::AsFd) -> Option<nix::poll::PollFlags> {
+    wait_for(fd.as_fd(), nix::poll::PollFlags::POLLOUT)
+}
+
+fn wait_for(
+    fd: std::os::fd::BorrowedFd<'_>,
+    want: nix::poll::PollFlags,
+) -> Option<nix::poll::PollFlags> {
+    use nix::poll::{poll, PollFd, PollTimeout};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(fd, want)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) => return None,
+            Ok(_) => return fds[0].revents(),
+            Err(nix::errno::Errno::EINTR) if !left.is_zero() => continue,
+            Err(e) => panic!("poll: {e}"),
+        }
+    }
 }
 
 /// The interface index of `lo` in this network namespace (from sysfs), for

@@ -4,8 +4,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use nix::sys::pthread::{pthread_kill, pthread_self};
 use nix::sys::signal::Signal;
+use sockpoll_conformance::support::ThreadHandle;
 
 /// Runs `call` on a thread of its own and sends that thread `SIGUSR2` (a
 /// handler that only sets a flag is installed first) every `every` until
@@ -25,7 +25,7 @@ pub fn interrupted_every<T: Send + 'static>(
     let (tid_tx, tid_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel();
     std::thread::spawn(move || {
-        tid_tx.send(pthread_self()).unwrap();
+        tid_tx.send(ThreadHandle::current()).unwrap();
         let start = Instant::now();
         let out = call();
         let _ = done_tx.send((out, start.elapsed()));
@@ -38,7 +38,7 @@ pub fn interrupted_every<T: Send + 'static>(
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // The thread may have just finished: a signal to a thread
                 // that is gone is ESRCH, which does not matter.
-                let _ = pthread_kill(tid, Signal::SIGUSR2);
+                let _ = tid.signal(Signal::SIGUSR2);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the call panicked"),
         }

@@ -768,7 +768,6 @@ pub fn signals_end_an_interruptible_wait<S: Selector, F: Fn() -> Result<S>>(
     new: F,
     caps: Capabilities,
 ) {
-    use nix::sys::pthread::{pthread_kill, pthread_self};
     use nix::sys::signal::Signal;
     let sel = make(&new, &caps);
     let name = sel.name();
@@ -784,7 +783,7 @@ pub fn signals_end_an_interruptible_wait<S: Selector, F: Fn() -> Result<S>>(
     sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
         .unwrap();
     for timeout in [Some(Duration::from_secs(10)), None] {
-        let me = pthread_self();
+        let me = ThreadHandle::current();
         let done = Arc::new(AtomicBool::new(false));
         let done2 = Arc::clone(&done);
         // Again and again, so that one lands while the wait is in the
@@ -795,7 +794,7 @@ pub fn signals_end_an_interruptible_wait<S: Selector, F: Fn() -> Result<S>>(
                 if done2.load(Ordering::SeqCst) {
                     break;
                 }
-                pthread_kill(me, Signal::SIGUSR1).unwrap();
+                me.signal(Signal::SIGUSR1).unwrap();
             }
         });
         let start = Instant::now();
@@ -827,7 +826,6 @@ pub fn signals_end_an_interruptible_wait<S: Selector, F: Fn() -> Result<S>>(
 /// early: `EINTR` is retried with the remaining time.
 pub fn signals_do_not_end_the_wait<S: Selector, F: Fn() -> Result<S>>(new: F, caps: Capabilities) {
     let sel = make(&new, &caps);
-    use nix::sys::pthread::{pthread_kill, pthread_self};
     use nix::sys::signal::Signal;
     let flag = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag)).unwrap();
@@ -835,7 +833,7 @@ pub fn signals_do_not_end_the_wait<S: Selector, F: Fn() -> Result<S>>(new: F, ca
     let (a, _b) = uds_pair();
     sel.register(a.as_fd(), Token(1), Interest::READABLE, Mode::Level)
         .unwrap();
-    let me = pthread_self();
+    let me = ThreadHandle::current();
     let done = Arc::new(AtomicBool::new(false));
     let done2 = Arc::clone(&done);
     let killer = std::thread::spawn(move || {
@@ -844,7 +842,7 @@ pub fn signals_do_not_end_the_wait<S: Selector, F: Fn() -> Result<S>>(new: F, ca
             if done2.load(Ordering::SeqCst) {
                 break;
             }
-            pthread_kill(me, Signal::SIGUSR1).unwrap();
+            me.signal(Signal::SIGUSR1).unwrap();
         }
     });
     let want = Duration::from_millis(300);

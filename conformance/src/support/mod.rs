@@ -16,8 +16,9 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{getrlimit, getrusage, setrlimit, Resource, UsageWho};
-use nix::sys::time::TimeValLike;
+use nix::sys::pthread::{pthread_kill, pthread_self, Pthread};
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
+use nix::sys::signal::Signal;
 use sockpoll::event::{Event, Events, Selector, Token};
 use sockpoll::Error;
 
@@ -175,11 +176,23 @@ pub fn raise_fd_limit(want: u64) -> u64 {
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return 1024;
     };
-    let target = want.min(hard).max(soft);
-    if target > soft && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_err() {
-        return soft;
+    let (soft64, hard64) = (widen(soft), widen(hard));
+    let target = want.min(hard64).max(soft64);
+    if target > soft64 && setrlimit(Resource::RLIMIT_NOFILE, narrow(target, hard), hard).is_err() {
+        return soft64;
     }
     target
+}
+
+/// An `rlim_t` (u64 on 64-bit Linux, u32 on 32-bit glibc, i64 on the BSDs)
+/// as a u64; infinity stays the largest value.
+fn widen<T: TryInto<u64>>(v: T) -> u64 {
+    v.try_into().unwrap_or(u64::MAX)
+}
+
+/// A u64 as an `rlim_t`, or `or` if it does not fit.
+fn narrow<T: TryFrom<u64>>(v: u64, or: T) -> T {
+    T::try_from(v).unwrap_or(or)
 }
 
 /// Serialises the cases that open thousands of fds, so that parallel tests
@@ -189,15 +202,48 @@ pub fn big_fd_lock() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// CPU time (user + system) of the calling thread.
+/// CPU time (user + system) of the calling thread
+/// (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`), or `None` on illumos and
+/// Solaris, where nix and libc do not name that clock.
 ///
 /// # Panics
 ///
-/// When `getrusage(2)` fails.
-pub fn thread_cpu() -> Duration {
-    let u = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage");
-    let us = u.user_time().num_microseconds() + u.system_time().num_microseconds();
-    Duration::from_micros(u64::try_from(us).unwrap_or(0))
+/// When `clock_gettime(2)` fails.
+pub fn thread_cpu() -> Option<Duration> {
+    #[cfg(not(any(target_os = "illumos", target_os = "solaris")))]
+    return Some(Duration::from(
+        nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+            .expect("clock_gettime"),
+    ));
+    #[cfg(any(target_os = "illumos", target_os = "solaris"))]
+    return None;
+}
+
+/// A thread that another thread can send a signal to (`pthread_kill`):
+/// `pthread_t` itself is not `Send` where it is a pointer (musl), so the
+/// handle keeps its bits as an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadHandle(usize);
+
+impl ThreadHandle {
+    /// The calling thread (`pthread_self`).
+    pub fn current() -> ThreadHandle {
+        // An integer on glibc and the BSDs, a pointer on musl and Apple:
+        // either way its bits fit a usize and come back unchanged.
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        ThreadHandle(pthread_self() as usize)
+    }
+
+    /// Sends `signal` to the thread (`pthread_kill`).
+    ///
+    /// # Errors
+    ///
+    /// The errno of `pthread_kill(3)` (`ESRCH` once the thread has ended
+    /// and been joined).
+    pub fn signal(self, signal: Signal) -> nix::Result<()> {
+        #[allow(clippy::unnecessary_cast)]
+        pthread_kill(self.0 as Pthread, signal)
+    }
 }
 
 /// Asserts that `res` is a clean refusal: [`Error::Unsupported`] (kind

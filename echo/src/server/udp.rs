@@ -6,17 +6,24 @@
 //! datagram from the address it was sent to, read from its `IP_PKTINFO` /
 //! `IPV6_PKTINFO`: a multi-homed server must, or a client that `connect`ed
 //! its socket to one of our addresses drops a reply that comes from another.
+//!
+//! Message I/O is Linux-only in sockpoll: elsewhere the server takes one
+//! datagram per `recvfrom` and answers with `sendto`, from whichever local
+//! address routing picks.
 
 use std::collections::VecDeque;
+#[cfg(target_os = "linux")]
 use std::io::{IoSlice, IoSliceMut};
+#[cfg(target_os = "linux")]
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 
 use sockpoll::event::{Interest, Selector};
+#[cfg(target_os = "linux")]
 use sockpoll::{
-    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, MmsgBatch, RecvMsg, SendMsg, SockAddr,
-    UdpSocket,
+    cmsg_space, Cmsg, CmsgBuffer, CmsgKind, ControlMessage, MmsgBatch, RecvMsg, SendMsg,
 };
+use sockpoll::{SockAddr, UdpSocket};
 
 use super::{interest, Server, UDP};
 
@@ -30,15 +37,23 @@ const UDP_QUEUE_MAX: usize = 1024;
 const UDP_BUF: usize = 65_536;
 /// Control space per datagram: its packet info (either family), with room
 /// for one more message the kernel may add.
+#[cfg(target_os = "linux")]
 const CONTROL: usize = 2 * cmsg_space(&[CmsgKind::PktInfoV6]);
 
 /// The local address a datagram arrived at: where its answer comes from.
+#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, Copy)]
 enum Source {
     V4(Ipv4Addr),
     V6 { ifindex: u32, addr: Ipv6Addr },
 }
 
+/// Without packet info there is never a source to answer from.
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug, Clone, Copy)]
+enum Source {}
+
+#[cfg(target_os = "linux")]
 impl Source {
     /// The packet info of the datagram `m`, if the kernel gave one.
     fn of(m: &mut RecvMsg<'_>) -> Option<Source> {
@@ -80,9 +95,12 @@ struct Reply {
 pub(super) struct Udp {
     socket: UdpSocket,
     /// Replies name their source (the socket is bound to a wildcard).
+    #[cfg(target_os = "linux")]
     wildcard: bool,
-    /// False once the kernel answered that it has no `recvmmsg`.
+    /// False once the kernel answered that it has no `recvmmsg` (always,
+    /// where sockpoll has no message I/O).
     batched: bool,
+    #[cfg(target_os = "linux")]
     batch: MmsgBatch,
     bufs: Vec<Vec<u8>>,
     /// Length and reply of each datagram of the current batch.
@@ -96,8 +114,11 @@ pub(super) struct Udp {
 
 impl Udp {
     pub(super) fn new(socket: UdpSocket) -> sockpoll::Result<Udp> {
+        #[cfg(target_os = "linux")]
         let local = socket.local_addr().ok().map(|a| a.ip());
+        #[cfg(target_os = "linux")]
         let wildcard = local.is_some_and(|ip| ip.is_unspecified());
+        #[cfg(target_os = "linux")]
         if wildcard {
             let s = socket.as_socket();
             // An IPv6 wildcard also receives IPv4 (mapped) datagrams, whose
@@ -110,8 +131,10 @@ impl Udp {
         }
         Ok(Udp {
             socket,
+            #[cfg(target_os = "linux")]
             wildcard,
-            batched: true,
+            batched: cfg!(target_os = "linux"),
+            #[cfg(target_os = "linux")]
             batch: MmsgBatch::new(BATCH, CONTROL)?,
             bufs: vec![vec![0; UDP_BUF]; BATCH],
             got: Vec::with_capacity(BATCH),
@@ -124,6 +147,7 @@ impl Udp {
     /// Receives up to `max` datagrams (at most a batch; one at a time
     /// without batch calls) into `bufs`, recording each in `got`; `Ok(0)`
     /// when nothing waits.
+    #[cfg(target_os = "linux")]
     fn receive(&mut self, max: usize) -> sockpoll::Result<usize> {
         self.got.clear();
         let wildcard = self.wildcard;
@@ -167,6 +191,85 @@ impl Udp {
             Err(e) => Err(e),
         }
     }
+
+    /// Receives one datagram into `bufs[0]`, recording it in `got`; `Ok(0)`
+    /// when nothing waits.
+    #[cfg(not(target_os = "linux"))]
+    fn receive(&mut self, _max: usize) -> sockpoll::Result<usize> {
+        self.got.clear();
+        match self.socket.as_socket().recv_from(&mut self.bufs[0]) {
+            Ok((len, to)) => {
+                self.got.push((len, Reply { to, from: None }));
+                Ok(1)
+            }
+            Err(e) if e.is_would_block() => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends datagram `done` of the current batch, and as many after it up
+    /// to `n` as one call takes; how many went.
+    #[cfg(not(target_os = "linux"))]
+    fn send_batch(&mut self, done: usize, _n: usize) -> sockpoll::Result<usize> {
+        let (len, reply) = &self.got[done];
+        send_one(&self.socket, &self.bufs[done][..*len], reply).map(|_| 1)
+    }
+
+    /// Sends datagram `done` of the current batch, and as many after it up
+    /// to `n` as one call takes; how many went.
+    #[cfg(target_os = "linux")]
+    fn send_batch(&mut self, done: usize, n: usize) -> sockpoll::Result<usize> {
+        let udp = self;
+        let controls: [[ControlMessage<'static>; 1]; BATCH] = std::array::from_fn(|i| {
+            [udp.got
+                .get(i)
+                .and_then(|(_, r)| r.from)
+                .map_or(ControlMessage::Tos(0), Source::control)]
+        });
+        // Slots past the batch stay empty; only [done..n] is sent.
+        let msgs: [SendMsg<'_>; BATCH] = std::array::from_fn(|i| match udp.got.get(i) {
+            Some((len, reply)) => {
+                let m = SendMsg::new(&udp.bufs[i][..*len]).to(&reply.to);
+                match reply.from {
+                    Some(_) => m.control(&controls[i]),
+                    None => m,
+                }
+            }
+            None => SendMsg::new(&[]),
+        });
+        let socket = udp.socket.as_socket();
+        if udp.batched && n - done > 1 {
+            socket.send_mmsg(&mut udp.batch, &msgs[done..n])
+        } else {
+            let (len, reply) = &udp.got[done];
+            let control: &[ControlMessage<'_>] = match reply.from {
+                Some(_) => &controls[done],
+                None => &[],
+            };
+            socket
+                .send_msg(
+                    &[IoSlice::new(&udp.bufs[done][..*len])],
+                    Some(&reply.to),
+                    control,
+                )
+                .map(|_| 1)
+        }
+    }
+}
+
+/// Sends one datagram to `reply.to`, from its source where one was read.
+fn send_one(socket: &UdpSocket, datagram: &[u8], reply: &Reply) -> sockpoll::Result<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        let control = reply.from.map(Source::control);
+        socket.as_socket().send_msg(
+            &[IoSlice::new(datagram)],
+            Some(&reply.to),
+            control.as_slice(),
+        )
+    }
+    #[cfg(not(target_os = "linux"))]
+    socket.as_socket().send_to(datagram, &reply.to)
 }
 
 impl<S: Selector> Server<S> {
@@ -226,43 +329,7 @@ impl<S: Selector> Server<S> {
             if !self.udp.queue.is_empty() {
                 break;
             }
-            let sent = {
-                let udp = &mut self.udp;
-                let controls: [[ControlMessage<'static>; 1]; BATCH] = std::array::from_fn(|i| {
-                    [udp.got
-                        .get(i)
-                        .and_then(|(_, r)| r.from)
-                        .map_or(ControlMessage::Tos(0), Source::control)]
-                });
-                // Slots past the batch stay empty; only [done..n] is sent.
-                let msgs: [SendMsg<'_>; BATCH] = std::array::from_fn(|i| match udp.got.get(i) {
-                    Some((len, reply)) => {
-                        let m = SendMsg::new(&udp.bufs[i][..*len]).to(&reply.to);
-                        match reply.from {
-                            Some(_) => m.control(&controls[i]),
-                            None => m,
-                        }
-                    }
-                    None => SendMsg::new(&[]),
-                });
-                let socket = udp.socket.as_socket();
-                if udp.batched && n - done > 1 {
-                    socket.send_mmsg(&mut udp.batch, &msgs[done..n])
-                } else {
-                    let (len, reply) = &udp.got[done];
-                    let control: &[ControlMessage<'_>] = match reply.from {
-                        Some(_) => &controls[done],
-                        None => &[],
-                    };
-                    socket
-                        .send_msg(
-                            &[IoSlice::new(&udp.bufs[done][..*len])],
-                            Some(&reply.to),
-                            control,
-                        )
-                        .map(|_| 1)
-                }
-            };
+            let sent = self.udp.send_batch(done, n);
             match sent {
                 Ok(k) => done += k.max(1),
                 Err(e) if e.is_would_block() => break,
@@ -291,12 +358,7 @@ impl<S: Selector> Server<S> {
     /// Sends queued datagrams until the queue is empty or the socket full.
     fn udp_flush(&mut self) {
         while let Some((datagram, reply)) = self.udp.queue.front() {
-            let control = reply.from.map(Source::control);
-            let sent = self.udp.socket.as_socket().send_msg(
-                &[IoSlice::new(datagram)],
-                Some(&reply.to),
-                control.as_slice(),
-            );
+            let sent = send_one(&self.udp.socket, datagram, reply);
             match sent {
                 Ok(_) => {}
                 Err(e) if e.is_would_block() => return,
