@@ -68,14 +68,31 @@
 //!
 //! - **Close-on-exec, always**: `socket`/`socketpair` with `SOCK_CLOEXEC`,
 //!   `accept4(SOCK_CLOEXEC)`, descriptors received with `SCM_RIGHTS`
-//!   through `recvmsg(MSG_CMSG_CLOEXEC)`.
+//!   through `recvmsg(MSG_CMSG_CLOEXEC)` (Linux; the BSDs and illumos have
+//!   the same flags). macOS has none of them: there `FD_CLOEXEC` is set by
+//!   `fcntl` right after `socket`, `socketpair`, `accept` and `pipe`, and a
+//!   `fork` + `exec` on another thread between the two calls can inherit
+//!   the descriptor (std, mio and socket2 have the same window there).
 //! - **Received descriptors are owned at once**: a [`RecvMsg`] (or
 //!   [`MmsgBatch`]) owns every descriptor that arrived — those of
 //!   `SCM_RIGHTS` and the pidfd of `SCM_PIDFD`, the two ways the kernel
 //!   installs one — hands each out once as an `OwnedFd`, and closes those
 //!   not taken — a truncated control buffer (`MSG_CTRUNC`) included.
-//! - **No `SIGPIPE`**: every send uses `MSG_NOSIGNAL`; a send to a closed
-//!   peer is a [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) error.
+//! - **No `SIGPIPE`**: every send uses `MSG_NOSIGNAL` (Linux, the BSDs,
+//!   illumos); on macOS, which lacks it, every socket sockpoll creates or
+//!   accepts has `SO_NOSIGPIPE` set. A send to a closed peer is a
+//!   [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) error.
+//! - **The platform's limits, not Linux's**: the longest Unix path is
+//!   [`UNIX_PATH_MAX`], from the platform's `sockaddr_un` (107 bytes on
+//!   Linux, 103 on macOS and the BSDs); `EAI_*` values differ between C
+//!   libraries, so compare [`EaiCode`]s, not numbers; each backend's timeout
+//!   resolution is its [`Selector::timeout_resolution`](event::Selector::timeout_resolution)
+//!   (`poll` is nanosecond-exact through `ppoll` on Linux and the BSDs,
+//!   millisecond on macOS and illumos).
+//! - **Absent rather than wrong**: what a platform lacks (message I/O, GSO
+//!   and GRO, `TCP_INFO`, epoll, io_uring, abstract Unix names, Linux-only
+//!   options) is not in its API; the README's platform table says what is
+//!   where.
 //! - **No double close**: descriptors are `OwnedFd`; [`Socket::close`]
 //!   consumes the socket and reports the error `Drop` must swallow.
 //! - **No panics on bad input or OS errors**: an over-long Unix path, a NUL
@@ -99,6 +116,8 @@
 //! `close` is never retried: Linux has released the descriptor even when it
 //! reports `EINTR`.
 #![deny(missing_docs, missing_debug_implementations)]
+// docs.rs marks each platform-only item with the targets it exists on.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(rust_2018_idioms)]
 
 #[macro_use]

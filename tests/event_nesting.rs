@@ -25,6 +25,7 @@ type MakeInner = Box<dyn Fn() -> Box<dyn NestedSelector>>;
 
 /// The nestable backends, by name.
 fn inners() -> Vec<(&'static str, MakeInner)> {
+    #[cfg_attr(not(uring), allow(unused_mut))]
     let mut v: Vec<(&'static str, MakeInner)> = vec![(
         "epoll",
         Box::new(|| Box::new(EpollSelector::new().unwrap())),

@@ -309,7 +309,12 @@ fn deregister_reports_what_it_cannot_drop() {
 
     let lowest_free = std::fs::File::open("/dev/null").unwrap().as_raw_fd();
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-    setrlimit(Resource::RLIMIT_NOFILE, lowest_free as u64, hard).unwrap();
+    setrlimit(
+        Resource::RLIMIT_NOFILE,
+        lowest_free.try_into().unwrap(),
+        hard,
+    )
+    .unwrap();
     let res = sel.deregister(r.new.as_fd());
     let again = sel.register(r.new.as_fd(), Token(2), Interest::WRITABLE, Mode::Level);
     let n = sel.wait(&mut events, Some(SOON));

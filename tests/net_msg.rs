@@ -599,6 +599,10 @@ fn too_many_control_messages_for_one_buffer_is_invalid_input_and_sends_nothing()
     assert!(b.recv(&mut buf).unwrap_err().is_would_block());
 
     // Over the kernel's SCM_MAX_FD (253) but within our buffer: EINVAL.
+    // (On 64-bit musl the buffer holds only 250: refused above.)
+    if cfg!(all(target_env = "musl", target_pointer_width = "64")) {
+        return;
+    }
     let over = vec![x.as_fd(); 254];
     let err = a
         .send_msg(

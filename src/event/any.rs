@@ -25,12 +25,14 @@ pub enum BackendKind {
     Poll,
     /// [`EpollSelector`], `"epoll"` (Linux).
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     Epoll,
     /// [`UringSelector`], `"uring"` (Linux, cargo feature `uring`). On a
     /// Linux architecture the backend is not built for (see the README's
     /// platform table), [`AnySelector::new`] answers it with
     /// [`UnavailableReason::NotBuilt`](crate::UnavailableReason::NotBuilt).
     #[cfg(uring_kind)]
+    #[cfg_attr(docsrs, doc(cfg(all(feature = "uring", target_os = "linux"))))]
     Uring,
 }
 
@@ -45,6 +47,7 @@ impl BackendKind {
     /// Every backend built for this platform (`Uring` may still be
     /// unavailable at run time: [`AnySelector::new`] says so).
     #[cfg(uring_kind)]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const ALL: &'static [BackendKind] = &[
         BackendKind::Select,
         BackendKind::Poll,
@@ -53,10 +56,12 @@ impl BackendKind {
     ];
     /// Every backend available on this platform.
     #[cfg(all(linux_like, not(uring_kind)))]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const ALL: &'static [BackendKind] =
         &[BackendKind::Select, BackendKind::Poll, BackendKind::Epoll];
     /// Every backend available on this platform.
     #[cfg(not(linux_like))]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const ALL: &'static [BackendKind] = &[BackendKind::Select, BackendKind::Poll];
 
     /// The backend's name, as [`Selector::name`] reports it.
@@ -145,9 +150,24 @@ pub enum AnySelector {
     Poll(PollSelector),
     /// The `epoll` backend.
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     Epoll(EpollSelector),
     /// The `io_uring` backend.
     #[cfg(uring)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(all(
+            feature = "uring",
+            target_os = "linux",
+            any(
+                target_arch = "x86_64",
+                target_arch = "aarch64",
+                target_arch = "riscv64",
+                target_arch = "loongarch64",
+                target_arch = "powerpc64"
+            )
+        )))
+    )]
     Uring(UringSelector),
 }
 
@@ -182,13 +202,16 @@ impl AnySelector {
 
     /// The backends [`best`](AnySelector::best) tries, in its order.
     #[cfg(uring_kind)]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const LADDER: &'static [BackendKind] =
         &[BackendKind::Uring, BackendKind::Epoll, BackendKind::Poll];
     /// The backends [`best`](AnySelector::best) tries, in its order.
     #[cfg(all(linux_like, not(uring_kind)))]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const LADDER: &'static [BackendKind] = &[BackendKind::Epoll, BackendKind::Poll];
     /// The backends [`best`](AnySelector::best) tries, in its order.
     #[cfg(not(linux_like))]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const LADDER: &'static [BackendKind] = &[BackendKind::Poll];
 
     /// The first backend of [`LADDER`](AnySelector::LADDER) — uring, then

@@ -88,6 +88,7 @@
 
 mod any;
 #[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 mod epoll;
 mod kit;
 mod poll;
@@ -96,11 +97,26 @@ mod select;
 mod selector;
 mod types;
 #[cfg(uring)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(all(
+        feature = "uring",
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "loongarch64",
+            target_arch = "powerpc64"
+        )
+    )))
+)]
 mod uring;
 mod waker;
 
 pub use any::{AnySelector, BackendKind, Choice, BACKEND_ENV};
 #[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 pub use epoll::EpollSelector;
 pub(crate) use kit::{
     lock, registry_error, shared_selector_methods, wait_with_deadline, Backend, Notifier, OnSignal,
@@ -111,13 +127,29 @@ pub use selector::Selector;
 pub(crate) use types::flags;
 pub use types::{Event, Events, Interest, Mode, Token};
 #[cfg(uring)]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(all(
+        feature = "uring",
+        target_os = "linux",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "loongarch64",
+            target_arch = "powerpc64"
+        )
+    )))
+)]
 pub use uring::{RingSetup, UringSelector};
 pub use waker::Waker;
 
 /// The best backend on this platform: [`EpollSelector`] on Linux.
 #[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(auto_cfg = false))]
 pub type DefaultSelector = EpollSelector;
 /// The best backend on this platform: [`PollSelector`] where there is no
 /// epoll.
 #[cfg(not(linux_like))]
+#[cfg_attr(docsrs, doc(auto_cfg = false))]
 pub type DefaultSelector = PollSelector;

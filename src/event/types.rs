@@ -366,11 +366,13 @@ impl Events {
     /// 12 bytes; larger values are `EINVAL`). `poll` and `select` report at
     /// most one event per registered fd, far fewer than this.
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const MAX_CAPACITY: usize = crate::sys::epoll::MAX_EVENTS;
     /// The largest capacity: `INT_MAX / sizeof(struct pollfd)`; `poll` and
     /// `select` report at most one event per registered fd, far fewer than
     /// this.
     #[cfg(not(linux_like))]
+    #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const MAX_CAPACITY: usize = libc::c_int::MAX as usize / std::mem::size_of::<libc::pollfd>();
 
     /// A buffer for up to `capacity` events per `wait`, clamped to

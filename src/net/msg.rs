@@ -27,7 +27,21 @@ use crate::sys;
 /// [`ControlMessage::space`]): room for 253 descriptors (Linux's
 /// `SCM_MAX_FD`) with credentials, packet info and more beside them. It is
 /// encoded on the stack, without allocating.
+///
+/// 1024 on 64-bit musl, whose `sendmsg` copies the control data into a
+/// buffer of that size (to mend its `cmsghdr` padding) and refuses more
+/// with `ENOMEM`: room for 250 descriptors there.
+#[cfg(not(all(target_env = "musl", target_pointer_width = "64")))]
 pub const MAX_SEND_CONTROL: usize = 2048;
+/// The most control data one [`Socket::send_msg`] can carry (the sum of
+/// [`ControlMessage::space`]).
+///
+/// 1024 on 64-bit musl, whose `sendmsg` copies the control data into a
+/// buffer of that size (to mend its `cmsghdr` padding) and refuses more
+/// with `ENOMEM` (2048 on glibc: room for Linux's 253 descriptors,
+/// `SCM_MAX_FD`, and more). It is encoded on the stack, without allocating.
+#[cfg(all(target_env = "musl", target_pointer_width = "64"))]
+pub const MAX_SEND_CONTROL: usize = 1024;
 
 /// The `msg_flags` a receive reported. `Debug` prints the constant names,
 /// e.g. `MSG_TRUNC | MSG_CTRUNC`.

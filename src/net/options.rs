@@ -85,6 +85,7 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "SO_BINDTODEVICE")]
     pub fn bind_device(&self) -> Result<Option<OsString>> {
         self.opt("getsockopt SO_BINDTODEVICE", |s| s.device())
@@ -117,6 +118,7 @@ impl Socket {
     /// (`EPERM`) without the privilege; otherwise the OS error of
     #[doc = concat!(man!("setsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "SO_BINDTODEVICE")]
     pub fn set_bind_device(&self, device: Option<&OsStr>) -> Result<()> {
         const CALL: &str = "setsockopt SO_BINDTODEVICE";
@@ -148,7 +150,7 @@ impl Socket {
         /// Whether TCP keep-alive probes are sent on an idle connection.
         keepalive / set_keepalive: bool => keepalive / set_keepalive, "SO_KEEPALIVE"
     }
-    #[cfg(linux_like)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     sockopt! {
         /// The mark (`fwmark`) on every packet the socket sends, which
         /// routing rules and netfilter can match; 0 is no mark. Setting it
@@ -163,7 +165,7 @@ impl Socket {
         /// Whether `bind` may reuse a local address in `TIME_WAIT`.
         reuse_address / set_reuse_address: bool => reuse_address / set_reuse_address, "SO_REUSEADDR"
     }
-    #[cfg(not(solarish))]
+    #[cfg(not(any(target_os = "illumos", target_os = "solaris")))]
     sockopt! {
         /// Whether several sockets may bind the same address and port
         /// (not on illumos and Solaris, which have no `SO_REUSEPORT`).
@@ -343,6 +345,23 @@ impl Socket {
     ///
     /// `ENOPROTOOPT` before Linux 6.5; the OS error of `getsockopt`.
     #[cfg(asm_generic_sockopts)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(all(
+            any(target_os = "linux", target_os = "android"),
+            any(
+                target_arch = "x86",
+                target_arch = "x86_64",
+                target_arch = "arm",
+                target_arch = "aarch64",
+                target_arch = "riscv64",
+                target_arch = "loongarch64",
+                target_arch = "powerpc",
+                target_arch = "powerpc64",
+                target_arch = "s390x"
+            )
+        )))
+    )]
     pub fn pass_pidfd(&self) -> Result<bool> {
         sys::socket::getsockopt_int(
             self.as_fd(),
@@ -359,6 +378,23 @@ impl Socket {
     ///
     /// `ENOPROTOOPT` before Linux 6.5; the OS error of `setsockopt`.
     #[cfg(asm_generic_sockopts)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(all(
+            any(target_os = "linux", target_os = "android"),
+            any(
+                target_arch = "x86",
+                target_arch = "x86_64",
+                target_arch = "arm",
+                target_arch = "aarch64",
+                target_arch = "riscv64",
+                target_arch = "loongarch64",
+                target_arch = "powerpc",
+                target_arch = "powerpc64",
+                target_arch = "s390x"
+            )
+        )))
+    )]
     pub fn set_pass_pidfd(&self, on: bool) -> Result<()> {
         sys::socket::setsockopt_int(
             self.as_fd(),
@@ -577,6 +613,19 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
     #[cfg(ipv6_tclass)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "IPV6_TCLASS")]
     pub fn tclass_v6(&self) -> Result<u8> {
         // The kernel keeps it in one byte.
@@ -594,6 +643,19 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("setsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
     #[cfg(ipv6_tclass)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "IPV6_TCLASS")]
     pub fn set_tclass_v6(&self, tclass: u8) -> Result<()> {
         self.opt("setsockopt IPV6_TCLASS", |s| {
@@ -644,7 +706,7 @@ impl Socket {
 
 /// TCP options (`IPPROTO_TCP`).
 impl Socket {
-    #[cfg(linux_like)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     sockopt! {
         /// Whether the socket is corked: partial segments are held back until
         /// the cork is removed (which sends them at once), a full segment
@@ -664,6 +726,7 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "TCP_FASTOPEN")]
     pub fn fastopen(&self) -> Result<u32> {
         let qlen = sys::socket::getsockopt_int(
@@ -696,6 +759,7 @@ impl Socket {
     /// otherwise the OS error of
     #[doc = concat!(man!("setsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "TCP_FASTOPEN")]
     pub fn set_fastopen(&self, queue_len: u32) -> Result<()> {
         const CALL: &str = "setsockopt TCP_FASTOPEN";
@@ -725,6 +789,7 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "TCP_FASTOPEN_CONNECT")]
     pub fn fastopen_connect(&self) -> Result<bool> {
         sys::socket::getsockopt_int(
@@ -746,6 +811,7 @@ impl Socket {
     /// socket is connecting or connected; otherwise the OS error of
     #[doc = concat!(man!("setsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "TCP_FASTOPEN_CONNECT")]
     pub fn set_fastopen_connect(&self, on: bool) -> Result<()> {
         sys::socket::setsockopt_int(
@@ -767,6 +833,18 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
     #[cfg(tcp_keepalive_params)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "TCP_KEEPCNT")]
     pub fn keepalive_count(&self) -> Result<u32> {
         self.opt("getsockopt TCP_KEEPCNT", |s| s.tcp_keepalive_retries())
@@ -784,6 +862,18 @@ impl Socket {
     /// its maximum. Otherwise the OS error of
     #[doc = concat!(man!("setsockopt", 2), ".")]
     #[cfg(tcp_keepalive_params)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "TCP_KEEPCNT")]
     pub fn set_keepalive_count(&self, probes: u32) -> Result<()> {
         const CALL: &str = "setsockopt TCP_KEEPCNT";
@@ -810,6 +900,18 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
     #[cfg(tcp_keepalive_params)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "TCP_KEEPIDLE")]
     pub fn keepalive_idle(&self) -> Result<Duration> {
         self.opt("getsockopt TCP_KEEPIDLE", |s| s.tcp_keepalive_time())
@@ -837,6 +939,18 @@ impl Socket {
     /// on Linux). Otherwise the OS error of
     #[doc = concat!(man!("setsockopt", 2), ".")]
     #[cfg(tcp_keepalive_params)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "TCP_KEEPIDLE")]
     pub fn set_keepalive_idle(&self, idle: Duration) -> Result<()> {
         const CALL: &str = "setsockopt TCP_KEEPIDLE";
@@ -855,6 +969,18 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
     #[cfg(tcp_keepalive_params)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "TCP_KEEPINTVL")]
     pub fn keepalive_interval(&self) -> Result<Duration> {
         self.opt("getsockopt TCP_KEEPINTVL", |s| s.tcp_keepalive_interval())
@@ -871,6 +997,18 @@ impl Socket {
     /// otherwise the OS error of
     #[doc = concat!(man!("setsockopt", 2), ".")]
     #[cfg(tcp_keepalive_params)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "illumos"
+        )))
+    )]
     #[doc(alias = "TCP_KEEPINTVL")]
     pub fn set_keepalive_interval(&self, interval: Duration) -> Result<()> {
         const CALL: &str = "setsockopt TCP_KEEPINTVL";
@@ -884,7 +1022,7 @@ impl Socket {
         nodelay / set_nodelay: bool => tcp_nodelay / set_tcp_nodelay, "TCP_NODELAY"
     }
 
-    #[cfg(linux_like)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     sockopt! {
         /// Whether ACKs are sent at once rather than delayed. Not permanent:
         /// the kernel goes back to delayed ACKs when it sees fit, so set it
@@ -903,6 +1041,7 @@ impl Socket {
     /// The OS error of `getsockopt`, e.g. `EOPNOTSUPP` on a socket that is
     /// not TCP.
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "TCP_INFO")]
     pub fn tcp_info(&self) -> Result<crate::net::tcp_info::TcpInfo> {
         sys::socket::tcp_info(self.as_fd()).map(|raw| crate::net::tcp_info::TcpInfo::from(&raw))
@@ -918,6 +1057,7 @@ impl Socket {
     ///
     #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "TCP_USER_TIMEOUT")]
     pub fn user_timeout(&self) -> Result<Option<Duration>> {
         self.opt("getsockopt TCP_USER_TIMEOUT", |s| s.tcp_user_timeout())
@@ -935,6 +1075,7 @@ impl Socket {
     /// timeout"; use `None` for that); otherwise the OS error of
     #[doc = concat!(man!("setsockopt", 2), ".")]
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     #[doc(alias = "TCP_USER_TIMEOUT")]
     pub fn set_user_timeout(&self, timeout: Option<Duration>) -> Result<()> {
         const CALL: &str = "setsockopt TCP_USER_TIMEOUT";

@@ -93,6 +93,10 @@ impl Hints {
     /// `AI_NUMERICSERV`: the service must be a port number; no services
     /// lookup. Not on illumos and Solaris.
     #[cfg(not(solarish))]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(not(any(target_os = "illumos", target_os = "solaris"))))
+    )]
     pub fn numeric_service(self, on: bool) -> Hints {
         self.flag(AI_NUMERICSERV, on)
     }
@@ -106,6 +110,10 @@ impl Hints {
     /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) when a name has no IPv6
     /// address. Not on NetBSD and OpenBSD, whose getaddrinfo never maps.
     #[cfg(ai_v4mapped)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(not(any(target_os = "netbsd", target_os = "openbsd"))))
+    )]
     pub fn v4_mapped(self, on: bool) -> Hints {
         self.flag(AI_V4MAPPED, on)
     }
@@ -113,6 +121,10 @@ impl Hints {
     /// `AI_ALL`: with [`v4_mapped`](Hints::v4_mapped), answer the IPv6
     /// addresses *and* the IPv4 ones, mapped. Not on NetBSD and OpenBSD.
     #[cfg(ai_v4mapped)]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(not(any(target_os = "netbsd", target_os = "openbsd"))))
+    )]
     pub fn all(self, on: bool) -> Hints {
         self.flag(AI_ALL, on)
     }
@@ -174,6 +186,7 @@ pub fn resolve(host: Option<&str>, service: Option<&str>, hints: &Hints) -> Resu
         hints.protocol.map_or(0, |p| p.0),
         hints.flags,
     )?;
+    let asked_canonical = hints.flags & AI_CANONNAME != 0;
     Ok(raw
         .into_iter()
         .map(|r| AddrInfo {
@@ -181,7 +194,9 @@ pub fn resolve(host: Option<&str>, service: Option<&str>, hints: &Hints) -> Resu
             ty: Type(r.socktype),
             protocol: Protocol(r.protocol),
             addr: r.addr,
-            canonical_name: r.canonical_name,
+            // musl fills ai_canonname unasked: reported only when asked for,
+            // the same everywhere.
+            canonical_name: r.canonical_name.filter(|_| asked_canonical),
         })
         .collect())
 }

@@ -98,6 +98,7 @@ impl TcpStream {
     ///
     /// As [`Socket::tcp_info`].
     #[cfg(linux_like)]
+    #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
     pub fn tcp_info(&self) -> Result<crate::net::tcp_info::TcpInfo> {
         self.0.tcp_info()
     }
@@ -189,23 +190,23 @@ macro_rules! forward_opts {
 }
 
 forward_opts!(TcpListener {
-    #[cfg(linux_like)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     fastopen / set_fastopen: u32, "TCP_FASTOPEN";
 });
 
 forward_opts!(TcpStream {
-    #[cfg(linux_like)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     cork / set_cork: bool, "TCP_CORK";
     keepalive / set_keepalive: bool, "SO_KEEPALIVE";
-    #[cfg(tcp_keepalive_params)]
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd", target_os = "dragonfly", target_os = "netbsd", target_os = "illumos"))]
     keepalive_count / set_keepalive_count: u32, "TCP_KEEPCNT";
-    #[cfg(tcp_keepalive_params)]
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd", target_os = "dragonfly", target_os = "netbsd", target_os = "illumos"))]
     keepalive_idle / set_keepalive_idle: Duration, "TCP_KEEPIDLE";
-    #[cfg(tcp_keepalive_params)]
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd", target_os = "dragonfly", target_os = "netbsd", target_os = "illumos"))]
     keepalive_interval / set_keepalive_interval: Duration, "TCP_KEEPINTVL";
     nodelay / set_nodelay: bool, "TCP_NODELAY";
-    #[cfg(linux_like)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     quickack / set_quickack: bool, "TCP_QUICKACK";
-    #[cfg(linux_like)]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     user_timeout / set_user_timeout: Option<Duration>, "TCP_USER_TIMEOUT";
 });

@@ -106,6 +106,7 @@ pub struct TcpInfo {
 }
 
 #[cfg(linux_like)]
+#[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 impl From<&libc::tcp_info> for TcpInfo {
     fn from(raw: &libc::tcp_info) -> TcpInfo {
         TcpInfo {

@@ -14,10 +14,11 @@
 //! # Linux-only calls and their portable paths
 //!
 //! Every call below sits behind a `cfg` (the target sets are named once, in
-//! `build.rs`: `linux_like`, `has_ppoll`, `bsd_pipe2`, `atomic_cloexec`) with the portable
-//! path beside it. Only the Linux column is built and tested here (no
-//! other target can be compiled on the project's machines); the others are
-//! written by review against their man pages.
+//! `build.rs`: `linux_like`, `has_ppoll`, `bsd_pipe2`, `atomic_cloexec`,
+//! `has_so_domain`, `uring`) with the portable path beside it. CI
+//! (`.ci/cross.sh`) compiles every column for macOS, the BSDs and illumos
+//! and runs the suite on three Linux ABIs (x86_64 glibc, i686 glibc, x86_64
+//! musl); the non-Linux columns are compiled, not run.
 //!
 //! | what | Linux/Android | elsewhere | where |
 //! |---|---|---|---|
@@ -30,9 +31,10 @@
 //! | select set size | sets sized to the highest fd | `FD_SETSIZE`, `Error::FdLimit` at `register` | `event/select.rs` |
 //! | abstract Unix names | `sun_path` starting with NUL | `SockAddr::abstract_name` is `InvalidInput` | `addr.rs` |
 //! | `sun_path` length | from libc's `sockaddr_un` (108) | the same (104 on the BSDs and Apple) | `addr.rs` |
-//! | message I/O: control messages, `sendmmsg`/`recvmmsg`, UDP GSO/GRO, error queue, `SO_PEERCRED` | `cmsg.rs`, `msg.rs`, `mmsg.rs`, Linux only (the constants and `mmsghdr` are Linux's) | not built: `Socket::send_msg` and the rest are absent | `cmsg.rs`, `msg.rs`, `mmsg.rs` and their `net/` namesakes |
+//! | message I/O: control messages, `sendmmsg`/`recvmmsg`, UDP GSO/GRO, error queue, `SO_PEERCRED` | `cmsg.rs`, `msg.rs`, `mmsg.rs`, Linux only (the constants and `mmsghdr` are Linux's; musl types the batch calls' flags `c_uint`, and its 64-bit `sendmsg` takes at most 1024 control bytes, so `MAX_SEND_CONTROL` is 1024 there) | not built: `Socket::send_msg` and the rest are absent | `cmsg.rs`, `msg.rs`, `mmsg.rs` and their `net/` namesakes |
 //! | Linux-only socket options | `TCP_CORK`, `TCP_QUICKACK`, `TCP_USER_TIMEOUT`, `TCP_FASTOPEN`(`_CONNECT`), `SO_BINDTODEVICE`, `SO_MARK` (socket2, and `getsockopt_int`/`setsockopt_int` here for Fast Open and the control-message options); keep-alive timing and `IPV6_TCLASS` on the targets socket2 has them for (`tcp_keepalive_params`, `ipv6_tclass`) | the methods do not exist | `socket.rs`, `net/options.rs` |
-//! | io_uring readiness | `io_uring_setup` (`SINGLE_ISSUER \| DEFER_TASKRUN` on 6.1+, else plain), `POLL_ADD`/`POLL_REMOVE`, `io_uring_enter` with `EXT_ARG` (5.11+; 5.13+ for multishot poll) | no `UringSelector` (feature `uring`, Linux only) | `uring.rs` |
+//! | io_uring readiness | `io_uring_setup` (`SINGLE_ISSUER \| DEFER_TASKRUN` on 6.1+, else plain), `POLL_ADD`/`POLL_REMOVE`, `io_uring_enter` with `EXT_ARG` (5.11+; 5.13+ for multishot poll); on the architectures the io-uring crate has layouts for (`uring_arch`) | no `UringSelector` (feature `uring`; on other Linux architectures `BackendKind::Uring` answers `NotBuilt`) | `uring.rs` |
+//! | a socket's domain | `SO_DOMAIN` (also FreeBSD, OpenBSD, illumos) | the family of `getsockname`'s address (Apple, NetBSD, DragonFly) | `socket.rs`, `net/options.rs` |
 //! | fd identity of an epoll entry | `kcmp(KCMP_EPOLL_TFD)`, `/proc/self/fdinfo` | (no epoll) | `epoll.rs` |
 #![allow(unsafe_code)]
 

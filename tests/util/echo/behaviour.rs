@@ -414,13 +414,13 @@ pub fn ten_thousand(cfg: Cfg) {
             clients.push(server.connect());
         }
         for (i, c) in clients[start..].iter_mut().enumerate() {
-            c.write_all(&(start + i).to_be_bytes()).unwrap();
+            c.write_all(&((start + i) as u64).to_be_bytes()).unwrap();
         }
         for (i, c) in clients[start..].iter_mut().enumerate() {
             let mut back = [0u8; 8];
             c.read_exact(&mut back)
                 .unwrap_or_else(|e| panic!("client {}: {e}", start + i));
-            assert_eq!(usize::from_be_bytes(back), start + i);
+            assert_eq!(u64::from_be_bytes(back), (start + i) as u64);
         }
     }
     assert!(
@@ -429,13 +429,13 @@ pub fn ten_thousand(cfg: Cfg) {
         server.fd_count()
     );
     for (i, c) in clients.iter_mut().enumerate() {
-        c.write_all(&(!i).to_be_bytes()).unwrap();
+        c.write_all(&(!(i as u64)).to_be_bytes()).unwrap();
     }
     for (i, c) in clients.iter_mut().enumerate() {
         let mut back = [0u8; 8];
         c.read_exact(&mut back)
             .unwrap_or_else(|e| panic!("client {i}, second round: {e}"));
-        assert_eq!(usize::from_be_bytes(back), !i);
+        assert_eq!(u64::from_be_bytes(back), !(i as u64));
     }
     server.assert_alive();
     drop(clients);
