@@ -110,6 +110,9 @@ fn uring_says_it_is_not_built_for_this_architecture() {
         "{err:?}"
     );
     assert!(err.to_string().contains("not built"), "{err}");
+    // Named, not listed as built.
+    assert_eq!("uring".parse::<BackendKind>().unwrap(), BackendKind::Uring);
+    assert!(!BackendKind::ALL.contains(&BackendKind::Uring));
     let choice = AnySelector::best().unwrap();
     assert_ne!(choice.chosen(), BackendKind::Uring);
     assert!(choice.why().iter().any(|(k, _)| *k == BackendKind::Uring));

@@ -129,10 +129,14 @@ mod linux {
             drop(batch);
             assert_eq!(open_fds(), before, "round {round}: batch drop closes them");
 
-            // 4. A buffer whose last message ends unaligned: 52 bytes hold
-            //    SCM_CREDENTIALS (32) and an SCM_RIGHTS of one fd (20, no
-            //    padding). The fd is installed (no MSG_CTRUNC), so it must be
-            //    walked, handed out and, untaken, closed.
+            // 4. A buffer whose last message ends unaligned: on 64-bit, 52
+            //    bytes hold SCM_CREDENTIALS (32) and an SCM_RIGHTS of one fd
+            //    (20, no padding); 40 on 32-bit (24 + 16). The fd is
+            //    installed (no MSG_CTRUNC), so it must be walked, handed out
+            //    and, untaken, closed.
+            let end = cmsg_space(&[CmsgKind::ScmCredentials])
+                + cmsg_space(&[CmsgKind::ScmRights(0)])
+                + std::mem::size_of::<i32>();
             let (c, d) = UnixStream::pair().unwrap();
             d.as_socket().set_pass_credentials(true).unwrap();
             let one = [x.as_fd()];
@@ -140,10 +144,10 @@ mod linux {
                 .unwrap();
             let mut control = CmsgBuffer::<56>::new();
             let mut msg = d
-                .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control[..52])
+                .recv_msg(&mut [IoSliceMut::new(&mut data)], &mut control[..end])
                 .unwrap();
             assert!(!msg.flags.is_control_truncated(), "round {round}");
-            assert_eq!(msg.control_len(), 52);
+            assert_eq!(msg.control_len(), end);
             let kinds: Vec<bool> = msg
                 .cmsgs()
                 .map(|c| matches!(c, Cmsg::ScmRights(_)))

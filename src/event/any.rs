@@ -43,10 +43,17 @@ const UNKNOWN: &str = "unknown backend; valid names: select, poll, epoll";
 #[cfg(not(linux_like))]
 const UNKNOWN: &str = "unknown backend; valid names: select, poll";
 
+/// Backends that have a name here but are not built (`AnySelector::new`
+/// answers them with `UnavailableReason::NotBuilt`).
+#[cfg(all(uring_kind, not(uring)))]
+const NOT_BUILT: &[BackendKind] = &[BackendKind::Uring];
+#[cfg(not(all(uring_kind, not(uring))))]
+const NOT_BUILT: &[BackendKind] = &[];
+
 impl BackendKind {
     /// Every backend built for this platform (`Uring` may still be
     /// unavailable at run time: [`AnySelector::new`] says so).
-    #[cfg(uring_kind)]
+    #[cfg(uring)]
     #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const ALL: &'static [BackendKind] = &[
         BackendKind::Select,
@@ -54,8 +61,10 @@ impl BackendKind {
         BackendKind::Epoll,
         BackendKind::Uring,
     ];
-    /// Every backend available on this platform.
-    #[cfg(all(linux_like, not(uring_kind)))]
+    /// Every backend built for this platform (on a Linux architecture the
+    /// uring backend is not built for, [`BackendKind::Uring`] parses but is
+    /// not listed here).
+    #[cfg(all(linux_like, not(uring)))]
     #[cfg_attr(docsrs, doc(auto_cfg = false))]
     pub const ALL: &'static [BackendKind] =
         &[BackendKind::Select, BackendKind::Poll, BackendKind::Epoll];
@@ -109,7 +118,8 @@ impl FromStr for BackendKind {
     type Err = Error;
 
     /// Parses `"select"`, `"poll"`, `"epoll"` or `"uring"` (ASCII
-    /// case-insensitive; only the backends built here).
+    /// case-insensitive; only the backends this platform has, and `"uring"`
+    /// wherever the `uring` feature is on under Linux, built or not).
     ///
     /// # Errors
     ///
@@ -118,6 +128,7 @@ impl FromStr for BackendKind {
     fn from_str(s: &str) -> Result<BackendKind> {
         BackendKind::ALL
             .iter()
+            .chain(NOT_BUILT)
             .copied()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| Error::InvalidInput {
