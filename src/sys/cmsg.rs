@@ -25,9 +25,13 @@ pub(crate) const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
 /// 0.2.191 lacks it).
 pub(crate) const SO_EE_ORIGIN_TXTIME: u8 = 6;
 
-/// The alignment the kernel and the `CMSG_*` macros expect of a control
-/// buffer: that of `struct cmsghdr` (its `size_t` length).
-pub(crate) const CMSG_ALIGN: usize = mem::align_of::<libc::cmsghdr>();
+/// The alignment of control messages in a buffer: the kernel's
+/// `CMSG_ALIGN` rounds to `sizeof(long)`. (glibc's `cmsghdr` has that
+/// alignment through its `size_t` length; musl's declares a 32-bit length
+/// and padding, so its alignment of 4 is not the kernel's 8 on 64-bit.)
+pub(crate) const CMSG_ALIGN: usize = mem::size_of::<libc::c_long>();
+
+const _: () = assert!(CMSG_ALIGN >= mem::align_of::<libc::cmsghdr>());
 
 /// `CMSG_SPACE(data_len)`: the bytes one control message with `data_len`
 /// bytes of data takes in a buffer, padding included. `usize::MAX` for a
