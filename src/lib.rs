@@ -118,6 +118,8 @@
 #![deny(missing_docs, missing_debug_implementations)]
 // docs.rs marks each platform-only item with the targets it exists on.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// (std's own cfg on the blanket impls it lends us is not ours to show.)
+#![cfg_attr(docsrs, doc(auto_cfg(hide(no_global_oom_handling))))]
 #![warn(rust_2018_idioms)]
 
 #[macro_use]

@@ -96,22 +96,9 @@ mod registry;
 mod select;
 mod selector;
 mod types;
-#[cfg(uring)]
-#[cfg_attr(
-    docsrs,
-    doc(cfg(all(
-        feature = "uring",
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64",
-            target_arch = "loongarch64",
-            target_arch = "powerpc64"
-        )
-    )))
-)]
-mod uring;
+uring_items! {
+    mod uring;
+}
 mod waker;
 
 pub use any::{AnySelector, BackendKind, Choice, BACKEND_ENV};
@@ -126,22 +113,9 @@ pub use select::SelectSelector;
 pub use selector::Selector;
 pub(crate) use types::flags;
 pub use types::{Event, Events, Interest, Mode, Token};
-#[cfg(uring)]
-#[cfg_attr(
-    docsrs,
-    doc(cfg(all(
-        feature = "uring",
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64",
-            target_arch = "loongarch64",
-            target_arch = "powerpc64"
-        )
-    )))
-)]
-pub use uring::{RingSetup, UringSelector};
+uring_items! {
+    pub use uring::{RingSetup, UringSelector};
+}
 pub use waker::Waker;
 
 /// The best backend on this platform: [`EpollSelector`] on Linux.

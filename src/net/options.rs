@@ -334,75 +334,77 @@ impl Socket {
         sys::msg::peer_credentials(self.as_fd()).map(UnixCredentials::from)
     }
 
-    /// Whether each message received on this Unix socket carries the
-    /// sender's pidfd as [`Cmsg::ScmPidfd`] (`SO_PASSPIDFD`, Linux 6.5+).
-    /// The kernel installs that pidfd in this process; it is owned as
-    /// received descriptors are (see [`RecvMsg`]).
-    ///
-    /// Corresponds to `getsockopt(SO_PASSPIDFD)`.
-    ///
-    /// # Errors
-    ///
-    /// `ENOPROTOOPT` before Linux 6.5; the OS error of `getsockopt`.
-    #[cfg(asm_generic_sockopts)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(all(
-            any(target_os = "linux", target_os = "android"),
-            any(
-                target_arch = "x86",
-                target_arch = "x86_64",
-                target_arch = "arm",
-                target_arch = "aarch64",
-                target_arch = "riscv64",
-                target_arch = "loongarch64",
-                target_arch = "powerpc",
-                target_arch = "powerpc64",
-                target_arch = "s390x"
+    asm_generic_items! {
+        /// Whether each message received on this Unix socket carries the
+        /// sender's pidfd as [`Cmsg::ScmPidfd`] (`SO_PASSPIDFD`, Linux 6.5+).
+        /// The kernel installs that pidfd in this process; it is owned as
+        /// received descriptors are (see [`RecvMsg`]).
+        ///
+        /// Corresponds to `getsockopt(SO_PASSPIDFD)`.
+        ///
+        /// # Errors
+        ///
+        /// `ENOPROTOOPT` before Linux 6.5; the OS error of `getsockopt`.
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(all(
+                any(target_os = "linux", target_os = "android"),
+                any(
+                    target_arch = "x86",
+                    target_arch = "x86_64",
+                    target_arch = "arm",
+                    target_arch = "aarch64",
+                    target_arch = "riscv64",
+                    target_arch = "loongarch64",
+                    target_arch = "powerpc",
+                    target_arch = "powerpc64",
+                    target_arch = "s390x"
+                )
+            )))
+        )]
+        pub fn pass_pidfd(&self) -> Result<bool> {
+            sys::socket::getsockopt_int(
+                self.as_fd(),
+                libc::SOL_SOCKET,
+                sys::cmsg::SO_PASSPIDFD,
+                "getsockopt SO_PASSPIDFD",
             )
-        )))
-    )]
-    pub fn pass_pidfd(&self) -> Result<bool> {
-        sys::socket::getsockopt_int(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            sys::cmsg::SO_PASSPIDFD,
-            "getsockopt SO_PASSPIDFD",
-        )
-        .map(|v| v != 0)
+            .map(|v| v != 0)
+        }
     }
 
-    /// Sets `SO_PASSPIDFD`; see [`pass_pidfd`](Socket::pass_pidfd).
-    ///
-    /// # Errors
-    ///
-    /// `ENOPROTOOPT` before Linux 6.5; the OS error of `setsockopt`.
-    #[cfg(asm_generic_sockopts)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(all(
-            any(target_os = "linux", target_os = "android"),
-            any(
-                target_arch = "x86",
-                target_arch = "x86_64",
-                target_arch = "arm",
-                target_arch = "aarch64",
-                target_arch = "riscv64",
-                target_arch = "loongarch64",
-                target_arch = "powerpc",
-                target_arch = "powerpc64",
-                target_arch = "s390x"
+    asm_generic_items! {
+        /// Sets `SO_PASSPIDFD`; see [`pass_pidfd`](Socket::pass_pidfd).
+        ///
+        /// # Errors
+        ///
+        /// `ENOPROTOOPT` before Linux 6.5; the OS error of `setsockopt`.
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(all(
+                any(target_os = "linux", target_os = "android"),
+                any(
+                    target_arch = "x86",
+                    target_arch = "x86_64",
+                    target_arch = "arm",
+                    target_arch = "aarch64",
+                    target_arch = "riscv64",
+                    target_arch = "loongarch64",
+                    target_arch = "powerpc",
+                    target_arch = "powerpc64",
+                    target_arch = "s390x"
+                )
+            )))
+        )]
+        pub fn set_pass_pidfd(&self, on: bool) -> Result<()> {
+            sys::socket::setsockopt_int(
+                self.as_fd(),
+                libc::SOL_SOCKET,
+                sys::cmsg::SO_PASSPIDFD,
+                libc::c_int::from(on),
+                "setsockopt SO_PASSPIDFD",
             )
-        )))
-    )]
-    pub fn set_pass_pidfd(&self, on: bool) -> Result<()> {
-        sys::socket::setsockopt_int(
-            self.as_fd(),
-            libc::SOL_SOCKET,
-            sys::cmsg::SO_PASSPIDFD,
-            libc::c_int::from(on),
-            "setsockopt SO_PASSPIDFD",
-        )
+        }
     }
 
     #[cfg(target_os = "linux")]
@@ -603,64 +605,66 @@ impl Socket {
         /// Whether an IPv6 socket is restricted to IPv6 (no v4-mapped peers).
         only_v6 / set_only_v6: bool => only_v6 / set_only_v6, "IPV6_V6ONLY"
     }
-    /// The traffic class byte of outgoing IPv6 packets (`IPV6_TCLASS`):
-    /// DSCP in the upper six bits, ECN in the lower two; 0 by default.
-    ///
-    /// Corresponds to `getsockopt(IPPROTO_IPV6, IPV6_TCLASS)`; see
-    #[doc = concat!(man!("ipv6", 7), ".")]
-    ///
-    /// # Errors
-    ///
-    #[doc = concat!("The OS error of ", man!("getsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
-    #[cfg(ipv6_tclass)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "IPV6_TCLASS")]
-    pub fn tclass_v6(&self) -> Result<u8> {
-        // The kernel keeps it in one byte.
-        self.opt("getsockopt IPV6_TCLASS", |s| s.tclass_v6())
-            .map(|tclass| (tclass & 0xff) as u8)
+    ipv6_tclass_items! {
+        /// The traffic class byte of outgoing IPv6 packets (`IPV6_TCLASS`):
+        /// DSCP in the upper six bits, ECN in the lower two; 0 by default.
+        ///
+        /// Corresponds to `getsockopt(IPPROTO_IPV6, IPV6_TCLASS)`; see
+        #[doc = concat!(man!("ipv6", 7), ".")]
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("The OS error of ", man!("getsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "macos",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "IPV6_TCLASS")]
+        pub fn tclass_v6(&self) -> Result<u8> {
+            // The kernel keeps it in one byte.
+            self.opt("getsockopt IPV6_TCLASS", |s| s.tclass_v6())
+                .map(|tclass| (tclass & 0xff) as u8)
+        }
     }
 
-    /// Sets `IPV6_TCLASS`, ECN bits included; as for
-    /// [`set_tos_v4`](Socket::set_tos_v4), Linux keeps a TCP socket's ECN
-    /// bits for itself.
-    ///
-    /// Corresponds to `setsockopt(IPPROTO_IPV6, IPV6_TCLASS)`.
-    ///
-    /// # Errors
-    ///
-    #[doc = concat!("The OS error of ", man!("setsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
-    #[cfg(ipv6_tclass)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "IPV6_TCLASS")]
-    pub fn set_tclass_v6(&self, tclass: u8) -> Result<()> {
-        self.opt("setsockopt IPV6_TCLASS", |s| {
-            s.set_tclass_v6(u32::from(tclass))
-        })
+    ipv6_tclass_items! {
+        /// Sets `IPV6_TCLASS`, ECN bits included; as for
+        /// [`set_tos_v4`](Socket::set_tos_v4), Linux keeps a TCP socket's ECN
+        /// bits for itself.
+        ///
+        /// Corresponds to `setsockopt(IPPROTO_IPV6, IPV6_TCLASS)`.
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("The OS error of ", man!("setsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "macos",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "IPV6_TCLASS")]
+        pub fn set_tclass_v6(&self, tclass: u8) -> Result<()> {
+            self.opt("setsockopt IPV6_TCLASS", |s| {
+                s.set_tclass_v6(u32::from(tclass))
+            })
+        }
     }
 
     sockopt! {
@@ -823,198 +827,204 @@ impl Socket {
         )
     }
 
-    /// How many unanswered keep-alive probes end the connection
-    /// (`TCP_KEEPCNT`; the `net.ipv4.tcp_keepalive_probes` sysctl, 9, until
-    /// set).
-    ///
-    #[doc = concat!("Corresponds to `getsockopt(IPPROTO_TCP, TCP_KEEPCNT)`; see ", man!("tcp", 7), ".")]
-    ///
-    /// # Errors
-    ///
-    #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
-    #[cfg(tcp_keepalive_params)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "TCP_KEEPCNT")]
-    pub fn keepalive_count(&self) -> Result<u32> {
-        self.opt("getsockopt TCP_KEEPCNT", |s| s.tcp_keepalive_retries())
-    }
-
-    /// Sets `TCP_KEEPCNT` (1..=127 on Linux), and turns `SO_KEEPALIVE` on
-    /// (socket2's `set_tcp_keepalive` does, as a probe count is only used
-    /// with keep-alive on; [`set_keepalive(false)`](Socket::set_keepalive)
-    /// turns it off again and keeps the count).
-    ///
-    /// # Errors
-    ///
-    /// [`InvalidInput`](io::ErrorKind::InvalidInput): before any call for 0
-    /// (no probe at all is not a keep-alive); `EINVAL` from the kernel above
-    /// its maximum. Otherwise the OS error of
-    #[doc = concat!(man!("setsockopt", 2), ".")]
-    #[cfg(tcp_keepalive_params)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "TCP_KEEPCNT")]
-    pub fn set_keepalive_count(&self, probes: u32) -> Result<()> {
-        const CALL: &str = "setsockopt TCP_KEEPCNT";
-        if probes == 0 {
-            return Err(Error::InvalidInput {
-                call: CALL,
-                subject: Subject::Fd(self.as_raw_fd()),
-                reason: "a keep-alive probe count cannot be zero",
-            });
+    keepalive_params_items! {
+        /// How many unanswered keep-alive probes end the connection
+        /// (`TCP_KEEPCNT`; the `net.ipv4.tcp_keepalive_probes` sysctl, 9, until
+        /// set).
+        ///
+        #[doc = concat!("Corresponds to `getsockopt(IPPROTO_TCP, TCP_KEEPCNT)`; see ", man!("tcp", 7), ".")]
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "TCP_KEEPCNT")]
+        pub fn keepalive_count(&self) -> Result<u32> {
+            self.opt("getsockopt TCP_KEEPCNT", |s| s.tcp_keepalive_retries())
         }
-        // Above c_int::MAX the kernel's EINVAL is the answer, not a wrap.
-        let probes = probes.min(libc::c_int::MAX as u32);
-        let params = socket2::TcpKeepalive::new().with_retries(probes);
-        self.opt(CALL, |s| s.set_tcp_keepalive(&params))
     }
 
-    /// How long a connection stays idle before the first keep-alive probe
-    /// (`TCP_KEEPIDLE`; the `net.ipv4.tcp_keepalive_time` sysctl, 2 hours,
-    /// until set), in the kernel's whole seconds.
-    ///
-    #[doc = concat!("Corresponds to `getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)` (`TCP_KEEPALIVE` on Apple systems); see ", man!("tcp", 7), ".")]
-    ///
-    /// # Errors
-    ///
-    #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
-    #[cfg(tcp_keepalive_params)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "TCP_KEEPIDLE")]
-    pub fn keepalive_idle(&self) -> Result<Duration> {
-        self.opt("getsockopt TCP_KEEPIDLE", |s| s.tcp_keepalive_time())
+    keepalive_params_items! {
+        /// Sets `TCP_KEEPCNT` (1..=127 on Linux), and turns `SO_KEEPALIVE` on
+        /// (socket2's `set_tcp_keepalive` does, as a probe count is only used
+        /// with keep-alive on; [`set_keepalive(false)`](Socket::set_keepalive)
+        /// turns it off again and keeps the count).
+        ///
+        /// # Errors
+        ///
+        /// [`InvalidInput`](io::ErrorKind::InvalidInput): before any call for 0
+        /// (no probe at all is not a keep-alive); `EINVAL` from the kernel above
+        /// its maximum. Otherwise the OS error of
+        #[doc = concat!(man!("setsockopt", 2), ".")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "TCP_KEEPCNT")]
+        pub fn set_keepalive_count(&self, probes: u32) -> Result<()> {
+            const CALL: &str = "setsockopt TCP_KEEPCNT";
+            if probes == 0 {
+                return Err(Error::InvalidInput {
+                    call: CALL,
+                    subject: Subject::Fd(self.as_raw_fd()),
+                    reason: "a keep-alive probe count cannot be zero",
+                });
+            }
+            // Above c_int::MAX the kernel's EINVAL is the answer, not a wrap.
+            let probes = probes.min(libc::c_int::MAX as u32);
+            let params = socket2::TcpKeepalive::new().with_retries(probes);
+            self.opt(CALL, |s| s.set_tcp_keepalive(&params))
+        }
     }
 
-    /// Sets `TCP_KEEPIDLE`, rounded **up** to whole seconds (500 ms idles one
-    /// second, never zero), and turns `SO_KEEPALIVE` on as
-    /// [`set_keepalive_count`](Socket::set_keepalive_count) does.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use sockpoll::{Domain, Socket, Type};
-    /// # fn main() -> sockpoll::Result<()> {
-    /// let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-    /// s.set_keepalive_idle(Duration::from_millis(2500))?;
-    /// assert_eq!(s.keepalive_idle()?, Duration::from_secs(3));
-    /// assert!(s.keepalive()?);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`InvalidInput`](io::ErrorKind::InvalidInput): before any call for a
-    /// zero duration; `EINVAL` from the kernel above its maximum (32,767 s
-    /// on Linux). Otherwise the OS error of
-    #[doc = concat!(man!("setsockopt", 2), ".")]
-    #[cfg(tcp_keepalive_params)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "TCP_KEEPIDLE")]
-    pub fn set_keepalive_idle(&self, idle: Duration) -> Result<()> {
-        const CALL: &str = "setsockopt TCP_KEEPIDLE";
-        let idle = whole_seconds(CALL, self.as_raw_fd(), idle)?;
-        let params = socket2::TcpKeepalive::new().with_time(idle);
-        self.opt(CALL, |s| s.set_tcp_keepalive(&params))
+    keepalive_params_items! {
+        /// How long a connection stays idle before the first keep-alive probe
+        /// (`TCP_KEEPIDLE`; the `net.ipv4.tcp_keepalive_time` sysctl, 2 hours,
+        /// until set), in the kernel's whole seconds.
+        ///
+        #[doc = concat!("Corresponds to `getsockopt(IPPROTO_TCP, TCP_KEEPIDLE)` (`TCP_KEEPALIVE` on Apple systems); see ", man!("tcp", 7), ".")]
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "TCP_KEEPIDLE")]
+        pub fn keepalive_idle(&self) -> Result<Duration> {
+            self.opt("getsockopt TCP_KEEPIDLE", |s| s.tcp_keepalive_time())
+        }
     }
 
-    /// The time between keep-alive probes (`TCP_KEEPINTVL`; the
-    /// `net.ipv4.tcp_keepalive_intvl` sysctl, 75 s, until set), in whole
-    /// seconds.
-    ///
-    #[doc = concat!("Corresponds to `getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)`; see ", man!("tcp", 7), ".")]
-    ///
-    /// # Errors
-    ///
-    #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
-    #[cfg(tcp_keepalive_params)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "TCP_KEEPINTVL")]
-    pub fn keepalive_interval(&self) -> Result<Duration> {
-        self.opt("getsockopt TCP_KEEPINTVL", |s| s.tcp_keepalive_interval())
+    keepalive_params_items! {
+        /// Sets `TCP_KEEPIDLE`, rounded **up** to whole seconds (500 ms idles one
+        /// second, never zero), and turns `SO_KEEPALIVE` on as
+        /// [`set_keepalive_count`](Socket::set_keepalive_count) does.
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// # use sockpoll::{Domain, Socket, Type};
+        /// # fn main() -> sockpoll::Result<()> {
+        /// let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        /// s.set_keepalive_idle(Duration::from_millis(2500))?;
+        /// assert_eq!(s.keepalive_idle()?, Duration::from_secs(3));
+        /// assert!(s.keepalive()?);
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// [`InvalidInput`](io::ErrorKind::InvalidInput): before any call for a
+        /// zero duration; `EINVAL` from the kernel above its maximum (32,767 s
+        /// on Linux). Otherwise the OS error of
+        #[doc = concat!(man!("setsockopt", 2), ".")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "TCP_KEEPIDLE")]
+        pub fn set_keepalive_idle(&self, idle: Duration) -> Result<()> {
+            const CALL: &str = "setsockopt TCP_KEEPIDLE";
+            let idle = whole_seconds(CALL, self.as_raw_fd(), idle)?;
+            let params = socket2::TcpKeepalive::new().with_time(idle);
+            self.opt(CALL, |s| s.set_tcp_keepalive(&params))
+        }
     }
 
-    /// Sets `TCP_KEEPINTVL` with the rounding and errors of
-    /// [`set_keepalive_idle`](Socket::set_keepalive_idle), and turns
-    /// `SO_KEEPALIVE` on.
-    ///
-    /// # Errors
-    ///
-    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a zero duration
-    /// (before any call) or one over the kernel's maximum (`EINVAL`);
-    /// otherwise the OS error of
-    #[doc = concat!(man!("setsockopt", 2), ".")]
-    #[cfg(tcp_keepalive_params)]
-    #[cfg_attr(
-        docsrs,
-        doc(cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "illumos"
-        )))
-    )]
-    #[doc(alias = "TCP_KEEPINTVL")]
-    pub fn set_keepalive_interval(&self, interval: Duration) -> Result<()> {
-        const CALL: &str = "setsockopt TCP_KEEPINTVL";
-        let interval = whole_seconds(CALL, self.as_raw_fd(), interval)?;
-        let params = socket2::TcpKeepalive::new().with_interval(interval);
-        self.opt(CALL, |s| s.set_tcp_keepalive(&params))
+    keepalive_params_items! {
+        /// The time between keep-alive probes (`TCP_KEEPINTVL`; the
+        /// `net.ipv4.tcp_keepalive_intvl` sysctl, 75 s, until set), in whole
+        /// seconds.
+        ///
+        #[doc = concat!("Corresponds to `getsockopt(IPPROTO_TCP, TCP_KEEPINTVL)`; see ", man!("tcp", 7), ".")]
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "TCP_KEEPINTVL")]
+        pub fn keepalive_interval(&self) -> Result<Duration> {
+            self.opt("getsockopt TCP_KEEPINTVL", |s| s.tcp_keepalive_interval())
+        }
+    }
+
+    keepalive_params_items! {
+        /// Sets `TCP_KEEPINTVL` with the rounding and errors of
+        /// [`set_keepalive_idle`](Socket::set_keepalive_idle), and turns
+        /// `SO_KEEPALIVE` on.
+        ///
+        /// # Errors
+        ///
+        /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a zero duration
+        /// (before any call) or one over the kernel's maximum (`EINVAL`);
+        /// otherwise the OS error of
+        #[doc = concat!(man!("setsockopt", 2), ".")]
+        #[cfg_attr(
+            docsrs,
+            doc(cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "illumos"
+            )))
+        )]
+        #[doc(alias = "TCP_KEEPINTVL")]
+        pub fn set_keepalive_interval(&self, interval: Duration) -> Result<()> {
+            const CALL: &str = "setsockopt TCP_KEEPINTVL";
+            let interval = whole_seconds(CALL, self.as_raw_fd(), interval)?;
+            let params = socket2::TcpKeepalive::new().with_interval(interval);
+            self.opt(CALL, |s| s.set_tcp_keepalive(&params))
+        }
     }
 
     sockopt! {
@@ -1177,19 +1187,20 @@ fn timeval_timeout(
     }
 }
 
-/// A duration as the whole seconds the kernel holds for the keep-alive
-/// options: zero refused, anything else rounded up (socket2 truncates, which
-/// turns 500 ms into the kernel's `EINVAL` for 0) and clamped at `c_int::MAX`
-/// seconds (the kernel's own maximum then answers `EINVAL`).
-#[cfg(tcp_keepalive_params)]
-fn whole_seconds(call: &'static str, fd: RawFd, d: Duration) -> Result<Duration> {
-    if d.is_zero() {
-        return Err(Error::InvalidInput {
-            call,
-            subject: Subject::Fd(fd),
-            reason: "a keep-alive time cannot be zero",
-        });
+keepalive_params_items! {
+    /// A duration as the whole seconds the kernel holds for the keep-alive
+    /// options: zero refused, anything else rounded up (socket2 truncates, which
+    /// turns 500 ms into the kernel's `EINVAL` for 0) and clamped at `c_int::MAX`
+    /// seconds (the kernel's own maximum then answers `EINVAL`).
+    fn whole_seconds(call: &'static str, fd: RawFd, d: Duration) -> Result<Duration> {
+        if d.is_zero() {
+            return Err(Error::InvalidInput {
+                call,
+                subject: Subject::Fd(fd),
+                reason: "a keep-alive time cannot be zero",
+            });
+        }
+        let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+        Ok(Duration::from_secs(secs.min(libc::c_int::MAX as u64)))
     }
-    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
-    Ok(Duration::from_secs(secs.min(libc::c_int::MAX as u64)))
 }
