@@ -345,23 +345,6 @@ impl Socket {
         /// # Errors
         ///
         /// `ENOPROTOOPT` before Linux 6.5; the OS error of `getsockopt`.
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(all(
-                any(target_os = "linux", target_os = "android"),
-                any(
-                    target_arch = "x86",
-                    target_arch = "x86_64",
-                    target_arch = "arm",
-                    target_arch = "aarch64",
-                    target_arch = "riscv64",
-                    target_arch = "loongarch64",
-                    target_arch = "powerpc",
-                    target_arch = "powerpc64",
-                    target_arch = "s390x"
-                )
-            )))
-        )]
         pub fn pass_pidfd(&self) -> Result<bool> {
             sys::socket::getsockopt_int(
                 self.as_fd(),
@@ -371,31 +354,12 @@ impl Socket {
             )
             .map(|v| v != 0)
         }
-    }
 
-    asm_generic_items! {
         /// Sets `SO_PASSPIDFD`; see [`pass_pidfd`](Socket::pass_pidfd).
         ///
         /// # Errors
         ///
         /// `ENOPROTOOPT` before Linux 6.5; the OS error of `setsockopt`.
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(all(
-                any(target_os = "linux", target_os = "android"),
-                any(
-                    target_arch = "x86",
-                    target_arch = "x86_64",
-                    target_arch = "arm",
-                    target_arch = "aarch64",
-                    target_arch = "riscv64",
-                    target_arch = "loongarch64",
-                    target_arch = "powerpc",
-                    target_arch = "powerpc64",
-                    target_arch = "s390x"
-                )
-            )))
-        )]
         pub fn set_pass_pidfd(&self, on: bool) -> Result<()> {
             sys::socket::setsockopt_int(
                 self.as_fd(),
@@ -615,28 +579,13 @@ impl Socket {
         /// # Errors
         ///
         #[doc = concat!("The OS error of ", man!("getsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_os = "macos",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "IPV6_TCLASS")]
         pub fn tclass_v6(&self) -> Result<u8> {
             // The kernel keeps it in one byte.
             self.opt("getsockopt IPV6_TCLASS", |s| s.tclass_v6())
                 .map(|tclass| (tclass & 0xff) as u8)
         }
-    }
 
-    ipv6_tclass_items! {
         /// Sets `IPV6_TCLASS`, ECN bits included; as for
         /// [`set_tos_v4`](Socket::set_tos_v4), Linux keeps a TCP socket's ECN
         /// bits for itself.
@@ -646,19 +595,6 @@ impl Socket {
         /// # Errors
         ///
         #[doc = concat!("The OS error of ", man!("setsockopt", 2), ", e.g. `ENOPROTOOPT` on an IPv4 socket.")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_os = "macos",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "IPV6_TCLASS")]
         pub fn set_tclass_v6(&self, tclass: u8) -> Result<()> {
             self.opt("setsockopt IPV6_TCLASS", |s| {
@@ -837,25 +773,11 @@ impl Socket {
         /// # Errors
         ///
         #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "TCP_KEEPCNT")]
         pub fn keepalive_count(&self) -> Result<u32> {
             self.opt("getsockopt TCP_KEEPCNT", |s| s.tcp_keepalive_retries())
         }
-    }
 
-    keepalive_params_items! {
         /// Sets `TCP_KEEPCNT` (1..=127 on Linux), and turns `SO_KEEPALIVE` on
         /// (socket2's `set_tcp_keepalive` does, as a probe count is only used
         /// with keep-alive on; [`set_keepalive(false)`](Socket::set_keepalive)
@@ -867,18 +789,6 @@ impl Socket {
         /// (no probe at all is not a keep-alive); `EINVAL` from the kernel above
         /// its maximum. Otherwise the OS error of
         #[doc = concat!(man!("setsockopt", 2), ".")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "TCP_KEEPCNT")]
         pub fn set_keepalive_count(&self, probes: u32) -> Result<()> {
             const CALL: &str = "setsockopt TCP_KEEPCNT";
@@ -894,9 +804,7 @@ impl Socket {
             let params = socket2::TcpKeepalive::new().with_retries(probes);
             self.opt(CALL, |s| s.set_tcp_keepalive(&params))
         }
-    }
 
-    keepalive_params_items! {
         /// How long a connection stays idle before the first keep-alive probe
         /// (`TCP_KEEPIDLE`; the `net.ipv4.tcp_keepalive_time` sysctl, 2 hours,
         /// until set), in the kernel's whole seconds.
@@ -906,25 +814,11 @@ impl Socket {
         /// # Errors
         ///
         #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "TCP_KEEPIDLE")]
         pub fn keepalive_idle(&self) -> Result<Duration> {
             self.opt("getsockopt TCP_KEEPIDLE", |s| s.tcp_keepalive_time())
         }
-    }
 
-    keepalive_params_items! {
         /// Sets `TCP_KEEPIDLE`, rounded **up** to whole seconds (500 ms idles one
         /// second, never zero), and turns `SO_KEEPALIVE` on as
         /// [`set_keepalive_count`](Socket::set_keepalive_count) does.
@@ -946,18 +840,6 @@ impl Socket {
         /// zero duration; `EINVAL` from the kernel above its maximum (32,767 s
         /// on Linux). Otherwise the OS error of
         #[doc = concat!(man!("setsockopt", 2), ".")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "TCP_KEEPIDLE")]
         pub fn set_keepalive_idle(&self, idle: Duration) -> Result<()> {
             const CALL: &str = "setsockopt TCP_KEEPIDLE";
@@ -965,9 +847,7 @@ impl Socket {
             let params = socket2::TcpKeepalive::new().with_time(idle);
             self.opt(CALL, |s| s.set_tcp_keepalive(&params))
         }
-    }
 
-    keepalive_params_items! {
         /// The time between keep-alive probes (`TCP_KEEPINTVL`; the
         /// `net.ipv4.tcp_keepalive_intvl` sysctl, 75 s, until set), in whole
         /// seconds.
@@ -977,25 +857,11 @@ impl Socket {
         /// # Errors
         ///
         #[doc = concat!("The OS error of ", man!("getsockopt", 2), ".")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "TCP_KEEPINTVL")]
         pub fn keepalive_interval(&self) -> Result<Duration> {
             self.opt("getsockopt TCP_KEEPINTVL", |s| s.tcp_keepalive_interval())
         }
-    }
 
-    keepalive_params_items! {
         /// Sets `TCP_KEEPINTVL` with the rounding and errors of
         /// [`set_keepalive_idle`](Socket::set_keepalive_idle), and turns
         /// `SO_KEEPALIVE` on.
@@ -1006,18 +872,6 @@ impl Socket {
         /// (before any call) or one over the kernel's maximum (`EINVAL`);
         /// otherwise the OS error of
         #[doc = concat!(man!("setsockopt", 2), ".")]
-        #[cfg_attr(
-            docsrs,
-            doc(cfg(any(
-                target_os = "linux",
-                target_os = "android",
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "illumos"
-            )))
-        )]
         #[doc(alias = "TCP_KEEPINTVL")]
         pub fn set_keepalive_interval(&self, interval: Duration) -> Result<()> {
             const CALL: &str = "setsockopt TCP_KEEPINTVL";
