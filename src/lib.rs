@@ -147,6 +147,8 @@ pub use net::{
     SockAddr, Socket, TcpInfo, TcpListener, TcpState, TcpStream, ToSockAddrs, Type, UdpSocket,
     UnixDatagram, UnixListener, UnixStream, DEFAULT_BACKLOG, MAX_UDP_PAYLOAD_V4, UNIX_PATH_MAX,
 };
+#[cfg(target_os = "linux")]
+pub use net::{BpfInstruction, BPF_MAX_INSTRUCTIONS};
 
 /// The README's example, compiled and run as a doctest so it cannot rot.
 #[doc = include_str!("../README.md")]

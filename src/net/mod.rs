@@ -8,6 +8,7 @@
 //! | the typed wrappers | `net/tcp.rs`, `net/udp.rs`, `net/unix.rs`, and what they share, `net/wrappers.rs` |
 //! | message I/O (Linux): the control-message vocabulary; `send_msg`/`recv_msg`, the error queue, [`RecvMsg`]; batches | `net/cmsg.rs`; `net/msg.rs`; `net/mmsg.rs` |
 //! | `TCP_INFO` | `net/tcp_info.rs` |
+//! | sockets sharing a port (Linux): `SO_INCOMING_CPU`, a reuseport group's BPF program | `net/reuseport.rs` |
 //! | name resolution | `net/resolve.rs` |
 //!
 //! Addresses and `Domain`/`Type`/`Protocol` are the ground module
@@ -21,6 +22,8 @@ pub(crate) mod mmsg;
 pub(crate) mod msg;
 mod options;
 pub(crate) mod resolve;
+#[cfg(target_os = "linux")]
+mod reuseport;
 pub(crate) mod socket;
 pub(crate) mod tcp;
 pub(crate) mod tcp_info;
@@ -39,6 +42,8 @@ pub use mmsg::{MmsgBatch, SendMsg, MAX_MMSG_BATCH, MAX_MMSG_CONTROL};
 #[cfg(target_os = "linux")]
 pub use msg::{RecvFlags, RecvMsg, MAX_SEND_CONTROL};
 pub use resolve::{getnameinfo, hostname, resolve, AddrInfo, Hints, NameInfoFlags, ToSockAddrs};
+#[cfg(target_os = "linux")]
+pub use reuseport::{BpfInstruction, BPF_MAX_INSTRUCTIONS};
 pub use socket::{Received, Socket};
 pub use tcp::{TcpListener, TcpStream, DEFAULT_BACKLOG};
 pub use tcp_info::{TcpInfo, TcpState};

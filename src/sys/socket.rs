@@ -520,6 +520,38 @@ pub(crate) fn getsockopt_int(
     Ok(value)
 }
 
+/// `setsockopt(SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF)` of a classic BPF
+/// program (the caller checked its length: 1 to `BPF_MAXINSNS`).
+#[cfg(target_os = "linux")]
+pub(crate) fn attach_reuseport_cbpf(
+    fd: BorrowedFd<'_>,
+    program: &[libc::sock_filter],
+    call: &'static str,
+) -> Result<()> {
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(program.len()).unwrap_or(u16::MAX),
+        // The kernel copies the program in and never writes through it.
+        filter: program.as_ptr().cast_mut(),
+    };
+    check(
+        // SAFETY: `fprog` is a live sock_fprog whose `filter` points at
+        // `len` (at most program.len()) initialised instructions, borrowed
+        // for the whole call; the kernel only reads them.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_REUSEPORT_CBPF,
+                (&fprog as *const libc::sock_fprog).cast(),
+                mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        },
+        call,
+        fd_subject(fd),
+    )
+    .map(drop)
+}
+
 /// `setsockopt(2)` of an option whose value is one `int`.
 #[cfg(linux_like)]
 pub(crate) fn setsockopt_int(
