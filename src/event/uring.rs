@@ -1,9 +1,9 @@
 //! The io_uring backend: readiness from `POLL_ADD` requests. This file
 //! holds the selector, its ring's setup, submission and harvest;
-//! `uring/probe.rs` level mode's probe, `uring/removal.rs` what makes
+//! `src/event/uring/probe.rs` level mode's probe, `src/event/uring/removal.rs` what makes
 //! `deregister` let go of the file ("Deregister before close"),
-//! `uring/nest.rs` the descriptor `as_fd` hands out for nesting, and
-//! `uring/tests.rs` the unit tests.
+//! `src/event/uring/nest.rs` the descriptor `as_fd` hands out for nesting, and
+//! `src/event/uring/tests.rs` the unit tests.
 
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
