@@ -119,6 +119,7 @@ macro_rules! conformance_tests {
                 deregistered_is_never_reported_afterwards
                 none_while_another_thread_waits_gets_nothing
                 notify_wakes_without_a_waker
+                metrics_count_waits_events_and_blocked_time
                 a_second_wait_waits_its_turn
                 stress_model
                 edge_oneshot

@@ -153,6 +153,9 @@ impl<S: Selector> Selector for LoggingSelector<S> {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
+    fn metrics(&self) -> sockpoll::event::LoopMetrics {
+        self.inner.metrics()
+    }
 
     fn supports(&self, mode: Mode) -> bool {
         self.inner.supports(mode)
@@ -264,6 +267,9 @@ impl Selector for FakeEdge {
     }
     fn name(&self) -> &'static str {
         "fake-edge"
+    }
+    fn metrics(&self) -> sockpoll::event::LoopMetrics {
+        self.0.metrics()
     }
     fn supports(&self, mode: Mode) -> bool {
         self.0.supports(mode)

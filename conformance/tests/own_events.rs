@@ -15,7 +15,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sockpoll::event::{Event, Events, Interest, Mode, PollSelector, Selector, Token};
+use sockpoll::event::{
+    Event, Events, Interest, LoopMeter, LoopMetrics, Mode, PollSelector, Selector, Token,
+};
 use sockpoll::Subject;
 use sockpoll::{Error, Result};
 use sockpoll_conformance::{conformance_tests, Capabilities};
@@ -31,6 +33,8 @@ struct Retagged<S> {
     reg: Mutex<(Registry, u64)>,
     /// The inner selector's batch (one waiter at a time).
     scratch: Mutex<Events>,
+    /// Its own metrics: one wait of its own may be several of the inner's.
+    meter: LoopMeter,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -48,6 +52,7 @@ impl<S: Selector> Retagged<S> {
             inner,
             reg: Mutex::new((HashMap::new(), 0)),
             scratch: Mutex::new(Events::with_capacity(64)),
+            meter: LoopMeter::new(),
         }
     }
 
@@ -78,6 +83,46 @@ impl<S: Selector> Retagged<S> {
             }
         }
         Some(out)
+    }
+
+    /// The wait itself, without the counting.
+    fn wait_retagged(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
+        let mut scratch = lock(&self.scratch);
+        if scratch.capacity() != events.capacity() {
+            *scratch = Events::with_capacity(events.capacity());
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut remaining = timeout;
+        loop {
+            // Not under the registry lock: registration goes on meanwhile.
+            let n = self
+                .meter
+                .blocked(remaining, || self.inner.wait(&mut scratch, remaining))?;
+            let reg = lock(&self.reg);
+            events.prepare(reg.0.len());
+            // The inner next_event filters what the inner selector knows
+            // to be stale; the registry lock keeps the tags current.
+            while let Some(ev) = self.inner.next_event(&mut scratch) {
+                if let Some(out) = Self::retag(&reg.0, &ev) {
+                    if !events.push(out) {
+                        break;
+                    }
+                }
+            }
+            drop(reg);
+            // Timed out or notified (0), or something delivered: done.
+            if n == 0 || !events.is_empty() {
+                return Ok(events.len());
+            }
+            // Everything was for registrations gone since: wait on.
+            if let Some(deadline) = deadline {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(0);
+                }
+                remaining = Some(deadline - now);
+            }
+        }
     }
 }
 
@@ -148,40 +193,9 @@ impl<S: Selector> Selector for Retagged<S> {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> Result<usize> {
-        let mut scratch = lock(&self.scratch);
-        if scratch.capacity() != events.capacity() {
-            *scratch = Events::with_capacity(events.capacity());
-        }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let mut remaining = timeout;
-        loop {
-            // Not under the registry lock: registration goes on meanwhile.
-            let n = self.inner.wait(&mut scratch, remaining)?;
-            let reg = lock(&self.reg);
-            events.prepare(reg.0.len());
-            // The inner next_event filters what the inner selector knows
-            // to be stale; the registry lock keeps the tags current.
-            while let Some(ev) = self.inner.next_event(&mut scratch) {
-                if let Some(out) = Self::retag(&reg.0, &ev) {
-                    if !events.push(out) {
-                        break;
-                    }
-                }
-            }
-            drop(reg);
-            // Timed out or notified (0), or something delivered: done.
-            if n == 0 || !events.is_empty() {
-                return Ok(events.len());
-            }
-            // Everything was for registrations gone since: wait on.
-            if let Some(deadline) = deadline {
-                let now = Instant::now();
-                if now >= deadline {
-                    return Ok(0);
-                }
-                remaining = Some(deadline - now);
-            }
-        }
+        let result = self.wait_retagged(events, timeout);
+        self.meter.record(*result.as_ref().unwrap_or(&0));
+        result
     }
 
     fn next_event(&self, events: &mut Events) -> Option<Event> {
@@ -195,6 +209,10 @@ impl<S: Selector> Selector for Retagged<S> {
 
     fn name(&self) -> &'static str {
         self.inner.name()
+    }
+
+    fn metrics(&self) -> LoopMetrics {
+        self.meter.read()
     }
 
     fn supports(&self, mode: Mode) -> bool {

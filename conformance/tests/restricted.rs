@@ -89,6 +89,9 @@ impl Selector for Restricted {
     fn name(&self) -> &'static str {
         "restricted"
     }
+    fn metrics(&self) -> sockpoll::event::LoopMetrics {
+        self.0.metrics()
+    }
     fn supports(&self, mode: Mode) -> bool {
         self.0.supports(mode)
     }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::EpollSelector;
 #[cfg(uring)]
 use super::UringSelector;
-use super::{Event, Events, Interest, Mode, PollSelector, SelectSelector, Selector, Token};
+use super::{
+    Event, Events, Interest, LoopMetrics, Mode, PollSelector, SelectSelector, Selector, Token,
+};
 use crate::error::{Error, Result, Subject};
 
 /// The environment variable [`AnySelector::from_env`] reads.
@@ -374,6 +376,10 @@ impl Selector for AnySelector {
 
     fn name(&self) -> &'static str {
         dispatch!(self, s => s.name())
+    }
+
+    fn metrics(&self) -> LoopMetrics {
+        dispatch!(self, s => s.metrics())
     }
 
     fn supports(&self, mode: Mode) -> bool {

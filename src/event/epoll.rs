@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::registry::{token_not_found, Registry};
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
-    Mode, Notifier, OnSignal, Selector, Token,
+    LoopMeter, Mode, Notifier, OnSignal, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::epoll as sys;
@@ -95,6 +95,8 @@ pub struct EpollSelector {
     /// rule.
     buf: Mutex<Vec<libc::epoll_event>>,
     notifier: Notifier,
+    /// [`Selector::metrics`].
+    meter: LoopMeter,
 }
 
 /// The `data` of the notifier's registration: no (fd, generation) tag is
@@ -197,6 +199,7 @@ impl EpollSelector {
             rebuilds: AtomicU64::new(0),
             buf: Mutex::new(Vec::with_capacity(64)),
             notifier,
+            meter: LoopMeter::new(),
         })
     }
 }
@@ -433,7 +436,7 @@ impl EpollSelector {
         // At most one event per kernel registration: as many as this
         // selector's registry holds, and the notifier.
         let max = events.prepare(lock(&self.reg).dense().len() + 1);
-        wait_with_deadline(timeout, on_signal, |remaining| {
+        wait_with_deadline(&self.meter, timeout, on_signal, |remaining| {
             let before = self.snapshot();
             sys::epoll_pwait2(self.ep.as_fd(), &mut buf, max, remaining)?;
             self.collect(&buf, events, before)
@@ -453,6 +456,10 @@ impl Backend for EpollSelector {
 
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    fn meter(&self) -> &LoopMeter {
+        &self.meter
     }
 }
 

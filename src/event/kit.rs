@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::registry::{Entry, Registry};
-use super::{flags, Interest, Mode, Selector, Waker};
+use super::{flags, Interest, LoopMeter, Mode, Selector, Waker};
 use crate::error::{Error, Result, Subject};
 
 /// What the [`Selector`] methods every backend shares need from a backend;
@@ -36,6 +36,10 @@ pub(crate) trait Backend: Selector {
 
     /// The backend's own wake-up, in its kernel set.
     fn notifier(&self) -> &Notifier;
+
+    /// The counters [`Selector::metrics`] reads; [`wait_with_deadline`]
+    /// keeps them.
+    fn meter(&self) -> &LoopMeter;
 
     /// The check `register` and `reregister` start with: `Ok` for a mode
     /// [`supports`](Selector::supports) accepts and an interest the backend
@@ -69,7 +73,7 @@ pub(crate) trait Backend: Selector {
 }
 
 /// The [`Selector`] methods that are the same on every backend, written
-/// once: `next_event`, `notify`, `name` and `supports`, from the backend's
+/// once: `next_event`, `notify`, `name`, `metrics` and `supports`, from the backend's
 /// [`Backend`] impl. Invoke it in the backend's `impl Selector`, after
 /// `wait` (the trait's order).
 ///
@@ -99,6 +103,10 @@ macro_rules! shared_selector_methods {
             <Self as $crate::event::Backend>::NAME
         }
 
+        fn metrics(&self) -> $crate::event::LoopMetrics {
+            $crate::event::Backend::meter(self).read()
+        }
+
         fn supports(&self, mode: $crate::event::Mode) -> bool {
             <Self as $crate::event::Backend>::EDGE || !mode.is_edge()
         }
@@ -123,7 +131,24 @@ pub(crate) use shared_selector_methods;
 /// once to fix the deadline, then again only after an `EINTR` or an empty
 /// return (two clock reads per call are a measurable part of an epoll
 /// `wait(0)`: BENCHMARKS.md).
+///
+/// Every wait is counted in `meter` (the selector's
+/// [`LoopMetrics`](super::LoopMetrics)): one wait, the events it returns,
+/// and the time each system call took unless the timeout is zero.
 pub(crate) fn wait_with_deadline(
+    meter: &LoopMeter,
+    timeout: Option<Duration>,
+    on_signal: OnSignal,
+    mut once: impl FnMut(Option<Duration>) -> Result<Option<usize>>,
+) -> Result<usize> {
+    let result = deadline_loop(timeout, on_signal, |t| meter.blocked(t, || once(t)));
+    // Waits run one at a time (each backend holds its waiter's lock).
+    meter.record_as_sole_writer(*result.as_ref().unwrap_or(&0));
+    result
+}
+
+/// [`wait_with_deadline`] without the counting.
+fn deadline_loop(
     timeout: Option<Duration>,
     on_signal: OnSignal,
     mut once: impl FnMut(Option<Duration>) -> Result<Option<usize>>,
@@ -336,7 +361,7 @@ mod tests {
     fn wait_loop_passes_zero_and_forever_through_and_shrinks_the_rest() {
         // Some(0): one call with a zero timeout (an EINTR repeats it as is).
         let mut seen = Vec::new();
-        let n = wait_with_deadline(Some(Duration::ZERO), OnSignal::Restart, |t| {
+        let n = deadline_loop(Some(Duration::ZERO), OnSignal::Restart, |t| {
             seen.push(t);
             if seen.len() == 1 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
@@ -348,7 +373,7 @@ mod tests {
         assert_eq!((n, seen), (0, vec![Some(Duration::ZERO); 2]));
         // None: forever, unchanged across EINTR.
         let mut seen = Vec::new();
-        let n = wait_with_deadline(None, OnSignal::Restart, |t| {
+        let n = deadline_loop(None, OnSignal::Restart, |t| {
             seen.push(t);
             if seen.len() < 3 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
@@ -360,7 +385,7 @@ mod tests {
         assert_eq!((n, seen), (1, vec![None; 3]));
         // A finite timeout: the first call gets all of it, a retry only the rest.
         let mut seen = Vec::new();
-        let n = wait_with_deadline(Some(Duration::from_secs(60)), OnSignal::Restart, |t| {
+        let n = deadline_loop(Some(Duration::from_secs(60)), OnSignal::Restart, |t| {
             seen.push(t);
             if seen.len() == 1 {
                 std::thread::sleep(Duration::from_millis(5));
@@ -383,7 +408,7 @@ mod tests {
     #[test]
     fn wait_forever_goes_on_after_an_empty_batch() {
         let mut calls = 0;
-        let n = wait_with_deadline(None, OnSignal::Restart, |t| {
+        let n = deadline_loop(None, OnSignal::Restart, |t| {
             assert_eq!(t, None);
             calls += 1;
             Ok(if calls < 4 { None } else { Some(2) })
@@ -393,14 +418,14 @@ mod tests {
         // A finite timeout goes on too (with the rest of the time), and a
         // poll does not.
         let mut calls = 0;
-        let n = wait_with_deadline(Some(Duration::from_secs(60)), OnSignal::Restart, |_| {
+        let n = deadline_loop(Some(Duration::from_secs(60)), OnSignal::Restart, |_| {
             calls += 1;
             Ok(if calls < 3 { None } else { Some(1) })
         })
         .unwrap();
         assert_eq!((n, calls), (1, 3));
         let mut calls = 0;
-        let n = wait_with_deadline(Some(Duration::ZERO), OnSignal::Restart, |_| {
+        let n = deadline_loop(Some(Duration::ZERO), OnSignal::Restart, |_| {
             calls += 1;
             Ok(None)
         })
@@ -412,7 +437,7 @@ mod tests {
     fn wait_loop_retries_eintr_and_never_returns_early() {
         let mut calls = 0;
         let start = Instant::now();
-        let n = wait_with_deadline(Some(Duration::from_millis(20)), OnSignal::Restart, |_| {
+        let n = deadline_loop(Some(Duration::from_millis(20)), OnSignal::Restart, |_| {
             calls += 1;
             if calls < 3 {
                 Err(Error::errno("poll", Subject::None, libc::EINTR))
@@ -425,7 +450,7 @@ mod tests {
         assert!(calls >= 3);
         assert!(start.elapsed() >= Duration::from_millis(20));
         // Other errors end the wait.
-        let err = wait_with_deadline(None, OnSignal::Restart, |_| {
+        let err = deadline_loop(None, OnSignal::Restart, |_| {
             Err(Error::errno("poll", Subject::None, libc::ENOMEM))
         })
         .unwrap_err();

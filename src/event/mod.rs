@@ -31,6 +31,7 @@
 //! | the values: [`Token`], [`Interest`], [`Mode`], [`Event`], [`Events`] | `event/types.rs` |
 //! | the [`Selector`] trait and its contract | `event/selector.rs` |
 //! | [`Waker`] | `event/waker.rs` |
+//! | loop metrics: [`LoopMetrics`], [`LoopMeter`] | `event/metrics.rs` |
 //! | what the backends share (the wait loop, `EINTR`, the notifier, pollfd translation) | `event/kit.rs`, `event/registry.rs` |
 //! | `select` | `event/select.rs`, `sys/select.rs` |
 //! | `poll` | `event/poll.rs`, `sys/poll.rs` |
@@ -91,6 +92,7 @@ mod any;
 #[cfg_attr(docsrs, doc(cfg(any(target_os = "linux", target_os = "android"))))]
 mod epoll;
 mod kit;
+mod metrics;
 mod poll;
 mod registry;
 mod select;
@@ -108,6 +110,7 @@ pub use epoll::EpollSelector;
 pub(crate) use kit::{
     lock, registry_error, shared_selector_methods, wait_with_deadline, Backend, Notifier, OnSignal,
 };
+pub use metrics::{LoopMeter, LoopMetrics};
 pub use poll::PollSelector;
 pub use select::SelectSelector;
 pub use selector::Selector;

@@ -8,7 +8,7 @@ use super::kit::{pollfd, same_file, to_flags};
 use super::registry::Registry;
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
-    Mode, Notifier, OnSignal, Selector, Token,
+    LoopMeter, Mode, Notifier, OnSignal, Selector, Token,
 };
 use crate::error::Result;
 
@@ -46,6 +46,8 @@ pub struct PollSelector {
     shared: Mutex<Shared>,
     waiter: Mutex<Waiter>,
     notifier: Notifier,
+    /// [`Selector::metrics`].
+    meter: LoopMeter,
 }
 
 /// What registration calls and the waiter share, under one lock.
@@ -94,6 +96,7 @@ impl PollSelector {
             }),
             waiter: Mutex::new(Waiter::default()),
             notifier: Notifier::new()?,
+            meter: LoopMeter::new(),
         })
     }
 
@@ -230,7 +233,7 @@ impl PollSelector {
         let mut waiter = lock(&self.waiter);
         // At most one event per registered fd.
         events.prepare(lock(&self.shared).reg.dense().len());
-        wait_with_deadline(timeout, on_signal, |remaining| {
+        wait_with_deadline(&self.meter, timeout, on_signal, |remaining| {
             {
                 let mut shared = lock(&self.shared);
                 if shared.dirty {
@@ -263,6 +266,10 @@ impl Backend for PollSelector {
 
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    fn meter(&self) -> &LoopMeter {
+        &self.meter
     }
 }
 

@@ -8,7 +8,7 @@ use super::kit::same_file;
 use super::registry::Registry;
 use super::{
     flags, lock, shared_selector_methods, wait_with_deadline, Backend, Event, Events, Interest,
-    Mode, Notifier, OnSignal, Selector, Token,
+    LoopMeter, Mode, Notifier, OnSignal, Selector, Token,
 };
 use crate::error::{Error, Result};
 use crate::sys::fd::FileId;
@@ -65,6 +65,8 @@ pub struct SelectSelector {
     shared: Mutex<Shared>,
     waiter: Mutex<Waiter>,
     notifier: Notifier,
+    /// [`Selector::metrics`].
+    meter: LoopMeter,
 }
 
 /// What registration calls and the waiter share, under one lock.
@@ -130,6 +132,7 @@ impl SelectSelector {
             shared: Mutex::new(Shared::default()),
             waiter: Mutex::new(Waiter::default()),
             notifier: Notifier::new()?,
+            meter: LoopMeter::new(),
         })
     }
 
@@ -265,7 +268,7 @@ impl SelectSelector {
         let notifier = self.notifier.fd().as_raw_fd();
         // At most one event per registered fd.
         events.prepare(lock(&self.shared).reg.dense().len());
-        wait_with_deadline(timeout, on_signal, |remaining| {
+        wait_with_deadline(&self.meter, timeout, on_signal, |remaining| {
             let nfds = {
                 let mut shared = lock(&self.shared);
                 shared.blocked = true;
@@ -313,6 +316,10 @@ impl Backend for SelectSelector {
 
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    fn meter(&self) -> &LoopMeter {
+        &self.meter
     }
 }
 

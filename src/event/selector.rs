@@ -5,7 +5,7 @@ use std::time::Duration;
 
 #[cfg(doc)]
 use super::Waker;
-use super::{Event, Events, Interest, Mode, Token};
+use super::{Event, Events, Interest, LoopMetrics, Mode, Token};
 use crate::error::{Error, Result};
 
 /// A readiness backend: register fds, then `wait` for events.
@@ -406,6 +406,21 @@ pub trait Selector: Send + Sync {
     /// Only an unexpected error of `write(2)`.
     fn notify(&self) -> Result<()>;
 
+    /// What this selector's waits have done so far: waits, events
+    /// delivered, time blocked in the kernel ([`LoopMetrics`], libuv's
+    /// `uv_metrics_info` and `uv_metrics_idle_time`). Always on, on every
+    /// backend; read from any thread without stopping the loop (relaxed
+    /// atomics, no lock, no system call). Subtract two readings with
+    /// [`LoopMetrics::since`] for an interval.
+    ///
+    /// The same on every backend: each call of [`wait`](Selector::wait) or
+    /// [`wait_interruptible`](Selector::wait_interruptible) counts one wait
+    /// and adds the `n` it returns to `events`; each system call it makes
+    /// with a non-zero timeout adds its duration to `idle`, so a wait that
+    /// times out after `t` adds at least `t`. A backend written outside
+    /// sockpoll keeps a [`LoopMeter`](super::LoopMeter).
+    fn metrics(&self) -> LoopMetrics;
+
     /// The backend's name, after its system call: `"select"`, `"poll"`,
     /// `"epoll"`, `"uring"`.
     fn name(&self) -> &'static str;
@@ -479,6 +494,10 @@ macro_rules! forward_selector {
 
             fn name(&self) -> &'static str {
                 (**self).name()
+            }
+
+            fn metrics(&self) -> LoopMetrics {
+                (**self).metrics()
             }
 
             fn supports(&self, mode: Mode) -> bool {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::kit::{same_file, to_flags};
 use super::registry::Registry;
 use super::{
-    flags, lock, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, OnSignal,
+    flags, lock, LoopMeter, LoopMetrics, wait_with_deadline, Backend, Event, Events, Interest, Mode, Notifier, OnSignal,
     Selector, Token,
 };
 use crate::error::{Error, Result, UnavailableReason};
@@ -182,6 +182,8 @@ pub struct UringSelector {
     /// bytes, which would make every `AnySelector` that large.
     waiter: Mutex<Box<Waiter>>,
     notifier: Notifier,
+    /// [`Selector::metrics`].
+    meter: LoopMeter,
     /// The process that made the ring: any other is a fork.
     origin: Origin,
     /// How the current ring is set up and sized, for `ring_setup` and
@@ -459,6 +461,7 @@ impl UringSelector {
                 waits: 1,
             })),
             notifier: Notifier::new()?,
+            meter: LoopMeter::new(),
             origin: Origin::here(),
             ring_info,
             flushed: std::sync::Condvar::new(),
@@ -859,7 +862,7 @@ impl UringSelector {
         w.waits += 1;
         // At most one event per registration.
         events.prepare(lock(&self.shared).reg.dense().len() + 1);
-        let result = wait_with_deadline(timeout, on_signal, |remaining| {
+        let result = wait_with_deadline(&self.meter, timeout, on_signal, |remaining| {
             self.round(&mut w, events, remaining)
         });
         // A deregister that asked after the last round's submission would
@@ -906,6 +909,10 @@ impl Backend for UringSelector {
 
     fn notifier(&self) -> &Notifier {
         &self.notifier
+    }
+
+    fn meter(&self) -> &LoopMeter {
+        &self.meter
     }
 }
 
@@ -1025,6 +1032,10 @@ impl Selector for UringSelector {
     /// `"uring"`.
     fn name(&self) -> &'static str {
         <Self as Backend>::NAME
+    }
+
+    fn metrics(&self) -> LoopMetrics {
+        self.meter.read()
     }
 
     /// Every mode: edge through multishot poll.

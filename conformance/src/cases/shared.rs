@@ -264,6 +264,98 @@ pub fn notify_wakes_without_a_waker<S: Selector + 'static, F: Fn() -> Result<S>>
     assert!(t0.elapsed() >= quiet, "{}: ended early", sel.name());
 }
 
+/// Loop metrics (`Selector::metrics`): every wait counts once, its events
+/// add up to what the waits returned, a zero timeout adds no idle time, a
+/// timed-out wait adds about its timeout, and idle time never exceeds the
+/// wall-clock time around it. Read from another thread while the loop is
+/// blocked, the metrics answer at once and do not count the wait in
+/// progress.
+pub fn metrics_count_waits_events_and_blocked_time<S: Selector + 'static, F: Fn() -> Result<S>>(
+    new: F,
+    caps: Capabilities,
+) {
+    let sel = Arc::new(make(&new, &caps));
+    let name = sel.name();
+    let start = sel.metrics();
+    assert_eq!(start.waits, 0, "{name}: a new selector has waited");
+    let mut events = Events::with_capacity(8);
+
+    // A poll: one wait, no event, no idle time.
+    assert_eq!(sel.wait(&mut events, Some(Duration::ZERO)).unwrap(), 0);
+    let m = sel.metrics().since(&start);
+    assert_eq!(
+        (m.waits, m.events, m.idle),
+        (1, 0, Duration::ZERO),
+        "{name}"
+    );
+
+    // Events: the sum of what the waits returned (level: reported again).
+    let pairs: Vec<_> = (0..2).map(|_| uds_pair()).collect();
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        (&*b).write_all(b"x").unwrap();
+        sel.register(a.as_fd(), Token(i), Interest::READABLE, Mode::Level)
+            .unwrap();
+    }
+    let before = sel.metrics();
+    let mut returned = 0;
+    for _ in 0..3 {
+        returned += sel.wait(&mut events, Some(GENEROUS)).unwrap() as u64;
+    }
+    let m = sel.metrics().since(&before);
+    assert!(returned >= 3, "{name}: level events were not reported");
+    assert_eq!((m.waits, m.events), (3, returned), "{name}");
+    for (a, _) in &pairs {
+        sel.deregister(a.as_fd()).unwrap();
+    }
+
+    // A wait that times out: idle time of about its timeout, never more
+    // than the wall-clock time around it.
+    let timeout = Duration::from_millis(40);
+    let before = sel.metrics();
+    let t0 = Instant::now();
+    assert_eq!(sel.wait(&mut events, Some(timeout)).unwrap(), 0);
+    let wall = t0.elapsed();
+    let m = sel.metrics().since(&before);
+    assert_eq!((m.waits, m.events), (1, 0), "{name}");
+    assert!(
+        m.idle >= timeout * 9 / 10 && m.idle <= wall,
+        "{name}: idle {:?} for a {timeout:?} wait of {wall:?}",
+        m.idle
+    );
+
+    if caps.interruptible {
+        let before = sel.metrics();
+        assert_eq!(
+            sel.wait_interruptible(&mut events, Some(Duration::ZERO))
+                .unwrap(),
+            0
+        );
+        assert_eq!(sel.metrics().since(&before).waits, 1, "{name}");
+    }
+
+    // Read while another thread is blocked: at once, without that wait.
+    if caps.notify {
+        let before = sel.metrics();
+        let t0 = Instant::now();
+        let (rx, started) = wait_elsewhere(&sel, None);
+        started.wait();
+        thread::sleep(Duration::from_millis(20));
+        let during = sel.metrics().since(&before);
+        assert_eq!(during.waits, 0, "{name}: a wait in progress was counted");
+        sel.notify().unwrap();
+        rx.recv_timeout(GENEROUS)
+            .unwrap_or_else(|_| panic!("{name}: notify did not wake the wait"));
+        let wall = t0.elapsed();
+        let m = sel.metrics().since(&before);
+        assert_eq!((m.waits, m.events), (1, 0), "{name}");
+        assert!(
+            m.idle > Duration::ZERO && m.idle <= wall,
+            "{name}: idle {:?} of {wall:?}",
+            m.idle
+        );
+    }
+}
+
 /// One thread waits at a time: a second `wait` begun while the first is
 /// blocked returns only after the first has returned.
 pub fn a_second_wait_waits_its_turn<S: Selector + 'static, F: Fn() -> Result<S>>(
