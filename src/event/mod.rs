@@ -32,6 +32,7 @@
 //! | the [`Selector`] trait and its contract | `event/selector.rs` |
 //! | [`Waker`] | `event/waker.rs` |
 //! | loop metrics: [`LoopMetrics`], [`LoopMeter`] | `event/metrics.rs` |
+//! | a fair exclusive listener: [`ExclusiveAccept`] | `event/rearm.rs` |
 //! | what the backends share (the wait loop, `EINTR`, the notifier, pollfd translation) | `event/kit.rs`, `event/registry.rs` |
 //! | `select` | `event/select.rs`, `sys/select.rs` |
 //! | `poll` | `event/poll.rs`, `sys/poll.rs` |
@@ -94,6 +95,7 @@ mod epoll;
 mod kit;
 mod metrics;
 mod poll;
+mod rearm;
 mod registry;
 mod select;
 mod selector;
@@ -112,6 +114,7 @@ pub(crate) use kit::{
 };
 pub use metrics::{LoopMeter, LoopMetrics};
 pub use poll::PollSelector;
+pub use rearm::ExclusiveAccept;
 pub use select::SelectSelector;
 pub use selector::Selector;
 pub(crate) use types::flags;

@@ -54,6 +54,13 @@ impl Interest {
     /// entry is put back, as for any failed `reregister`. Without
     /// [`READABLE`](Interest::READABLE) or [`WRITABLE`](Interest::WRITABLE)
     /// it is [`Error::Unsupported`] on every backend.
+    ///
+    /// One of them, but not a fair one: the kernel wakes the first
+    /// registration in the listener's wait queue whose loop is blocked in
+    /// its wait, so the loop registered first takes every connection that
+    /// arrives while it is idle. [`ExclusiveAccept`](super::ExclusiveAccept)
+    /// re-adds the registration every K accepts so that the loops take
+    /// turns (nginx's remedy).
     pub const EXCLUSIVE: Interest = Interest(X);
 
     /// Whether this interest includes [`READABLE`](Interest::READABLE).
@@ -80,13 +87,19 @@ impl Interest {
     pub const fn is_exclusive(self) -> bool {
         self.0 & X != 0
     }
+
+    /// `self | other`, usable in a `const` (mio's `Interest::add`).
+    #[must_use]
+    pub const fn add(self, other: Interest) -> Interest {
+        Interest(self.0 | other.0)
+    }
 }
 
 impl BitOr for Interest {
     type Output = Interest;
 
     fn bitor(self, rhs: Interest) -> Interest {
-        Interest(self.0 | rhs.0)
+        self.add(rhs)
     }
 }
 
