@@ -32,3 +32,18 @@ fn echo_load_udp_flags_corruption() {
 fn echo_load_udp_counts_and_bounds_loss() {
     util::echo::load::loss_is_counted_and_bounded();
 }
+
+#[test]
+fn echo_load_fixed_rate() {
+    util::echo::load::fixed_rate(util::echo::Cfg::new("epoll", None));
+}
+
+#[test]
+fn echo_load_churn() {
+    util::echo::load::churn(util::echo::Cfg::new("epoll", None));
+}
+
+#[test]
+fn echo_load_rate_mode_has_no_coordinated_omission() {
+    util::echo::load::rate_mode_charges_a_stall_to_every_delayed_message();
+}

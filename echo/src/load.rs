@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo run --release --example echo_load -- [--connections C] [--size M]
-//!     [--seconds T] [--pipeline] [--udp] [--max-loss P] [--json] ADDR
+//!     [--seconds T] [--pipeline | --rate R | --churn R] [--udp]
+//!     [--max-loss P] [--json] ADDR
 //! ```
 //!
 //! C connections (default 1) each send M-byte messages (default 64) for T
@@ -12,7 +13,20 @@
 //! 64 KiB or 64 messages per connection). Every echoed byte is checked
 //! against what was sent. One thread, sockpoll's `DefaultSelector` and
 //! non-blocking sockets. Prints msgs/s, MB/s, p50/p99/max round-trip
-//! latency and errors; with `--json`, one JSON line instead.
+//! latency and errors; with `--json`, one JSON line instead (which also
+//! has p90 and p99.9). Latencies are kept in an HDR histogram
+//! (`load/report.rs`).
+//!
+//! Two open-loop shapes (TCP), for latency at a fixed offered load and for
+//! accept distribution:
+//! - `--rate R`: R messages per second in all, message `g` due at
+//!   `start + g / R` on connection `g mod C`, sent at its time whatever is
+//!   in flight; latency from that *intended* time (wrk2's correction for
+//!   coordinated omission). Prints p50/p90/p99/p99.9/max and the achieved
+//!   rate (messages echoed per second) beside the intended one.
+//! - `--churn R`: R new connections per second, each one M-byte echo and a
+//!   close (`load/churn.rs`); latency is connect + echo from the intended
+//!   start. `--connections` is not used; M is at most 65536.
 //!
 //! With `--udp`, C senders (one UDP socket each) keep the same windows of
 //! datagrams in flight; each datagram (12 <= M <= 65507) carries its
@@ -26,10 +40,11 @@
 //! duplicated), nothing came back, or more than P percent of the datagrams
 //! were lost (`--max-loss`, default 1, UDP only); 2 on a bad argument (one
 //! line on stderr). The command line is parsed in `load/args.rs`, TCP
-//! driven by `load/tcp.rs`, UDP by `load/udp.rs`, the result printed by
-//! `load/report.rs`.
+//! driven by `load/tcp.rs` (closed loop and `--rate`) and `load/churn.rs`,
+//! UDP by `load/udp.rs`, the result printed by `load/report.rs`.
 
 mod args;
+mod churn;
 mod report;
 mod tcp;
 mod udp;
@@ -64,17 +79,17 @@ pub fn main() -> ExitCode {
     };
     let mut t = Tally::default();
     let start = Instant::now();
-    let res = if a.udp {
-        udp::run(&a, &mut t)
-    } else {
-        tcp::run(&a, &mut t)
+    let res = match a.shape {
+        _ if a.udp => udp::run(&a, &mut t),
+        args::Shape::Churn(rate) => churn::run(&a, rate, &mut t),
+        _ => tcp::run(&a, &mut t),
     };
     let secs = start.elapsed().as_secs_f64();
     if let Err(e) = res {
         eprintln!("echo_load: {e}");
         return ExitCode::from(1);
     }
-    report::print(&a, &mut t, secs);
+    report::print(&a, &t, secs);
     if t.errors > 0 || t.messages == 0 || t.loss_pct() > a.max_loss {
         ExitCode::from(1)
     } else {

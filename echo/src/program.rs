@@ -3,7 +3,7 @@
 //! descriptor limit, the `listening on` line, signals and the exit status.
 //! Only the examples run it; the benches drive the loop themselves.
 
-mod args;
+pub(crate) mod args;
 
 use std::io::{self, Write};
 use std::path::Path;

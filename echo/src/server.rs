@@ -20,9 +20,11 @@
 //! This file is the loop; the rest is one concern a file in `server/`:
 //! `tcp.rs` (the listener and its back-off, the connections), `udp.rs`,
 //! `interest.rs` (how each mode is armed, for every socket), `stop.rs`
-//! (signals and [`Stopper`]) and `stats.rs`. The examples' command line is
+//! (signals and [`Stopper`]), `handoff.rs` (connections another thread
+//! accepted, for `echo_multi`) and `stats.rs`. The examples' command line is
 //! in [`program`](crate::program), which the benches leave out.
 
+mod handoff;
 mod interest;
 mod stats;
 mod stop;
@@ -34,13 +36,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sockpoll::event::{Events, Interest, Mode, Selector, Token};
 use sockpoll::{TcpListener, UdpSocket};
 
+pub use handoff::Handoff;
 pub use stats::Stats;
 pub use stop::Stopper;
+pub use tcp::Listener;
 
 const LISTENER: Token = Token(0);
 const UDP: Token = Token(1);
@@ -74,6 +79,18 @@ impl Default for Options {
             stop_on_signals: false,
         }
     }
+}
+
+/// The sockets of one loop, for [`Server::with_sockets`].
+#[derive(Debug)]
+pub struct Sockets {
+    /// Where it accepts TCP connections; `None` when they all come
+    /// through `handoff`.
+    pub listener: Option<Listener>,
+    /// Its UDP socket (bound).
+    pub udp: UdpSocket,
+    /// Connections accepted by another thread for this loop.
+    pub handoff: Option<Arc<Handoff>>,
 }
 
 /// Why the server could not start; displays as the line to print.
@@ -116,6 +133,8 @@ pub struct Server<S: Selector> {
     udp: udp::Udp,
     /// The read end of the signal pipe, with `stop_on_signals`.
     signals: Option<UnixStream>,
+    /// Where another thread hands this loop its connections.
+    handoff: Option<Arc<Handoff>>,
     /// Stops [`run`](Server::run) from another thread (clone it first).
     pub stopper: Stopper,
     /// What the server has counted so far.
@@ -134,22 +153,49 @@ impl<S: Selector> Server<S> {
                 error,
             })?;
         let (listener, udp) = bind_pair(&candidates).map_err(StartError::Io)?;
-        let local = listener.local_addr().map_err(StartError::Io)?;
-        for s in [listener.as_socket(), udp.as_socket()] {
-            s.set_nonblocking(true).map_err(StartError::Io)?;
+        let sockets = Sockets {
+            listener: Some(Listener::Own(listener)),
+            udp,
+            handoff: None,
+        };
+        Server::with_sockets(selector, sockets, opts)
+    }
+
+    /// A server on sockets bound elsewhere (`echo_multi`'s loops): makes
+    /// them non-blocking and registers them with `selector`.
+    pub fn with_sockets(
+        selector: S,
+        sockets: Sockets,
+        opts: Options,
+    ) -> Result<Server<S>, StartError> {
+        let Sockets {
+            mut listener,
+            udp,
+            handoff,
+        } = sockets;
+        let local = udp.local_addr().map_err(StartError::Io)?;
+        if let Some(l) = &listener {
+            l.socket()
+                .as_socket()
+                .set_nonblocking(true)
+                .map_err(StartError::Io)?;
         }
+        udp.as_socket()
+            .set_nonblocking(true)
+            .map_err(StartError::Io)?;
         // Room for bursts of large datagrams (the kernel caps these at
         // net.core.[rw]mem_max; failure to grow them is not fatal).
         let _ = udp.as_socket().set_recv_buffer_size(4 << 20);
         let _ = udp.as_socket().set_send_buffer_size(4 << 20);
         let stopper = Stopper::new().map_err(StartError::Io)?;
         let mode = opts.mode;
-        let fds = [
-            (listener.as_fd(), LISTENER, mode),
+        if let Some(l) = &mut listener {
+            l.register(&selector, mode).map_err(StartError::Io)?;
+        }
+        for (fd, token, mode) in [
             (udp.as_fd(), UDP, mode),
             (stopper.waker_fd(), WAKER, Mode::Level),
-        ];
-        for (fd, token, mode) in fds {
+        ] {
             selector
                 .register(fd, token, Interest::READABLE, mode)
                 .map_err(StartError::Io)?;
@@ -170,9 +216,15 @@ impl<S: Selector> Server<S> {
             tcp: tcp::Tcp::new(listener),
             udp: udp::Udp::new(udp).map_err(StartError::Io)?,
             signals,
+            handoff,
             stopper,
             stats: Stats::default(),
         })
+    }
+
+    /// The selector's loop metrics (waits, events, time blocked).
+    pub fn metrics(&self) -> sockpoll::event::LoopMetrics {
+        self.selector.metrics()
     }
 
     /// The bound address (the real port when asked for port 0).
@@ -188,6 +240,7 @@ impl<S: Selector> Server<S> {
             let timeout = self.next_timeout();
             self.selector.wait(&mut self.events, timeout)?;
             self.resume_listener();
+            self.take_handoffs();
             while let Some(event) = self.selector.next_event(&mut self.events) {
                 match event.token() {
                     LISTENER => self.accept_ready(),

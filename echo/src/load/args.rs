@@ -4,14 +4,39 @@ use std::net::SocketAddr;
 
 use sockpoll::ToSockAddrs;
 
-pub const USAGE: &str = "usage: echo_load [--connections C] [--size M] [--seconds T] [--pipeline] [--udp] [--max-loss P] [--json] ADDR";
+pub const USAGE: &str = "usage: echo_load [--connections C] [--size M] [--seconds T] [--pipeline | --rate R | --churn R] [--udp] [--max-loss P] [--json] ADDR";
+
+/// How the TCP load is offered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// Closed loop, one message in flight per connection (the default).
+    PingPong,
+    /// Closed loop, a window of messages in flight (`--pipeline`).
+    Pipeline,
+    /// Open loop at R messages per second in all (`--rate R`).
+    Rate(f64),
+    /// R new connections per second, one echo each (`--churn R`).
+    Churn(f64),
+}
+
+impl Shape {
+    /// The name in the report (`mode`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::PingPong => "pingpong",
+            Shape::Pipeline => "pipeline",
+            Shape::Rate(_) => "rate",
+            Shape::Churn(_) => "churn",
+        }
+    }
+}
 
 /// What to run.
 pub struct Args {
     pub conns: usize,
     pub size: usize,
     pub seconds: f64,
-    pub pipeline: bool,
+    pub shape: Shape,
     pub udp: bool,
     /// With `--udp`: the percentage of datagrams that may be lost in a
     /// clean run.
@@ -26,7 +51,7 @@ pub fn parse() -> Result<Args, String> {
         conns: 1,
         size: 64,
         seconds: 5.0,
-        pipeline: false,
+        shape: Shape::PingPong,
         udp: false,
         max_loss: 1.0,
         json: false,
@@ -63,7 +88,23 @@ pub fn parse() -> Result<Args, String> {
                     .filter(|&t: &f64| t > 0.0 && t <= 86_400.0)
                     .ok_or(format!("bad --seconds {v:?} (0 < T <= 86400)"))?;
             }
-            "--pipeline" => a.pipeline = true,
+            "--pipeline" | "--rate" | "--churn" if a.shape != Shape::PingPong => {
+                return Err(format!("{arg} and --{} exclude each other", a.shape.name()));
+            }
+            "--pipeline" => a.shape = Shape::Pipeline,
+            "--rate" | "--churn" => {
+                let v = value(&arg)?;
+                let r = v
+                    .parse()
+                    .ok()
+                    .filter(|&r: &f64| r > 0.0 && r <= 10_000_000.0)
+                    .ok_or(format!("bad {arg} {v:?} (0 < R <= 10000000 per second)"))?;
+                a.shape = if arg == "--rate" {
+                    Shape::Rate(r)
+                } else {
+                    Shape::Churn(r)
+                };
+            }
             "--udp" => a.udp = true,
             "--max-loss" => {
                 let v = value("--max-loss")?;
@@ -94,6 +135,12 @@ pub fn parse() -> Result<Args, String> {
             a.size
         ));
     }
+    if matches!(a.shape, Shape::Churn(_)) && a.size > 64 * 1024 {
+        return Err(format!("--churn needs --size <= 65536, got {}", a.size));
+    }
+    if a.udp && matches!(a.shape, Shape::Rate(_) | Shape::Churn(_)) {
+        return Err(format!("--{} is TCP only", a.shape.name()));
+    }
     if max_loss && !a.udp {
         return Err("--max-loss needs --udp (TCP loses nothing)".to_string());
     }
@@ -104,7 +151,7 @@ impl Args {
     /// Messages in flight per connection: one for ping-pong, with
     /// `--pipeline` up to 64 KiB or 64 messages.
     pub fn window(&self) -> u64 {
-        if self.pipeline {
+        if self.shape == Shape::Pipeline {
             ((64 * 1024) / self.size).clamp(1, 64) as u64
         } else {
             1

@@ -1,6 +1,12 @@
-//! `echo_load` over TCP: C connections, each with a window of M-byte
-//! messages in flight on one `DefaultSelector` (level-triggered), every
-//! echoed byte checked against the pattern it was sent with.
+//! `echo_load` over TCP: C connections on one `DefaultSelector`
+//! (level-triggered), every echoed byte checked against the pattern it was
+//! sent with. Closed loop by default: each connection keeps its window of
+//! M-byte messages in flight, the next sent when one comes back. Open loop
+//! with `--rate R` (wrk2's model): message `g` of the run is due at
+//! `start + g / R` on connection `g mod C`, sent then whatever is still in
+//! flight, and its latency runs from that intended time, so a server that
+//! stalls is charged for every message it delayed (no coordinated
+//! omission).
 
 use std::collections::VecDeque;
 use std::os::fd::AsFd;
@@ -9,7 +15,7 @@ use std::time::{Duration, Instant};
 use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
 use sockpoll::TcpStream;
 
-use super::args::Args;
+use super::args::{Args, Shape};
 use super::pattern;
 use super::report::Tally;
 
@@ -62,12 +68,25 @@ pub(super) fn run(a: &Args, t: &mut Tally) -> Result<(), String> {
         });
     }
     let m = a.size as u64;
-    let win = a.window();
+    // Open loop: no window; the schedule starts every message.
+    let win = if let Shape::Rate(_) = a.shape {
+        0
+    } else {
+        a.window()
+    };
     let mut out = vec![0u8; a.size.min(64 * 1024)];
     let mut buf = vec![0u8; 64 * 1024];
     let mut events = Events::with_capacity(1024);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(a.seconds);
+    let mut schedule = match a.shape {
+        Shape::Rate(r) => Some(Schedule {
+            start,
+            rate: r,
+            next: 0,
+        }),
+        _ => None,
+    };
     for (i, c) in conns.iter_mut().enumerate() {
         pump(&mut sel, i, c, m, win, &mut out, t);
     }
@@ -76,7 +95,24 @@ pub(super) fn run(a: &Args, t: &mut Tally) -> Result<(), String> {
         if now >= deadline || conns.iter().all(|c| c.dead) {
             break;
         }
-        if let Err(e) = sel.wait(&mut events, Some(deadline - now)) {
+        let mut timeout = deadline - now;
+        if let Some(s) = &mut schedule {
+            // Every message due by now, each on its connection.
+            while s.due() <= now {
+                let i = (s.next % conns.len() as u64) as usize;
+                let due = s.due();
+                s.next += 1;
+                let c = &mut conns[i];
+                if c.dead {
+                    continue;
+                }
+                c.started += 1;
+                c.inflight.push_back(due);
+                pump(&mut sel, i, c, m, win, &mut out, t);
+            }
+            timeout = timeout.min(s.due().saturating_duration_since(now));
+        }
+        if let Err(e) = sel.wait(&mut events, Some(timeout)) {
             return Err(format!("wait: {e}"));
         }
         while let Some(ev) = sel.next_event(&mut events) {
@@ -94,6 +130,20 @@ pub(super) fn run(a: &Args, t: &mut Tally) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The open loop's clock: message `next` of the run is due at
+/// `start + next / rate`.
+struct Schedule {
+    start: Instant,
+    rate: f64,
+    next: u64,
+}
+
+impl Schedule {
+    fn due(&self) -> Instant {
+        self.start + Duration::from_secs_f64(self.next as f64 / self.rate)
+    }
 }
 
 fn kill(sel: &mut DefaultSelector, c: &mut Conn, t: &mut Tally) {
@@ -131,13 +181,14 @@ fn read_conn(
     let now = Instant::now();
     for _ in before..c.recvd / m {
         if let Some(s) = c.inflight.pop_front() {
-            t.latencies.push(now.duration_since(s).as_nanos() as u64);
+            t.record(now.duration_since(s).as_nanos() as u64);
         }
         t.messages += 1;
     }
 }
 
-/// Starts messages while the window has room and writes what is due.
+/// Starts messages while the window has room (closed loop; `win` 0 starts
+/// none) and writes what is due.
 fn pump(
     sel: &mut DefaultSelector,
     i: usize,

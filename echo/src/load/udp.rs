@@ -190,7 +190,7 @@ fn receive(i: usize, s: &mut Sender, m: usize, buf: &mut [u8], expect: &mut [u8]
             continue;
         }
         if let Some(at) = sent {
-            t.latencies.push(at.elapsed().as_nanos() as u64);
+            t.record(at.elapsed().as_nanos() as u64);
             t.messages += 1;
             t.bytes += n as u64;
         }

@@ -50,7 +50,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
 }
 
 /// The value of `--mode`.
-fn mode(value: Option<&str>) -> Result<Mode, String> {
+pub(crate) fn mode(value: Option<&str>) -> Result<Mode, String> {
     match value {
         Some("level") => Ok(Mode::Level),
         Some("edge") => Ok(Mode::Edge),

@@ -12,6 +12,10 @@ pub struct Stats {
     pub refused: u64,
     /// TCP bytes received (each one is echoed).
     pub tcp_bytes: u64,
+    /// TCP reads that returned data: one per message when clients send
+    /// one message at a time and wait for its echo (`echo_load`'s
+    /// ping-pong and fixed-rate modes).
+    pub tcp_reads: u64,
     /// Datagrams received.
     pub datagrams: u64,
     /// Datagrams not echoed: the reply queue was full, or sending failed.

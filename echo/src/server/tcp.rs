@@ -3,10 +3,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sockpoll::event::{Interest, Mode, Selector, Token};
+use sockpoll::event::{ExclusiveAccept, Interest, Mode, Selector, Token};
 use sockpoll::{TcpListener, TcpStream};
 
 use super::{interest, Server, Stats, FIRST_CONN, LISTENER};
@@ -21,9 +22,48 @@ const READ_BUDGET: usize = 16;
 const ACCEPT_BUDGET: usize = 256;
 const READ_CHUNK: usize = 64 * 1024;
 
+/// The listening socket a loop accepts from.
+#[derive(Debug)]
+pub enum Listener {
+    /// The loop's own: the single-loop server's, or one of a
+    /// `SO_REUSEPORT` group (one per loop, the kernel spreading
+    /// connections over them).
+    Own(TcpListener),
+    /// One listener in every loop's selector, registered with
+    /// `Interest::EXCLUSIVE` and re-added every K accepts
+    /// ([`ExclusiveAccept`]).
+    Shared(Arc<TcpListener>, ExclusiveAccept),
+}
+
+impl Listener {
+    pub(super) fn socket(&self) -> &TcpListener {
+        match self {
+            Listener::Own(l) => l,
+            Listener::Shared(l, _) => l,
+        }
+    }
+
+    /// Registers it with `selector` (exclusively when shared).
+    pub(super) fn register<S: Selector>(
+        &mut self,
+        selector: &S,
+        mode: Mode,
+    ) -> sockpoll::Result<()> {
+        match self {
+            Listener::Own(l) => selector.register(l.as_fd(), LISTENER, Interest::READABLE, mode),
+            Listener::Shared(l, accept) => accept.register(selector, l.as_fd()),
+        }
+    }
+
+    pub(super) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket().as_fd()
+    }
+}
+
 /// The listener and every connection.
 pub(super) struct Tcp {
-    listener: TcpListener,
+    /// `None` when connections come from another thread (a `Handoff`).
+    listener: Option<Listener>,
     /// Connection `id` is `conns[id]`; a closed one leaves `None`, its id in
     /// `free` for the next.
     conns: Vec<Option<Conn>>,
@@ -40,7 +80,7 @@ pub(super) struct Tcp {
 }
 
 impl Tcp {
-    pub(super) fn new(listener: TcpListener) -> Tcp {
+    pub(super) fn new(listener: Option<Listener>) -> Tcp {
         Tcp {
             listener,
             conns: Vec::new(),
@@ -72,13 +112,18 @@ impl<S: Selector> Server<S> {
             return;
         }
         let mut spent = true;
+        let mut accepted = 0;
         for _ in 0..ACCEPT_BUDGET {
-            match self.tcp.listener.accept_nonblocking() {
+            let Some(listener) = &self.tcp.listener else {
+                return;
+            };
+            match listener.socket().accept_nonblocking() {
                 Ok((stream, peer)) => {
                     if std::mem::take(&mut self.tcp.backing_off) {
                         self.log
                             .line(format_args!("descriptors available again; accepting"));
                     }
+                    accepted += 1;
                     self.add_conn(stream, peer);
                 }
                 Err(e) if e.is_would_block() => {
@@ -99,14 +144,27 @@ impl<S: Selector> Server<S> {
             }
         }
         let mode = self.opts.mode;
-        let readable = Some(Interest::READABLE);
-        let next = interest::next(mode, readable, Interest::READABLE, spent);
-        self.tcp.accept_again |= next.again;
-        if next.tell {
-            let fd = self.tcp.listener.as_fd();
-            if let Err(e) = self.selector.reregister(fd, LISTENER, next.interest, mode) {
-                self.log.line(format_args!("{e}"));
+        let (selector, tcp) = (&self.selector, &mut self.tcp);
+        let Some(listener) = &mut tcp.listener else {
+            return;
+        };
+        let result = match listener {
+            // Exclusive (level or edge only): re-added every K accepts,
+            // otherwise left as registered.
+            Listener::Shared(l, accept) => accept.accepted(selector, l.as_fd(), accepted).map(drop),
+            Listener::Own(l) => {
+                let readable = Some(Interest::READABLE);
+                let next = interest::next(mode, readable, Interest::READABLE, spent);
+                tcp.accept_again |= next.again;
+                if next.tell {
+                    selector.reregister(l.as_fd(), LISTENER, next.interest, mode)
+                } else {
+                    Ok(())
+                }
             }
+        };
+        if let Err(e) = result {
+            self.log.line(format_args!("{e}"));
         }
     }
 
@@ -120,7 +178,9 @@ impl<S: Selector> Server<S> {
             ));
         }
         self.tcp.backing_off = true;
-        let _ = self.selector.deregister(self.tcp.listener.as_fd());
+        if let Some(listener) = &self.tcp.listener {
+            let _ = self.selector.deregister(listener.as_fd());
+        }
         self.tcp.paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
     }
 
@@ -133,11 +193,10 @@ impl<S: Selector> Server<S> {
             return;
         }
         self.tcp.paused_until = None;
-        let fd = self.tcp.listener.as_fd();
-        match self
-            .selector
-            .register(fd, LISTENER, Interest::READABLE, self.opts.mode)
-        {
+        let Some(listener) = &mut self.tcp.listener else {
+            return;
+        };
+        match listener.register(&self.selector, self.opts.mode) {
             Ok(()) => self.accept_ready(),
             Err(e) => {
                 self.log
@@ -147,7 +206,7 @@ impl<S: Selector> Server<S> {
         }
     }
 
-    fn add_conn(&mut self, stream: TcpStream, peer: SocketAddr) {
+    pub(super) fn add_conn(&mut self, stream: TcpStream, peer: SocketAddr) {
         // Echo replies are small writes that must leave at once.
         let _ = stream.set_nodelay(true);
         let tcp = &mut self.tcp;
@@ -167,6 +226,9 @@ impl<S: Selector> Server<S> {
             return;
         }
         self.stats.accepted += 1;
+        if let Some(handoff) = &self.handoff {
+            handoff.served(1);
+        }
         self.tcp.conns[id] = Some(Conn {
             stream,
             out: Vec::new(),
@@ -230,6 +292,9 @@ impl<S: Selector> Server<S> {
         }
         drop(conn);
         self.tcp.free.push(id);
+        if let Some(handoff) = &self.handoff {
+            handoff.served(-1);
+        }
     }
 }
 
@@ -284,6 +349,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     stats.tcp_bytes += n as u64;
+                    stats.tcp_reads += 1;
                     self.echo(&scratch[..n])?;
                     // A short read drained the socket for now: in level and
                     // oneshot mode the selector reports anything newer. An

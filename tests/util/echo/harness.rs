@@ -124,10 +124,23 @@ pub struct Server {
 }
 
 impl Server {
-    /// Spawns the server (under a descriptor limit of `nofile` if given) and
-    /// waits, bounded, for its `listening on` line.
+    /// Spawns `echo_<backend>` (under a descriptor limit of `nofile` if
+    /// given) and waits, bounded, for its `listening on` line.
     pub fn start(backend: &'static str, args: &[String], nofile: Option<u64>) -> Server {
-        let bin = binary(&format!("echo_{backend}"));
+        let suffix = format!(" (tcp+udp, backend {backend})");
+        Server::spawn(&format!("echo_{backend}"), &suffix, backend, args, nofile)
+    }
+
+    /// Spawns the example `program` and waits, bounded, for its
+    /// `listening on <ip:port><suffix>` line.
+    pub fn spawn(
+        program: &str,
+        suffix: &str,
+        backend: &'static str,
+        args: &[String],
+        nofile: Option<u64>,
+    ) -> Server {
+        let bin = binary(program);
         let mut cmd = match nofile {
             Some(n) if which("prlimit") => {
                 let mut cmd = Command::new("prlimit");
@@ -193,12 +206,12 @@ impl Server {
                 let _ = server.child.kill();
                 let _ = server.child.wait();
                 panic!(
-                    "echo_{backend} {args:?}: no `listening on` line ({e:?}); stderr:\n{}",
+                    "{program} {args:?}: no `listening on` line ({e:?}); stderr:\n{}",
                     server.stderr_now()
                 );
             }
         };
-        server.addr = parse_listening_line(&line, backend);
+        server.addr = parse_listening_line(&line, suffix);
         server
     }
 
@@ -290,6 +303,45 @@ impl Server {
         procfs::wakeups(self.pid())
     }
 
+    /// Waits (bounded) until the server has `count` threads whose names
+    /// start with `prefix`, all asleep (`S` in `/proc`) twice in a row 2 ms
+    /// apart: blocked in their waits, not still starting.
+    pub fn wait_threads_asleep(&self, prefix: &str, count: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let tasks = format!("/proc/{}/task", self.pid());
+        let states = || -> Vec<bool> {
+            let Ok(dir) = std::fs::read_dir(&tasks) else {
+                return Vec::new();
+            };
+            dir.filter_map(|e| e.ok())
+                .filter(|e| {
+                    std::fs::read_to_string(e.path().join("comm"))
+                        .is_ok_and(|c| c.starts_with(prefix))
+                })
+                .map(|e| {
+                    let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                    stat.rsplit_once(") ")
+                        .is_some_and(|(_, rest)| rest.starts_with('S'))
+                })
+                .collect()
+        };
+        loop {
+            let now = states();
+            if now.len() == count && now.iter().all(|&s| s) {
+                thread::sleep(Duration::from_millis(2));
+                let again = states();
+                if again.len() == count && again.iter().all(|&s| s) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{prefix}* threads never all slept: {now:?}"
+            );
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Open descriptors of the server.
     pub fn fd_count(&self) -> usize {
         procfs::fd_count(self.pid())
@@ -340,14 +392,13 @@ impl Drop for Server {
     }
 }
 
-/// `listening on <ip:port> (tcp+udp, backend <name>)`, exactly.
-pub fn parse_listening_line(line: &str, backend: &str) -> SocketAddr {
+/// `listening on <ip:port><suffix>`, exactly (suffix: ` (tcp+udp, backend epoll)`, say).
+pub fn parse_listening_line(line: &str, suffix: &str) -> SocketAddr {
     let rest = line
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    let suffix = format!(" (tcp+udp, backend {backend})");
     let addr = rest
-        .strip_suffix(&suffix)
+        .strip_suffix(suffix)
         .unwrap_or_else(|| panic!("line {line:?} does not end with {suffix:?}"));
     let addr: SocketAddr = addr
         .parse()

@@ -14,7 +14,7 @@ pub mod cli;
 mod harness;
 pub mod load;
 
-pub use harness::Cfg;
+pub use harness::{binary, roundtrip, Cfg, Server};
 
 // ---- instantiation ---------------------------------------------------------
 
