@@ -94,6 +94,19 @@ fn asleep(task: &Path) -> bool {
         .is_some_and(|(_, rest)| rest.starts_with('S'))
 }
 
+/// Returns once every task sleeps twice in a row, 2 ms apart: settled in
+/// its wait (bounded).
+fn settle(tasks: &[&Path]) {
+    let t0 = Instant::now();
+    while !tasks.iter().all(|t| asleep(t)) || {
+        thread::sleep(Duration::from_millis(2));
+        !tasks.iter().all(|t| asleep(t))
+    } {
+        assert!(t0.elapsed() < BOUND, "a loop never slept");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Makes `n` connections, one at a time, each once both loops sleep, and
 /// returns how many each loop accepted and their re-add counts.
 fn share(kind: BackendKind, every: u32, n: usize) -> ([usize; 2], [u64; 2]) {
@@ -102,21 +115,15 @@ fn share(kind: BackendKind, every: u32, n: usize) -> ([usize; 2], [u64; 2]) {
     let addr = listener.local_addr().unwrap();
     let listener = Arc::new(listener);
     let (tx, rx) = mpsc::channel();
-    let loops = [
-        start(kind, &listener, every, 0, tx.clone()),
-        start(kind, &listener, every, 1, tx),
-    ];
+    // Loop 0 asleep before loop 1 starts: on uring the poll request is
+    // queued on the listener when the loop's first wait submits it, so
+    // this is what makes loop 0 the first in the queue on both backends.
+    let first = start(kind, &listener, every, 0, tx.clone());
+    settle(&[&first.task]);
+    let loops = [first, start(kind, &listener, every, 1, tx)];
     let mut counts = [0; 2];
-    for i in 0..n {
-        let t0 = Instant::now();
-        // Asleep twice in a row, 2 ms apart: settled in the wait.
-        while !loops.iter().all(|l| asleep(&l.task)) || {
-            thread::sleep(Duration::from_millis(2));
-            !loops.iter().all(|l| asleep(&l.task))
-        } {
-            assert!(t0.elapsed() < BOUND, "connection {i}: a loop never slept");
-            thread::sleep(Duration::from_millis(1));
-        }
+    for _ in 0..n {
+        settle(&[&loops[0].task, &loops[1].task]);
         let mut conn = TcpStream::connect(addr).unwrap();
         let id = rx.recv_timeout(BOUND).expect("no loop accepted");
         counts[id] += 1;

@@ -29,6 +29,8 @@ use crate::error::Result;
 /// On `epoll` the re-add is `EPOLL_CTL_DEL` plus `EPOLL_CTL_ADD` (the
 /// kernel refuses to modify an exclusive entry); on `uring` the poll
 /// request is cancelled and a new one submitted, which queues likewise.
+/// (On `uring` an entry joins the queue when the loop's next wait submits
+/// it, not at `register`: "first" is the first loop to wait.)
 /// Backends without `EXCLUSIVE` refuse [`register`](ExclusiveAccept::register)
 /// with [`Error::Unsupported`](crate::Error::Unsupported): share the load
 /// with `SO_REUSEPORT` there instead (one listener per loop).
