@@ -1,4 +1,4 @@
-"""What udp_compare.py and tcp_compare.py (beside it) share: option parsing,
+"""What udp_compare.py, tcp_compare.py and multi_compare.py (beside it) share: option parsing,
 building the C floors, starting a pinned server, reading a process's CPU
 time, and the per-round ratios and table cells."""
 import os
