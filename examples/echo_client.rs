@@ -5,7 +5,10 @@
 //! ```
 //!
 //! ADDR defaults to `127.0.0.1:7007` (`host:port`, `[v6]:port` or a host
-//! name, resolved through sockpoll's getaddrinfo). With a MESSAGE, sends it
+//! name). The host is resolved the way an event loop must resolve it, with
+//! a [`Resolver`]: getaddrinfo on its thread, the result delivered through
+//! a selector (`lookup` below), so nothing here would block a loop with
+//! other sockets in it. With a MESSAGE, sends it
 //! once and prints the echo; without, sends each line of stdin and prints
 //! each echo. Exits 1 if an echo differs from what was sent or does not come
 //! back within 5 seconds; 2 on a bad argument.
@@ -14,7 +17,10 @@ use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sockpoll::{TcpStream, ToSockAddrs, UdpSocket};
+use std::os::fd::AsFd;
+
+use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
+use sockpoll::{Hints, Resolver, SockAddr, TcpStream, Type, UdpSocket};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -25,7 +31,7 @@ enum Peer {
 
 impl Peer {
     fn connect(addr: &str, udp: bool) -> sockpoll::Result<Peer> {
-        let addrs = addr.to_sock_addrs()?;
+        let addrs = lookup(addr, udp)?;
         if udp {
             let mut last = None;
             for addr in &addrs {
@@ -68,6 +74,39 @@ impl Peer {
                 let n = s.recv(&mut back)?;
                 back.truncate(n);
                 Ok(back)
+            }
+        }
+    }
+}
+
+/// Resolves `host:port` (or `[v6]:port`) through a [`Resolver`]
+/// registered with a selector, as a loop with other sockets would: the
+/// wait reports the resolver's token when the answer is in.
+fn lookup(addr: &str, udp: bool) -> sockpoll::Result<Vec<SockAddr>> {
+    const RESOLVER: Token = Token(0);
+    let bad = || {
+        sockpoll::Error::from(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("bad address {addr:?}: expected host:port or [v6]:port"),
+        ))
+    };
+    let (host, port) = match addr.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:").ok_or_else(bad)?,
+        None => addr.rsplit_once(':').ok_or_else(bad)?,
+    };
+    let ty = if udp { Type::DGRAM } else { Type::STREAM };
+    let selector = DefaultSelector::new()?;
+    let resolver = Resolver::new()?;
+    selector.register(resolver.as_fd(), RESOLVER, Interest::READABLE, Mode::Level)?;
+    let pending = resolver.resolve(host, Some(port), Hints::new().socket_type(ty))?;
+    let mut events = Events::with_capacity(8);
+    loop {
+        // The resolver answers within its deadline (10 s), with a timeout
+        // error if getaddrinfo has not.
+        selector.wait(&mut events, None)?;
+        while let Some(done) = resolver.take() {
+            if done.id == pending.id() {
+                return Ok(done.result?.into_iter().map(|a| a.addr).collect());
             }
         }
     }

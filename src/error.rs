@@ -314,6 +314,17 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A bounded queue was full: [`Resolver::resolve`](crate::Resolver::resolve)
+    /// with as many lookups outstanding as the resolver's queue holds.
+    /// Nothing was queued; try again once results have been taken. Its
+    /// kind is [`WouldBlock`](io::ErrorKind::WouldBlock).
+    #[error("{call}: the queue is full ({capacity} outstanding)")]
+    QueueFull {
+        /// The call that was refused (`"resolve"`).
+        call: &'static str,
+        /// How many the queue holds.
+        capacity: usize,
+    },
     /// A backend cannot be used on this system (or in this process), for
     /// the typed `reason`: io_uring denied by seccomp, disabled by sysctl,
     /// missing from an old kernel, or a selector used in a forked child.
@@ -368,6 +379,7 @@ impl Error {
                 None => r.code.kind(),
             },
             Error::InvalidInput { .. } | Error::FdLimit { .. } => io::ErrorKind::InvalidInput,
+            Error::QueueFull { .. } => io::ErrorKind::WouldBlock,
             Error::Unsupported { .. } | Error::Unavailable { .. } => io::ErrorKind::Unsupported,
             Error::StillWatched { source, .. } | Error::Deregistered { source, .. } => {
                 source.kind()
@@ -397,7 +409,8 @@ impl Error {
             | Error::FdLimit { call, .. }
             | Error::StillWatched { call, .. }
             | Error::Deregistered { call, .. }
-            | Error::Unavailable { call, .. } => call,
+            | Error::Unavailable { call, .. }
+            | Error::QueueFull { call, .. } => call,
             Error::Resolve(r) => r.call,
             Error::Io(_) => "unknown",
         }

@@ -44,6 +44,69 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Resolving and connecting without blocking a loop
+//!
+//! [`resolve`] blocks its thread for as long as getaddrinfo takes — seconds
+//! for a name the resolver cannot answer. In an event loop, use a
+//! [`Resolver`]: its lookups run on a bounded pool, and it is a descriptor
+//! the loop's selector reports when results wait. Then connect without
+//! blocking either: a non-blocking [`Socket::connect`] is "in progress",
+//! and writability says it is done.
+//!
+//! ```
+//! use std::os::fd::AsFd;
+//! use std::time::Duration;
+//! use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
+//! use sockpoll::{Hints, Resolver, Socket, TcpListener, Type};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = TcpListener::bind("127.0.0.1:0")?; // something to connect to
+//! let port = listener.local_addr()?.port().to_string();
+//!
+//! const RESOLVER: Token = Token(0);
+//! const CONN: Token = Token(1);
+//! let selector = DefaultSelector::new()?;
+//! let resolver = Resolver::new()?;
+//! selector.register(resolver.as_fd(), RESOLVER, Interest::READABLE, Mode::Level)?;
+//! let hints = Hints::new().socket_type(Type::STREAM);
+//! let lookup = resolver.resolve("localhost", Some(&port), hints)?;
+//!
+//! let mut conn: Option<Socket> = None;
+//! let mut events = Events::with_capacity(64);
+//! let connected = 'run: loop {
+//!     selector.wait(&mut events, Some(Duration::from_secs(10)))?;
+//!     while let Some(event) = selector.next_event(&mut events) {
+//!         match event.token() {
+//!             RESOLVER => {
+//!                 while let Some(done) = resolver.take() {
+//!                     assert_eq!(done.id, lookup.id());
+//!                     let addrs = done.result?;
+//!                     // The IPv4 answer (the listener is on 127.0.0.1).
+//!                     let Some(a) = addrs.iter().find(|a| a.addr.as_socket().is_some_and(|s| s.is_ipv4())) else {
+//!                         break 'run false;
+//!                     };
+//!                     let s = Socket::new_nonblocking(a.domain, Type::STREAM, None)?;
+//!                     match s.connect(&a.addr) {
+//!                         Ok(()) => {}
+//!                         Err(e) if e.is_in_progress() => {}
+//!                         Err(e) => return Err(e.into()),
+//!                     }
+//!                     selector.register(s.as_fd(), CONN, Interest::WRITABLE, Mode::Oneshot)?;
+//!                     conn = Some(s);
+//!                 }
+//!             }
+//!             CONN => {
+//!                 let s = conn.as_ref().ok_or("no connection")?;
+//!                 break 'run s.take_error()?.is_none();
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//! };
+//! assert!(connected);
+//! # Ok(()) }
+//! ```
+//!
 //! # Map of the crate
 //!
 //! Every name has one public path. The socket layer's names are at the
@@ -57,11 +120,12 @@
 //! |---|---|
 //! | `lib.rs` | this map, the lints, the one set of public re-exports |
 //! | `error.rs`, `addr.rs` | the ground pair: [`Error`] (with [`Subject`], which may hold a [`SockAddr`]) and the addresses and `Domain`/`Type`/`Protocol`; both sit below everything else |
+//! | `resolver.rs` | [`Resolver`]: getaddrinfo on a bounded pool, results delivered through a selector |
 //! | `net/` (private) | the socket layer: [`Socket`] and its options, the typed wrappers, message I/O, `TCP_INFO`, name resolution; `net/mod.rs` maps its files |
 //! | `event/` ([`event`]) | the [`Selector`](event::Selector) trait, its values, [`Waker`](event::Waker), the four backends and [`AnySelector`](event::AnySelector); `event/mod.rs` maps its files |
 //! | `sys/` (private) | every raw system call, wrapped once; the only unchecked code; `sys/mod.rs` says what each file wraps |
 //!
-//! Imports point down only: `event` and `net` use `sys`, `sys` uses only
+//! Imports point down only: `resolver` uses `event` and `net`, which use `sys`; `sys` uses only
 //! `error` and `addr`, and no backend uses another.
 //!
 //! # Guarantees
@@ -129,6 +193,7 @@ mod addr;
 mod error;
 pub mod event;
 mod net;
+mod resolver;
 mod sys;
 
 #[cfg(fuzzing)]
@@ -151,6 +216,8 @@ pub use net::{
 pub use net::{BpfInstruction, BPF_MAX_INSTRUCTIONS};
 
 /// The README's example, compiled and run as a doctest so it cannot rot.
+pub use resolver::{Lookup, LookupId, Resolved, Resolver, ResolverConfig};
+
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
