@@ -176,6 +176,27 @@ impl Gate {
     }
 }
 
+/// A resolver of `config`, registered with a selector of the platform's
+/// default backend under `RESOLVER`.
+fn registered(config: ResolverConfig) -> (Resolver, AnySelector) {
+    let resolver = Resolver::with_config(config).unwrap();
+    let selector = AnySelector::new(BackendKind::platform_default()).unwrap();
+    selector
+        .register(resolver.as_fd(), RESOLVER, Interest::READABLE, Mode::Level)
+        .unwrap();
+    (resolver, selector)
+}
+
+/// Nothing is reported for 50 ms, and there is nothing to take.
+fn assert_quiet(selector: &AnySelector, resolver: &Resolver) {
+    let mut events = Events::with_capacity(4);
+    let n = selector
+        .wait(&mut events, Some(Duration::from_millis(50)))
+        .unwrap();
+    assert_eq!(n, 0, "the resolver was reported with nothing to take");
+    assert!(resolver.take().is_none());
+}
+
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + BOUND;
     while !f() {
@@ -189,11 +210,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 #[test]
 fn a_deadline_answers_at_once_and_the_late_result_is_dropped() {
     let (gate, release) = Gate::new();
-    let resolver = Resolver::with_config(gate.config()).unwrap();
-    let selector = AnySelector::new(BackendKind::platform_default()).unwrap();
-    selector
-        .register(resolver.as_fd(), RESOLVER, Interest::READABLE, Mode::Level)
-        .unwrap();
+    let (resolver, selector) = registered(gate.config());
     let t0 = Instant::now();
     let deadline = t0 + Duration::from_millis(50);
     let lookup = resolver
@@ -210,14 +227,7 @@ fn a_deadline_answers_at_once_and_the_late_result_is_dropped() {
     // The lookup still runs: let it return, and nothing more comes.
     release.send(()).unwrap();
     wait_until("the stand-in returned", || gate.returned() == 1);
-    let mut events = Events::with_capacity(4);
-    assert_eq!(
-        selector
-            .wait(&mut events, Some(Duration::from_millis(50)))
-            .unwrap(),
-        0
-    );
-    assert!(resolver.take().is_none());
+    assert_quiet(&selector, &resolver);
     assert_eq!(resolver.outstanding(), 0);
 }
 
@@ -226,24 +236,13 @@ fn a_deadline_answers_at_once_and_the_late_result_is_dropped() {
 #[test]
 fn dropping_a_lookup_discards_its_result() {
     let (gate, release) = Gate::new();
-    let resolver = Resolver::with_config(gate.config()).unwrap();
-    let selector = AnySelector::new(BackendKind::platform_default()).unwrap();
-    selector
-        .register(resolver.as_fd(), RESOLVER, Interest::READABLE, Mode::Level)
-        .unwrap();
+    let (resolver, selector) = registered(gate.config());
     let running = resolver.resolve("a.test", Some("1"), Hints::new()).unwrap();
     wait_until("the lookup running", || gate.entered() == 1);
     drop(running);
     release.send(()).unwrap();
     wait_until("the stand-in returned", || gate.returned() == 1);
-    let mut events = Events::with_capacity(4);
-    assert_eq!(
-        selector
-            .wait(&mut events, Some(Duration::from_millis(50)))
-            .unwrap(),
-        0
-    );
-    assert!(resolver.take().is_none());
+    assert_quiet(&selector, &resolver);
 
     let answered = resolver.resolve("b.test", Some("2"), Hints::new()).unwrap();
     release.send(()).unwrap();
@@ -251,6 +250,7 @@ fn dropping_a_lookup_discards_its_result() {
         resolver.outstanding() == 1 && gate.returned() == 2
     });
     // Readable now...
+    let mut events = Events::with_capacity(4);
     assert_eq!(selector.wait(&mut events, Some(BOUND)).unwrap(), 1);
     drop(answered);
     // ...and no longer, with nothing to take.

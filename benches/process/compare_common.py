@@ -1,5 +1,5 @@
 """What udp_compare.py, tcp_compare.py and multi_compare.py (beside it) share: option parsing,
-building the C floors, starting a pinned server, reading a process's CPU
+building the C floors, starting a server (pinned or not), reading a process's CPU
 time, and the per-round ratios and table cells."""
 import os
 import re
@@ -52,13 +52,15 @@ def cpu_ns(pid):
     return ns
 
 
-def start(prog, logdir, name, cmd):
-    """Starts `cmd` pinned to CPU 1 and waits for its `listening on ADDR`
-    line; stderr goes to logdir/NAME.stderr (a pipe nobody reads could fill
-    and stall the server)."""
+def start(prog, logdir, name, cmd, cpus="1"):
+    """Starts `cmd` pinned to `cpus` (None: not pinned; it may pin its own
+    threads) and waits for its `listening on ADDR` line; stderr goes to
+    logdir/NAME.stderr (a pipe nobody reads could fill and stall the
+    server)."""
     os.makedirs(logdir, exist_ok=True)
     err = open(os.path.join(logdir, f"{name}.stderr"), "w+")
-    p = subprocess.Popen(["taskset", "-c", "1"] + cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+    pin = ["taskset", "-c", cpus] if cpus else []
+    p = subprocess.Popen(pin + cmd, stdout=subprocess.PIPE, stderr=err, text=True)
     line = p.stdout.readline()
     m = re.search(r"listening on (\S+)", line)
     if not m:

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 
-from compare_common import cell, compile_c, cpu_ns, med, opt
+from compare_common import cell, compile_c, cpu_ns, med, opt, start
 
 PROG = "multi_compare"
 opt = functools.partial(opt, PROG)
@@ -83,18 +83,11 @@ def serve(side, mode, loops, load_args):
     the server's CPU time, stops it with SIGINT; the load's JSON, the
     per-loop accepted counts and the CPU ns."""
     name = f"{side}-{mode}-{loops}"
-    err = open(os.path.join(logdir, f"{name}.stderr"), "w+")
-    p = subprocess.Popen(command(side, mode, loops), stdout=subprocess.PIPE, stderr=err, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"listening on (\S+)", line)
-    if not m:
-        p.kill()
-        p.wait()
-        err.seek(0)
-        sys.exit(f"{PROG}: {name} did not start: {line!r} {err.read()!r}")
+    server = start(PROG, logdir, name, command(side, mode, loops), cpus=None)
+    p, err = server["proc"], server["err"]
     time.sleep(0.1)  # the loops reach their waits
     cpu0 = cpu_ns(p.pid)
-    out = subprocess.run([echo_load, "--json"] + load_args + [m.group(1)],
+    out = subprocess.run([echo_load, "--json"] + load_args + [server["addr"]],
                          capture_output=True, text=True, timeout=secs + 60)
     cpu = cpu_ns(p.pid) - cpu0
     p.send_signal(signal.SIGINT)

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 
 use sockpoll::event::{BackendKind, Mode, BACKEND_ENV};
 
-use crate::program::args::mode;
+use crate::program::args::{mode, positional};
 
 /// Served when no ADDR is given.
 const DEFAULT_ADDR: &str = "127.0.0.1:7007";
@@ -105,15 +105,7 @@ pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, Strin
                         .map_err(|_| format!("bad value for --rearm: {v:?} (0 = never)"))?,
                 );
             }
-            s if s.starts_with('-') && s.len() > 1 && !s.starts_with("-[") => {
-                return Err(format!("unknown option {s:?} (try --help)"));
-            }
-            _ if addr.is_some() => {
-                return Err(format!(
-                    "unexpected argument {arg:?}: only one ADDR (try --help)"
-                ));
-            }
-            _ => addr = Some(arg),
+            _ => positional(arg, &mut addr)?,
         }
     }
     if let Some(addr) = addr {

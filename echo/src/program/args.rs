@@ -34,19 +34,26 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> 
             "-h" | "--help" => return Ok(Command::Help),
             "-v" | "--verbose" => opts.verbose = true,
             "--mode" => opts.mode = mode(args.next().as_deref())?,
-            s if s.starts_with('-') && s.len() > 1 && !s.starts_with("-[") => {
-                return Err(format!("unknown option {s:?} (try --help)"));
-            }
-            _ if addr.is_some() => {
-                return Err(format!(
-                    "unexpected argument {arg:?}: only one ADDR (try --help)"
-                ));
-            }
-            _ => addr = Some(arg),
+            _ => positional(arg, &mut addr)?,
         }
     }
     let addr = addr.unwrap_or_else(|| DEFAULT_ADDR.to_string());
     Ok(Command::Serve { opts, addr })
+}
+
+/// An argument no option took: the one ADDR (`-[v6]:port`-style
+/// addresses included), or a mistake — an unknown option, a second ADDR.
+pub(crate) fn positional(arg: String, addr: &mut Option<String>) -> Result<(), String> {
+    if arg.starts_with('-') && arg.len() > 1 && !arg.starts_with("-[") {
+        return Err(format!("unknown option {arg:?} (try --help)"));
+    }
+    if addr.is_some() {
+        return Err(format!(
+            "unexpected argument {arg:?}: only one ADDR (try --help)"
+        ));
+    }
+    *addr = Some(arg);
+    Ok(())
 }
 
 /// The value of `--mode`.
