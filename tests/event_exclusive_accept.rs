@@ -8,6 +8,8 @@
 
 #![cfg(target_os = "linux")]
 
+mod util;
+
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::num::NonZeroU32;
@@ -19,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use sockpoll::event::{AnySelector, BackendKind, Events, ExclusiveAccept, Mode, Selector, Token};
 use sockpoll::{Error, TcpListener};
+use util::procfs::task_asleep;
 
 const LISTENER: Token = Token(0);
 const BOUND: Duration = Duration::from_secs(10);
@@ -85,22 +88,13 @@ fn start(
     }
 }
 
-/// Whether the thread is asleep (`S`): in its wait, the only place a loop
-/// thread sleeps once started.
-fn asleep(task: &Path) -> bool {
-    let stat = std::fs::read_to_string(task.join("stat")).unwrap_or_default();
-    // "tid (comm) S ...": the state follows the last ')'.
-    stat.rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('S'))
-}
-
 /// Returns once every task sleeps twice in a row, 2 ms apart: settled in
 /// its wait (bounded).
 fn settle(tasks: &[&Path]) {
     let t0 = Instant::now();
-    while !tasks.iter().all(|t| asleep(t)) || {
+    while !tasks.iter().all(|t| task_asleep(t)) || {
         thread::sleep(Duration::from_millis(2));
-        !tasks.iter().all(|t| asleep(t))
+        !tasks.iter().all(|t| task_asleep(t))
     } {
         assert!(t0.elapsed() < BOUND, "a loop never slept");
         thread::sleep(Duration::from_millis(1));

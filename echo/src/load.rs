@@ -50,7 +50,7 @@ mod tcp;
 mod udp;
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use report::Tally;
 
@@ -94,5 +94,28 @@ pub fn main() -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The open loops' clock (`--rate`, `--churn`): message (or connection)
+/// `next` of the run is due at `start + next / rate`.
+struct Schedule {
+    start: Instant,
+    rate: f64,
+    /// The next message (or connection) to start.
+    next: u64,
+}
+
+impl Schedule {
+    fn new(start: Instant, rate: f64) -> Schedule {
+        Schedule {
+            start,
+            rate,
+            next: 0,
+        }
+    }
+
+    fn due(&self) -> Instant {
+        self.start + Duration::from_secs_f64(self.next as f64 / self.rate)
     }
 }

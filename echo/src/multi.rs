@@ -114,7 +114,7 @@ fn run(a: &Args) -> Result<(), Failure> {
         .to_sock_addrs()
         .map_err(|e| Failure::BadArgument(format!("bad address {:?}: {e}", a.addr)))?;
     // Signals first: a SIGINT from now on is a clean stop.
-    let signals = watch_signals().map_err(other)?;
+    let signals = crate::server::stop::signal_pipe().map_err(other)?;
     let limit = raise_fd_limit(u64::MAX);
     let group = bind_group(&candidates, a.loops, a.balance).map_err(other)?;
     let local = group.addr;
@@ -416,16 +416,6 @@ impl Rng {
             a
         }
     }
-}
-
-/// SIGINT and SIGTERM write a byte to a socket pair; the main thread reads
-/// it (blocking) in [`wait_for_signal`].
-fn watch_signals() -> io::Result<UnixStream> {
-    let (read, write) = UnixStream::pair()?;
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::low_level::pipe::register(signal, write.try_clone()?)?;
-    }
-    Ok(read)
 }
 
 /// Blocks until a signal, then stops every loop.

@@ -27,7 +27,7 @@
 mod handoff;
 mod interest;
 mod stats;
-mod stop;
+pub(crate) mod stop;
 mod tcp;
 mod udp;
 

@@ -1,7 +1,8 @@
 //! What `/proc/PID` tells about another process: CPU time, memory,
-//! wake-ups, open descriptors. Linux only, like the tests that read it.
+//! wake-ups, open descriptors, whether a thread sleeps. Linux only, like
+//! the tests that read it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn path(pid: i32, file: &str) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/{file}"))
@@ -50,4 +51,14 @@ pub fn fd_count(pid: i32) -> usize {
     std::fs::read_dir(path(pid, "fd"))
         .expect("read /proc/PID/fd")
         .count()
+}
+
+/// Whether the thread whose `/proc` directory is `task` (`/proc/PID/task/TID`)
+/// is asleep (state `S`): blocked in a wait, for a loop thread. False when
+/// it cannot be read (gone, or not yet there).
+pub fn task_asleep(task: &Path) -> bool {
+    let stat = std::fs::read_to_string(task.join("stat")).unwrap_or_default();
+    // "tid (comm) S ...": the state follows the last ')'.
+    stat.rsplit_once(") ")
+        .is_some_and(|(_, rest)| rest.starts_with('S'))
 }

@@ -19,8 +19,8 @@ use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
 use sockpoll::TcpStream;
 
 use super::args::Args;
-use super::pattern;
 use super::report::Tally;
+use super::{pattern, Schedule};
 
 /// Connections open at once, at most.
 const MAX_OPEN: usize = 10_000;
@@ -47,18 +47,17 @@ pub(super) fn run(a: &Args, rate: f64, t: &mut Tally) -> Result<(), String> {
     let mut events = Events::with_capacity(1024);
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(a.seconds);
-    let due = |g: u64| start + Duration::from_secs_f64(g as f64 / rate);
-    let mut next = 0u64;
+    let mut schedule = Schedule::new(start, rate);
     loop {
         let now = Instant::now();
         if now >= deadline {
             break;
         }
-        while open < MAX_OPEN && due(next) <= now {
-            let g = next;
-            next += 1;
+        while open < MAX_OPEN && schedule.due() <= now {
+            let (g, due) = (schedule.next, schedule.due());
+            schedule.next += 1;
             t.connects += 1;
-            let Some(conn) = connect(a, g, due(g), &mut out) else {
+            let Some(conn) = connect(a, g, due, &mut out) else {
                 if g == 0 {
                     return Err(format!("connect {}: refused or failed", a.addr));
                 }
@@ -84,7 +83,7 @@ pub(super) fn run(a: &Args, rate: f64, t: &mut Tally) -> Result<(), String> {
             open += 1;
         }
         let timeout = if open < MAX_OPEN {
-            (deadline - now).min(due(next).saturating_duration_since(now))
+            (deadline - now).min(schedule.due().saturating_duration_since(now))
         } else {
             deadline - now
         };

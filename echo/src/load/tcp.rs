@@ -16,8 +16,8 @@ use sockpoll::event::{DefaultSelector, Events, Interest, Mode, Selector, Token};
 use sockpoll::TcpStream;
 
 use super::args::{Args, Shape};
-use super::pattern;
 use super::report::Tally;
+use super::{pattern, Schedule};
 
 struct Conn {
     stream: TcpStream,
@@ -80,11 +80,7 @@ pub(super) fn run(a: &Args, t: &mut Tally) -> Result<(), String> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(a.seconds);
     let mut schedule = match a.shape {
-        Shape::Rate(r) => Some(Schedule {
-            start,
-            rate: r,
-            next: 0,
-        }),
+        Shape::Rate(r) => Some(Schedule::new(start, r)),
         _ => None,
     };
     for (i, c) in conns.iter_mut().enumerate() {
@@ -130,20 +126,6 @@ pub(super) fn run(a: &Args, t: &mut Tally) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// The open loop's clock: message `next` of the run is due at
-/// `start + next / rate`.
-struct Schedule {
-    start: Instant,
-    rate: f64,
-    next: u64,
-}
-
-impl Schedule {
-    fn due(&self) -> Instant {
-        self.start + Duration::from_secs_f64(self.next as f64 / self.rate)
-    }
 }
 
 fn kill(sel: &mut DefaultSelector, c: &mut Conn, t: &mut Tally) {

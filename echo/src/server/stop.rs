@@ -49,13 +49,21 @@ impl Stopper {
     }
 }
 
-/// SIGINT and SIGTERM write a byte to a socket pair; `selector` watches the
-/// returned end.
-pub(super) fn watch_signals<S: Selector>(selector: &S) -> io::Result<UnixStream> {
+/// SIGINT and SIGTERM write a byte to a socket pair; the returned end reads
+/// it (`echo_multi`'s main thread blocks on it; a loop watches it through
+/// [`watch_signals`]).
+pub(crate) fn signal_pipe() -> io::Result<UnixStream> {
     let (read, write) = UnixStream::pair()?;
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::low_level::pipe::register(signal, write.try_clone()?)?;
     }
+    Ok(read)
+}
+
+/// SIGINT and SIGTERM stop the loop: `selector` watches the end of
+/// [`signal_pipe`].
+pub(super) fn watch_signals<S: Selector>(selector: &S) -> io::Result<UnixStream> {
+    let read = signal_pipe()?;
     read.set_nonblocking(true)
         .map_err(sockpoll::Error::from)
         .and_then(|()| selector.register(read.as_fd(), SIGNALS, Interest::READABLE, Mode::Level))

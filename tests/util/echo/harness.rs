@@ -318,11 +318,7 @@ impl Server {
                     std::fs::read_to_string(e.path().join("comm"))
                         .is_ok_and(|c| c.starts_with(prefix))
                 })
-                .map(|e| {
-                    let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-                    stat.rsplit_once(") ")
-                        .is_some_and(|(_, rest)| rest.starts_with('S'))
-                })
+                .map(|e| procfs::task_asleep(&e.path()))
                 .collect()
         };
         loop {
